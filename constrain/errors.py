@@ -1,0 +1,25 @@
+"""Every error constrain raises on bad input derives from ConstrainError."""
+
+
+class ConstrainError(Exception):
+    """Base class of all errors raised by constrain."""
+
+
+class ModelNotFoundError(ConstrainError, FileNotFoundError):
+    """The model file does not exist or the default model package is not installed."""
+
+
+class ModelFormatError(ConstrainError, ValueError):
+    """A GGUF file is malformed: truncated, corrupted, or inconsistent with its metadata."""
+
+
+class UnsupportedModelError(ConstrainError, ValueError):
+    """A well-formed GGUF file that constrain cannot run (architecture, tensor type, ...)."""
+
+
+class TokenizerError(ConstrainError, ValueError):
+    """The tokenizer described by the GGUF metadata cannot be built or used."""
+
+
+class ContextOverflowError(ConstrainError, ValueError):
+    """More tokens were evaluated than the context window holds."""
