@@ -1,0 +1,141 @@
+"""The `Llama` class: a llama-cpp-python style handle on one model and its context."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from constrain.errors import ConstrainError
+from constrain.runtime.default_model import default_model_path
+from constrain.runtime.gguf_file import GGUFFile
+from constrain.runtime.model import LlamaModel
+from constrain.runtime.tokenizer import load_tokenizer
+
+N_BATCH = 512  # prompt tokens per forward pass: bounds activation memory on long prompts
+
+
+class Llama:
+    """A loaded model with its tokenizer and one context (KV cache).
+
+    `eval(ids)` appends tokens to the context and leaves the last position's logits in
+    `logits`; generation, chat and scoring build on that one operation.
+    """
+
+    def __init__(self, model_path: str | os.PathLike | None = None, *, n_ctx: int = 2048,
+                 n_threads: int | None = None, seed: int | None = None, verbose: bool = False):
+        started = time.perf_counter()
+        if n_threads is not None:
+            import numba
+
+            if n_threads < 1:
+                raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+            numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+        self.model_path = os.fspath(model_path) if model_path is not None else default_model_path()
+        self._gguf = GGUFFile(self.model_path)
+        self.metadata: dict[str, Any] = self._gguf.metadata
+        if n_ctx <= 0:
+            raise ValueError(f"n_ctx must be positive, got {n_ctx}")
+        self._model = LlamaModel(self._gguf, n_ctx)
+        self.tokenizer = load_tokenizer(self.metadata)
+        if self.tokenizer.n_vocab != self._model.hp.n_vocab:
+            raise ConstrainError(
+                f"{self.model_path}: the tokenizer has {self.tokenizer.n_vocab} tokens but the model "
+                f"has {self._model.hp.n_vocab} output rows"
+            )
+        self.seed = seed
+        self.verbose = verbose
+        self.model_name = str(self.metadata.get("general.name") or os.path.basename(self.model_path))
+        self.input_ids: list[int] = []
+        self.logits = np.zeros(self._model.hp.n_vocab, dtype=np.float32)
+        self.all_logits: np.ndarray | None = None
+        if verbose:
+            print(f"constrain: loaded {self.model_path} in {time.perf_counter() - started:.2f} s")
+
+    # --- tokens -------------------------------------------------------------------------
+
+    def tokenize(self, text: bytes | str, add_bos: bool = True, special: bool = False) -> list[int]:
+        return self.tokenizer.encode(text, add_bos=add_bos, special=special)
+
+    def detokenize(self, ids: Iterable[int]) -> bytes:
+        return self.tokenizer.decode(ids)
+
+    def n_vocab(self) -> int:
+        return self._model.hp.n_vocab
+
+    def n_ctx(self) -> int:
+        return self._model.cache.n_ctx
+
+    def token_bos(self) -> int:
+        return self.tokenizer.bos_id
+
+    def token_eos(self) -> int:
+        return self.tokenizer.eos_id
+
+    # --- evaluation ---------------------------------------------------------------------
+
+    @property
+    def n_tokens(self) -> int:
+        return self._model.cache.n_tokens
+
+    def eval(self, ids: Sequence[int], logits_all: bool = False) -> None:
+        """Append `ids` to the context. Afterwards `logits` holds the last position's
+        logits and, with logits_all, `all_logits` holds one row per id of this call."""
+        tokens = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if tokens.size == 0:
+            raise ValueError("eval needs at least one token")
+        bad = (tokens < 0) | (tokens >= self.n_vocab())
+        if bad.any():
+            raise ConstrainError(
+                f"token id {int(tokens[bad][0])} is outside the vocabulary (0..{self.n_vocab() - 1})"
+            )
+        self._model.cache.check_room(tokens.size)
+        rows = []
+        for start in range(0, tokens.size, N_BATCH):
+            chunk = tokens[start:start + N_BATCH]
+            last = start + N_BATCH >= tokens.size
+            out = self._model.forward(chunk, logits_all=logits_all, need_logits=last or logits_all)
+            if out is not None:
+                rows.append(out)
+        self.input_ids.extend(int(t) for t in tokens)
+        result = rows[0] if len(rows) == 1 else np.concatenate(rows)
+        self.logits = result[-1].copy()
+        self.all_logits = result if logits_all else None
+
+    def rewind(self, n_keep: int) -> None:
+        """Keep only the first n_keep tokens of the context (to reuse a common prefix)."""
+        self._model.cache.rewind(n_keep)
+        del self.input_ids[n_keep:]
+
+    def reset(self) -> None:
+        self.rewind(0)
+        self.all_logits = None
+
+    # --- generation (llama-cpp-python's API) -------------------------------------------
+
+    def create_completion(self, prompt: str | bytes | Sequence[int], **kwargs):
+        from constrain.generation import create_completion
+
+        return create_completion(self, prompt, **kwargs)
+
+    __call__ = create_completion
+
+    def create_chat_completion(self, messages: list[dict], **kwargs):
+        from constrain.generation import create_chat_completion
+
+        return create_chat_completion(self, messages, **kwargs)
+
+    def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
+        from constrain.generation import score
+
+        return score(self, prompt, continuations)
+
+    def classify(self, prompt: str, labels: Sequence[str]) -> dict[str, float]:
+        from constrain.generation import classify
+
+        return classify(self, prompt, labels)
+
+    def __repr__(self) -> str:
+        return f"Llama({self.model_path!r}, n_ctx={self.n_ctx()})"

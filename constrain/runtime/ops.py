@@ -1,0 +1,117 @@
+"""The non-matmul operations of a llama layer, as numba kernels.
+
+Activations are float32 matrices of shape (n_tokens, width): a prompt batch and a
+single generated token go through the same code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, fastmath=True)
+def rms_norm(x, weight, eps):
+    """Each row scaled to unit root-mean-square, then by `weight`."""
+    n, d = x.shape
+    out = np.empty_like(x)
+    for i in range(n):
+        ss = np.float32(0.0)
+        for j in range(d):
+            ss += x[i, j] * x[i, j]
+        scale = np.float32(1.0) / np.sqrt(ss / np.float32(d) + np.float32(eps))
+        for j in range(d):
+            out[i, j] = x[i, j] * scale * weight[j]
+    return out
+
+
+def rope_inverse_frequencies(rope_dim: int, base: float, freq_factors: np.ndarray | None) -> np.ndarray:
+    """theta_j = base^(-2j/rope_dim), divided by per-pair factors when the model has them (Llama 3.1)."""
+    inv = base ** (-np.arange(0, rope_dim, 2, dtype=np.float64) / rope_dim)
+    if freq_factors is not None:
+        inv = inv / freq_factors.astype(np.float64)
+    return inv
+
+
+@njit(cache=True, fastmath=True)
+def apply_rope(x, n_heads, head_dim, rope_dim, positions, inv_freq, pos_scale):
+    """Rotate adjacent pairs (x[2j], x[2j+1]) of each head in place.
+
+    GGUF llama files store Q/K rows permuted by the converter so that rotating adjacent
+    pairs here equals the Hugging Face "rotate halves" formulation.
+    """
+    n = x.shape[0]
+    half = rope_dim // 2
+    for t in range(n):
+        p = positions[t] / pos_scale
+        for j in range(half):
+            angle = p * inv_freq[j]
+            c = np.float32(np.cos(angle))
+            s = np.float32(np.sin(angle))
+            for h in range(n_heads):
+                base = h * head_dim + 2 * j
+                a = x[t, base]
+                b = x[t, base + 1]
+                x[t, base] = a * c - b * s
+                x[t, base + 1] = a * s + b * c
+
+
+@njit(cache=True, fastmath=True, parallel=True)
+def causal_attention(q, k_cache, v_cache, n_past, n_head, n_kv_head, head_dim):
+    """Grouped-query attention of new queries over the cached keys and values.
+
+    q: (n_new, n_head*head_dim); k_cache/v_cache: (n_ctx, n_kv_head*head_dim) for one layer,
+    already holding the new positions. Query t (at position n_past + t) sees keys 0..n_past+t.
+    """
+    n_new = q.shape[0]
+    group = n_head // n_kv_head
+    scale = np.float32(1.0 / np.sqrt(head_dim))
+    out = np.empty((n_new, n_head * head_dim), dtype=np.float32)
+    for work in prange(n_new * n_head):
+        t = work // n_head
+        h = work % n_head
+        kv = (h // group) * head_dim
+        qo = h * head_dim
+        n_keys = n_past + t + 1
+        scores = np.empty(n_keys, dtype=np.float32)
+        best = np.float32(-np.inf)
+        for p in range(n_keys):
+            s = np.float32(0.0)
+            for d in range(head_dim):
+                s += q[t, qo + d] * k_cache[p, kv + d]
+            s *= scale
+            scores[p] = s
+            if s > best:
+                best = s
+        total = np.float32(0.0)
+        for p in range(n_keys):
+            e = np.float32(np.exp(scores[p] - best))
+            scores[p] = e
+            total += e
+        inv_total = np.float32(1.0) / total
+        for d in range(head_dim):
+            out[t, qo + d] = np.float32(0.0)
+        for p in range(n_keys):
+            w = scores[p] * inv_total
+            for d in range(head_dim):
+                out[t, qo + d] += w * v_cache[p, kv + d]
+    return out
+
+
+@njit(cache=True, fastmath=True)
+def silu_mul(gate, up):
+    """SwiGLU's elementwise part: silu(gate) * up, written into gate."""
+    n, d = gate.shape
+    for i in range(n):
+        for j in range(d):
+            g = gate[i, j]
+            gate[i, j] = g / (np.float32(1.0) + np.exp(-g)) * up[i, j]
+    return gate
+
+
+@njit(cache=True, fastmath=True)
+def add_inplace(x, y):
+    n, d = x.shape
+    for i in range(n):
+        for j in range(d):
+            x[i, j] += y[i, j]

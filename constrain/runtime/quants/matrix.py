@@ -1,0 +1,119 @@
+"""QuantMatrix: a GGUF weight matrix used in place, in whatever type it is stored."""
+
+from __future__ import annotations
+
+import numpy as np
+import numba
+
+from constrain.errors import ModelFormatError
+from constrain.runtime.quants import block_kernels, float_kernels
+from constrain.runtime.quants.formats import check_supported, row_nbytes, type_name
+
+_FLOAT_VIEW_DTYPES = {
+    int(float_kernels.F32): np.float32,
+    int(float_kernels.F16): np.uint16,
+    int(float_kernels.BF16): np.uint16,
+}
+
+# A parallel task should hold enough rows that scheduling costs stay small,
+# yet there should be several tasks per thread to balance the load.
+_MIN_ROWS_PER_TASK = 16
+_TASKS_PER_THREAD = 4
+
+
+def _rows_per_task(rows: int) -> int:
+    tasks = numba.get_num_threads() * _TASKS_PER_THREAD
+    return max(_MIN_ROWS_PER_TASK, -(-rows // tasks))
+
+
+class QuantMatrix:
+    """A (rows x cols) weight matrix kept in its GGUF encoding.
+
+    `data` holds the raw bytes, rows one after another, as GGUF stores a tensor of
+    shape [ne0=cols, ne1=rows]. The bytes are never copied: `data` may be a read-only
+    view into a memory-mapped file.
+    """
+
+    def __init__(self, name: str, ggml_type: int, data: np.ndarray, rows: int, cols: int):
+        self.name = name
+        self.ggml_type = check_supported(name, ggml_type)
+        self.rows = int(rows)
+        self.cols = int(cols)
+        if self.rows <= 0:
+            raise ModelFormatError(f"tensor {name!r}: row count {rows} is not positive")
+        self.row_nbytes = row_nbytes(self.ggml_type, self.cols, name)
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 1:
+            raise ModelFormatError(f"tensor {name!r}: expected its raw bytes as a 1-D uint8 array")
+        expected = self.rows * self.row_nbytes
+        if data.size != expected:
+            raise ModelFormatError(
+                f"tensor {name!r}: {data.size} bytes of data, but {self.rows} rows of {self.cols} "
+                f"{type_name(self.ggml_type)} values need {expected}"
+            )
+        if not data.flags.c_contiguous:
+            raise ModelFormatError(f"tensor {name!r}: data must be contiguous")
+        self.data = data
+        self._code = int(self.ggml_type)
+        view_dtype = _FLOAT_VIEW_DTYPES.get(self._code)
+        # Float weights are computed on through a typed (rows, cols) view of the same bytes.
+        self._float_view = None if view_dtype is None else data.view(view_dtype).reshape(self.rows, self.cols)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.cols)
+
+    def __repr__(self) -> str:
+        return f"QuantMatrix({self.name!r}, {type_name(self.ggml_type)}, rows={self.rows}, cols={self.cols})"
+
+    def _check_input(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        if x.ndim != 2 or x.shape[1] != self.cols:
+            raise ValueError(f"{self.name}: input of shape {x.shape} does not have {self.cols} columns")
+        if x.dtype != np.float32 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.float32)
+        return x
+
+    def matmul(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """x (n, cols) float32 -> x @ W.T as float32 (n, rows)."""
+        x = self._check_input(x)
+        n = x.shape[0]
+        if out is None:
+            out = np.empty((n, self.rows), np.float32)
+        elif out.shape != (n, self.rows) or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"{self.name}: out must be a contiguous float32 array of shape {(n, self.rows)}")
+        if n == 1:
+            self._matvec(x[0], out[0])
+        elif self._float_view is not None:
+            float_kernels.matmul(self._code, self._float_view, x, out)
+        else:
+            block_kernels.matmul(self._code, self.data, self.rows, self.cols, x, out)
+        return out
+
+    def _matvec(self, x: np.ndarray, out: np.ndarray) -> None:
+        per_task = _rows_per_task(self.rows)
+        if self._float_view is not None:
+            float_kernels.matvec(self._code, self._float_view, x, out, per_task)
+        else:
+            block_kernels.matvec(self._code, self.data, self.rows, self.cols, x, out, per_task)
+
+    def get_rows(self, ids) -> np.ndarray:
+        """Dequantize only the rows `ids` (an embedding lookup): float32 (len(ids), cols)."""
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
+            raise ValueError(f"{self.name}: row ids must be a 1-D integer array")
+        ids = ids.astype(np.int64, copy=False)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.rows):
+            bad = int(ids[(ids < 0) | (ids >= self.rows)][0])
+            raise IndexError(f"{self.name}: row id {bad} is outside 0..{self.rows - 1}")
+        out = np.empty((ids.size, self.cols), np.float32)
+        if self._float_view is not None:
+            float_kernels.get_rows(self._code, self._float_view, ids, out)
+        else:
+            block_kernels.get_rows(self._code, self.data, self.cols, ids, out)
+        return out
+
+    def dequantize(self) -> np.ndarray:
+        """The whole matrix as float32 (rows, cols): for tests and tiny tensors only."""
+        return self.get_rows(np.arange(self.rows, dtype=np.int64))

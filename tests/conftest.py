@@ -1,0 +1,24 @@
+import os
+
+import pytest
+
+from constrain.runtime.default_model import default_model_path
+
+
+@pytest.fixture(scope="session")
+def default_model_file() -> str:
+    return default_model_path()
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """The default model, loaded once for every test that needs it."""
+    from constrain import Llama
+
+    return Llama(n_ctx=1024)
+
+
+def pytest_configure(config):
+    # the numba kernels are cached next to their sources; tests should not pay for
+    # threads they cannot use on a 2-core machine
+    os.environ.setdefault("CONSTRAIN_CACHE_DIR", os.path.join(str(config.rootpath), ".pytest_cache", "constrain"))
