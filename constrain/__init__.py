@@ -2,5 +2,15 @@
 
 from constrain.errors import ConstrainError
 
-__all__ = ["ConstrainError"]
+__all__ = ["ConstrainError", "Llama"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Llama pulls in numba and the kernels; import it on first use so that light uses of
+    # the package (errors, grammars) stay fast to import
+    if name == "Llama":
+        from constrain.api import Llama
+
+        return Llama
+    raise AttributeError(f"module 'constrain' has no attribute {name!r}")
