@@ -1,0 +1,7 @@
+"""Tokenizers built from GGUF metadata: sentencepiece ("llama") and byte-level BPE ("gpt2")."""
+
+from constrain.runtime.tokenizer.stream import StreamDecoder
+from constrain.runtime.tokenizer.tokenizer import Tokenizer, load_tokenizer
+from constrain.runtime.tokenizer.vocab import TokenType, Vocabulary, read_vocabulary
+
+__all__ = ["StreamDecoder", "Tokenizer", "TokenType", "Vocabulary", "load_tokenizer", "read_vocabulary"]
