@@ -2,7 +2,7 @@
 
 from constrain.errors import ConstrainError
 
-__all__ = ["ConstrainError", "Llama"]
+__all__ = ["ConstrainError", "Llama", "extract"]
 __version__ = "0.1.0"
 
 
@@ -13,4 +13,8 @@ def __getattr__(name: str):
         from constrain.api import Llama
 
         return Llama
+    if name == "extract":
+        from constrain.extraction import extract
+
+        return extract
     raise AttributeError(f"module 'constrain' has no attribute {name!r}")

@@ -46,6 +46,7 @@ class Llama:
                 f"has {self._model.hp.n_vocab} output rows"
             )
         self.seed = seed
+        self._calls = 0
         self.verbose = verbose
         self.model_name = str(self.metadata.get("general.name") or os.path.basename(self.model_path))
         self.input_ids: list[int] = []
@@ -115,17 +116,25 @@ class Llama:
 
     # --- generation (llama-cpp-python's API) -------------------------------------------
 
+    def _call_seed(self, kwargs: dict) -> dict:
+        # Llama(seed=s) makes a session reproducible: call k gets a seed derived from
+        # (s, k), so calls differ from each other but a new process repeats them all
+        if kwargs.get("seed") is None and self.seed is not None:
+            self._calls += 1
+            kwargs["seed"] = (self.seed * 1_000_003 + self._calls) % (2**63)
+        return kwargs
+
     def create_completion(self, prompt: str | bytes | Sequence[int], **kwargs):
         from constrain.generation import create_completion
 
-        return create_completion(self, prompt, **kwargs)
+        return create_completion(self, prompt, **self._call_seed(kwargs))
 
     __call__ = create_completion
 
     def create_chat_completion(self, messages: list[dict], **kwargs):
         from constrain.generation import create_chat_completion
 
-        return create_chat_completion(self, messages, **kwargs)
+        return create_chat_completion(self, messages, **self._call_seed(kwargs))
 
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         from constrain.generation import score

@@ -23,3 +23,11 @@ class TokenizerError(ConstrainError, ValueError):
 
 class ContextOverflowError(ConstrainError, ValueError):
     """More tokens were evaluated than the context window holds."""
+
+
+class SamplingError(ConstrainError, ValueError):
+    """Sampler or generation settings are invalid, or no token is left to choose from."""
+
+
+class ChatTemplateError(ConstrainError, ValueError):
+    """A chat template is missing, malformed, unsafe, or raised an exception while rendering."""

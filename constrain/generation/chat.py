@@ -1,0 +1,101 @@
+"""create_chat_completion: render the model's chat template, complete, answer as the assistant."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+from constrain.errors import SamplingError
+from constrain.generation.completion import Finish, completion_events, prepare_request
+from constrain.runtime.chat_template import ChatTemplate, special_token_texts
+
+
+def chat_prompt_ids(llm, messages, chat_template: str | None = None) -> list[int]:
+    """Token ids of the rendered conversation, ending with the assistant's turn opener."""
+    template = (ChatTemplate.from_metadata(llm.metadata) if chat_template is None
+                else ChatTemplate(chat_template, *special_token_texts(llm.metadata)))
+    text = template.render(messages, add_generation_prompt=True)
+    # a template that writes the BOS text itself must not get a second BOS
+    add_bos = not (template.bos_token and text.startswith(template.bos_token))
+    return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+
+def _chat_logprobs(section: dict | None) -> dict | None:
+    """Completion-style logprobs -> OpenAI chat style ({"content": [{token, logprob, bytes, top_logprobs}]})."""
+    if section is None:
+        return None
+    content = []
+    for token, logprob, top in zip(section["tokens"], section["token_logprobs"], section["top_logprobs"]):
+        content.append({
+            "token": token, "logprob": logprob, "bytes": list(token.encode("utf-8")),
+            "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))}
+                             for t, lp in (top or {}).items()],
+        })
+    return {"content": content}
+
+
+def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float = 0.95, top_k: int = 40,
+                           min_p: float = 0.05, typical_p: float = 1.0, stream: bool = False, stop=None,
+                           seed: int | None = None, max_tokens: int | None = None, presence_penalty: float = 0.0,
+                           frequency_penalty: float = 0.0, repeat_penalty: float = 1.0,
+                           mirostat_mode: int | None = None, mirostat_tau: float = 5.0, mirostat_eta: float = 0.1,
+                           logit_bias: dict | None = None, logits_processor=None, sampler=None, grammar=None,
+                           logprobs: bool = False, top_logprobs: int | None = None,
+                           chat_template: str | None = None, penalty_last_n: int = 64):
+    """Answer `messages` as llama-cpp-python's Llama.create_chat_completion does.
+
+    Returns {"id", "object": "chat.completion", "created", "model", "choices": [{"index",
+    "message": {"role": "assistant", "content"}, "logprobs", "finish_reason"}], "usage"}; with
+    stream=True, "chat.completion.chunk" dicts carrying `delta`s (role first, then content,
+    then an empty delta with finish_reason). Generation stops at the model's end-of-generation
+    tokens. `chat_template` overrides the GGUF's template.
+    """
+    if top_logprobs is not None and not logprobs:
+        raise SamplingError("top_logprobs needs logprobs=True")
+    prompt_ids = chat_prompt_ids(llm, messages, chat_template)
+    pipeline_args = dict(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, typical_p=typical_p,
+                         repeat_penalty=repeat_penalty, frequency_penalty=frequency_penalty,
+                         presence_penalty=presence_penalty, penalty_last_n=penalty_last_n,
+                         mirostat_mode=mirostat_mode, mirostat_tau=mirostat_tau, mirostat_eta=mirostat_eta,
+                         seed=seed, logit_bias=logit_bias, logits_processor=logits_processor, sampler=sampler)
+    request = prepare_request(llm, prompt_ids, stop=stop, grammar=grammar, pipeline_args=pipeline_args)
+    events = completion_events(llm, request, max_tokens=max_tokens,
+                               logprobs=(top_logprobs or 0) if logprobs else None, echo=False)
+    header = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": getattr(llm, "model_name", "")}
+    if stream:
+        return _chunks(events, header)
+    return _whole(events, header, logprobs)
+
+
+def _whole(events, header: dict, want_logprobs: bool) -> dict:
+    texts = []
+    merged = {"tokens": [], "text_offset": [], "token_logprobs": [], "top_logprobs": []}
+    for event in events:
+        if isinstance(event, Finish):
+            finish = event
+            break
+        texts.append(event.text)
+        if event.logprobs is not None:
+            for key in merged:
+                merged[key].extend(event.logprobs[key])
+    return {**header, "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(texts)},
+                         "logprobs": _chat_logprobs(merged) if want_logprobs else None,
+                         "finish_reason": finish.reason}],
+            "usage": {"prompt_tokens": finish.prompt_tokens, "completion_tokens": finish.completion_tokens,
+                      "total_tokens": finish.prompt_tokens + finish.completion_tokens}}
+
+
+def _chunks(events, header: dict) -> Iterator[dict]:
+    def chunk(delta: dict, logprobs=None, finish_reason=None) -> dict:
+        return {**header, "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}]}
+
+    yield chunk({"role": "assistant"})
+    for event in events:
+        if isinstance(event, Finish):
+            yield chunk({}, finish_reason=event.reason)
+            return
+        if event.text:
+            yield chunk({"content": event.text}, _chat_logprobs(event.logprobs))

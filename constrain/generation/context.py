@@ -1,0 +1,88 @@
+"""Put a prompt into the model's context, reusing the KV cache of a shared prefix.
+
+A model that keeps `input_ids` (constrain's Llama) says what its context holds. For one that
+has only `n_tokens` and `rewind(n)`, the ids this package evaluated are remembered per model
+object; if anything else evaluated tokens meanwhile (the count no longer matches), nothing is
+reused.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from constrain.errors import ContextOverflowError, SamplingError
+
+_evaluated: "weakref.WeakKeyDictionary[object, list[int]]" = weakref.WeakKeyDictionary()
+
+
+def known_context(llm) -> list[int]:
+    """The token ids in llm's context as far as this package knows them (may be [])."""
+    own = getattr(llm, "input_ids", None)  # a model that tracks its own context knows best
+    if own is not None:
+        return list(own) if len(own) == llm.n_tokens else []
+    try:
+        ids = _evaluated.get(llm)
+    except TypeError:  # not weak-referenceable: no reuse
+        return []
+    if ids is None or len(ids) != llm.n_tokens:
+        return []
+    return ids
+
+
+def _remember(llm, ids: list[int]) -> None:
+    try:
+        _evaluated[llm] = ids
+    except TypeError:
+        pass
+
+
+def common_prefix_length(a, b) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(diff[0]) if diff.size else n
+
+
+def check_fits(llm, n_prompt: int) -> None:
+    n_ctx = llm.n_ctx()
+    if n_prompt == 0:
+        raise SamplingError("the prompt is empty: at least one token is needed to predict the next")
+    if n_prompt >= n_ctx:
+        raise ContextOverflowError(
+            f"the prompt has {n_prompt} tokens but the context window holds {n_ctx}: "
+            f"shorten the prompt or load the model with a larger n_ctx"
+        )
+
+
+def evaluate_prompt(llm, prompt_ids: list[int], logits_all: bool = False) -> None:
+    """Make llm's context exactly `prompt_ids`; afterwards llm.logits predicts the next token.
+
+    Only the part after the longest prefix shared with the current context is evaluated,
+    in one batch (at least the last token, whose logits are needed). With `logits_all` the
+    whole prompt is evaluated so that every position's logits are available.
+    """
+    check_fits(llm, len(prompt_ids))
+    previous = known_context(llm)
+    keep = 0 if logits_all else min(common_prefix_length(previous, prompt_ids), len(prompt_ids) - 1)
+    if keep == 0:
+        llm.reset()
+    elif keep < llm.n_tokens:
+        llm.rewind(keep)
+    llm.eval(list(prompt_ids[keep:]), logits_all=logits_all)
+    _remember(llm, list(prompt_ids))
+
+
+def evaluate_more(llm, ids: list[int], logits_all: bool = False) -> None:
+    """Append ids to the context (after evaluate_prompt), keeping the record in step."""
+    known = known_context(llm)
+    llm.eval(list(ids), logits_all=logits_all)
+    _remember(llm, known + list(ids) if len(known) + len(ids) == llm.n_tokens else [])
+
+
+def rewind_to(llm, n: int) -> None:
+    known = known_context(llm)
+    llm.rewind(n)
+    _remember(llm, known[:n] if len(known) >= n else [])

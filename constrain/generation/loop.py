@@ -1,0 +1,96 @@
+"""The token loop: mask, process, sample, advance the grammar, evaluate, repeat.
+
+Grammar protocol (the grammar engine provides it): `matcher.mask() -> bool[n_vocab]`,
+`matcher.advance(token)`, `matcher.is_accepting()`, `matcher.is_finished()`, `matcher.reset()`.
+End-of-generation tokens are allowed exactly when the matcher accepts; the loop ends with
+"stop" when the matcher is finished (only EOS could follow) or an end-of-generation token is
+drawn, and with "length" after max_tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from constrain.errors import SamplingError
+from constrain.generation.context import evaluate_more, evaluate_prompt
+from constrain.samplers import Pipeline
+
+
+@dataclass
+class Generation:
+    """Tokens drawn so far and, once the loop is over, why it ended."""
+
+    prompt_ids: list[int]
+    tokens: list[int] = field(default_factory=list)
+    finish_reason: str | None = None
+
+
+def end_of_generation_ids(llm) -> np.ndarray:
+    ids = {int(llm.token_eos())}
+    tokenizer = getattr(llm, "tokenizer", None)
+    for i in getattr(tokenizer, "eog_ids", ()) or ():
+        ids.add(int(i))
+    return np.array(sorted(i for i in ids if i >= 0), dtype=np.int64)
+
+
+def max_new_tokens(llm, n_prompt: int, max_tokens: int | None) -> int:
+    """llama-cpp-python's rule: None or <= 0 means up to the context end; never past it."""
+    room = llm.n_ctx() - n_prompt
+    if max_tokens is None or max_tokens <= 0:
+        return room
+    return min(int(max_tokens), room)
+
+
+def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: int | None,
+                    matcher=None, on_logits: Callable[[np.ndarray, int], None] | None = None,
+                    state: Generation | None = None) -> Iterator[int]:
+    """Yield generated token ids; `state.finish_reason` is set when the iterator ends normally.
+
+    `on_logits(raw_logits, token)` sees the model's unprocessed logits of each drawn token
+    other than end-of-generation (for logprobs). The last drawn token is not evaluated unless another one follows.
+    """
+    state = state if state is not None else Generation(list(prompt_ids))
+    limit = max_new_tokens(llm, len(prompt_ids), max_tokens)
+    evaluate_prompt(llm, prompt_ids)
+    eog = end_of_generation_ids(llm)
+    n_vocab = llm.n_vocab()
+    context = np.empty(len(prompt_ids) + max(limit, 0), dtype=np.int64)
+    context[:len(prompt_ids)] = prompt_ids
+    n = len(prompt_ids)
+    pipeline.reset()
+    if matcher is not None:
+        matcher.reset()
+    pending = None
+    for _ in range(limit):
+        if pending is not None:
+            evaluate_more(llm, [pending])
+        if matcher is not None and matcher.is_finished():
+            state.finish_reason = "stop"
+            return
+        allowed = None
+        if matcher is not None:
+            allowed = np.array(matcher.mask(), dtype=np.bool_, copy=True)
+            if allowed.shape != (n_vocab,):
+                raise SamplingError(f"grammar mask has shape {allowed.shape}, expected ({n_vocab},)")
+            allowed[eog] = bool(matcher.is_accepting())
+        raw = np.asarray(llm.logits, dtype=np.float32)
+        token = pipeline(context[:n], raw, allowed)
+        if np.any(eog == token):
+            state.finish_reason = "stop"
+            return
+        if on_logits is not None:
+            on_logits(raw, token)
+        if matcher is not None:
+            matcher.advance(token)
+        context[n] = token
+        n += 1
+        state.tokens.append(token)
+        pending = token
+        yield token
+        if matcher is not None and matcher.is_finished():
+            state.finish_reason = "stop"
+            return
+    state.finish_reason = "length"
