@@ -297,3 +297,21 @@ def test_classify_normalizes_over_labels():
         classify(llm, "x", [])
     with pytest.raises(SamplingError):
         score(llm, "x", "single string")
+
+
+def test_response_format_forms_map_to_grammars():
+    from constrain.errors import SamplingError
+    from constrain.generation.response_format import grammar_for
+
+    assert grammar_for(None, None) is None
+    assert grammar_for(None, {"type": "text"}) is None
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    for form in ({"type": "json_object"}, {"type": "json_object", "schema": schema},
+                 {"type": "json_schema", "json_schema": {"name": "x", "schema": schema, "strict": True}}):
+        assert hasattr(grammar_for(None, form), "matcher")
+    with pytest.raises(SamplingError, match="not both"):
+        grammar_for(object(), {"type": "json_object"})
+    with pytest.raises(SamplingError, match="json_schema"):
+        grammar_for(None, {"type": "json_schema"})
+    with pytest.raises(SamplingError, match="not one of"):
+        grammar_for(None, {"type": "yaml"})

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 from constrain.errors import SamplingError
+from constrain.generation.response_format import grammar_for
 from constrain.generation.completion import Finish, completion_events, prepare_request
 from constrain.runtime.chat_template import ChatTemplate, special_token_texts
 
@@ -42,7 +43,8 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
                            mirostat_mode: int | None = None, mirostat_tau: float = 5.0, mirostat_eta: float = 0.1,
                            logit_bias: dict | None = None, logits_processor=None, sampler=None, grammar=None,
                            logprobs: bool = False, top_logprobs: int | None = None,
-                           chat_template: str | None = None, penalty_last_n: int = 64):
+                           chat_template: str | None = None, penalty_last_n: int = 64,
+                          response_format: dict | None = None):
     """Answer `messages` as llama-cpp-python's Llama.create_chat_completion does.
 
     Returns {"id", "object": "chat.completion", "created", "model", "choices": [{"index",
@@ -59,7 +61,8 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
                          presence_penalty=presence_penalty, penalty_last_n=penalty_last_n,
                          mirostat_mode=mirostat_mode, mirostat_tau=mirostat_tau, mirostat_eta=mirostat_eta,
                          seed=seed, logit_bias=logit_bias, logits_processor=logits_processor, sampler=sampler)
-    request = prepare_request(llm, prompt_ids, stop=stop, grammar=grammar, pipeline_args=pipeline_args)
+    request = prepare_request(llm, prompt_ids, stop=stop, grammar=grammar_for(grammar, response_format),
+                              pipeline_args=pipeline_args)
     events = completion_events(llm, request, max_tokens=max_tokens,
                                logprobs=(top_logprobs or 0) if logprobs else None, echo=False)
     header = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": getattr(llm, "model_name", "")}

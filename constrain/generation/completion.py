@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from constrain.errors import SamplingError
+from constrain.generation.response_format import grammar_for
 from constrain.generation.context import check_fits, evaluate_prompt
 from constrain.generation.logprobs import LogprobRecorder, token_bytes
 from constrain.generation.loop import Generation, generate_tokens
@@ -155,7 +156,8 @@ def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: flo
                       mirostat_mode: int | None = None, mirostat_tau: float = 5.0, mirostat_eta: float = 0.1,
                       seed: int | None = None, stop=None, logprobs: int | None = None, echo: bool = False,
                       stream: bool = False, logit_bias: dict | None = None, logits_processor=None,
-                      sampler=None, grammar=None, penalty_last_n: int = 64):
+                      sampler=None, grammar=None, penalty_last_n: int = 64,
+                      response_format: dict | None = None):
     """Complete `prompt` the way llama-cpp-python's Llama.create_completion does.
 
     Returns {"id", "object": "text_completion", "created", "model", "choices": [{"text",
@@ -168,7 +170,8 @@ def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: flo
                          presence_penalty=presence_penalty, penalty_last_n=penalty_last_n,
                          mirostat_mode=mirostat_mode, mirostat_tau=mirostat_tau, mirostat_eta=mirostat_eta,
                          seed=seed, logit_bias=logit_bias, logits_processor=logits_processor, sampler=sampler)
-    request = prepare_request(llm, prompt, stop=stop, grammar=grammar, pipeline_args=pipeline_args)
+    request = prepare_request(llm, prompt, stop=stop, grammar=grammar_for(grammar, response_format),
+                              pipeline_args=pipeline_args)
     events = completion_events(llm, request, max_tokens=max_tokens, logprobs=logprobs, echo=echo)
     header = {"id": _new_id(), "object": "text_completion", "created": int(time.time()),
               "model": getattr(llm, "model_name", "")}
