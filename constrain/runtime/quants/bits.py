@@ -57,4 +57,38 @@ def bf16_to_f32(bits):
 @njit(inline="always", cache=True)
 def load_f16(data, offset):
     """Little-endian half float stored at data[offset:offset+2] (uint8 array)."""
-    return _half_bits_to_float32(np.uint16(data[offset]) | (np.uint16(data[offset + 1]) << np.uint16(8)))
+    at = np.uint64(offset)  # unsigned: no negative-index wraparound in the generated code
+    return _half_bits_to_float32(np.uint16(data[at]) | (np.uint16(data[at + np.uint64(1)]) << np.uint16(8)))
+
+
+@intrinsic
+def _field_to_float32(typingctx, value, shift, mask):
+    if not all(isinstance(t, types.Integer) for t in (value, shift, mask)):
+        return None
+
+    def as_i32(builder, v, ty):
+        i32 = ir.IntType(32)
+        if ty.bitwidth > 32:
+            return builder.trunc(v, i32)
+        if ty.bitwidth < 32:
+            return builder.zext(v, i32)
+        return v
+
+    def codegen(context, builder, signature, args):
+        v = as_i32(builder, args[0], value)
+        s = as_i32(builder, args[1], shift)
+        m = as_i32(builder, args[2], mask)
+        field = builder.and_(builder.lshr(v, s), m)
+        return builder.uitofp(field, ir.FloatType())
+
+    return types.float32(value, shift, mask), codegen
+
+
+@njit(inline="always", cache=True)
+def field_f32(value, shift, mask):
+    """float32((value >> shift) & mask), computed in 32-bit integers.
+
+    numba would widen the shift and mask to int64, which halves the vector width
+    of the unpacking loops; the value is treated as an unsigned 32-bit integer.
+    """
+    return _field_to_float32(value, shift, mask)

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-import numba
 
 from constrain.errors import ModelFormatError
 from constrain.runtime.quants import block_kernels, float_kernels
 from constrain.runtime.quants.formats import check_supported, row_nbytes, type_name
+from constrain.runtime.quants.scheduling import rows_per_parallel_task
 
 _FLOAT_VIEW_DTYPES = {
     int(float_kernels.F32): np.float32,
     int(float_kernels.F16): np.uint16,
     int(float_kernels.BF16): np.uint16,
 }
-
-# A parallel task should hold enough rows that scheduling costs stay small,
-# yet there should be several tasks per thread to balance the load.
-_MIN_ROWS_PER_TASK = 16
-_TASKS_PER_THREAD = 4
-
-
-def _rows_per_task(rows: int) -> int:
-    tasks = numba.get_num_threads() * _TASKS_PER_THREAD
-    return max(_MIN_ROWS_PER_TASK, -(-rows // tasks))
 
 
 class QuantMatrix:
@@ -32,6 +22,10 @@ class QuantMatrix:
     `data` holds the raw bytes, rows one after another, as GGUF stores a tensor of
     shape [ne0=cols, ne1=rows]. The bytes are never copied: `data` may be a read-only
     view into a memory-mapped file.
+
+    The kernels behind it are plain numba functions, callable from other numba code:
+    `block_kernels.KERNELS[type code]` gives (matvec, matmul, get_rows) for the
+    quantized types, `float_kernels` the same for F32/F16/BF16.
     """
 
     def __init__(self, name: str, ggml_type: int, data: np.ndarray, rows: int, cols: int):
@@ -52,11 +46,15 @@ class QuantMatrix:
             )
         if not data.flags.c_contiguous:
             raise ModelFormatError(f"tensor {name!r}: data must be contiguous")
+        # Always a read-only view (as the mmap gives): one compiled kernel per type, not two.
+        data = data.view()
+        data.flags.writeable = False
         self.data = data
         self._code = int(self.ggml_type)
         view_dtype = _FLOAT_VIEW_DTYPES.get(self._code)
         # Float weights are computed on through a typed (rows, cols) view of the same bytes.
         self._float_view = None if view_dtype is None else data.view(view_dtype).reshape(self.rows, self.cols)
+        self._rows_per_task = rows_per_parallel_task(self.rows)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -65,38 +63,43 @@ class QuantMatrix:
     def __repr__(self) -> str:
         return f"QuantMatrix({self.name!r}, {type_name(self.ggml_type)}, rows={self.rows}, cols={self.cols})"
 
-    def _check_input(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
+    def _as_batch(self, x) -> np.ndarray:
+        """x as a C-contiguous float32 (n, cols) array (a view when it already is one)."""
+        if not isinstance(x, np.ndarray) or x.dtype != np.float32 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, dtype=np.float32)
         if x.ndim == 1:
             x = x.reshape(1, -1)
         if x.ndim != 2 or x.shape[1] != self.cols:
             raise ValueError(f"{self.name}: input of shape {x.shape} does not have {self.cols} columns")
-        if x.dtype != np.float32 or not x.flags.c_contiguous:
-            x = np.ascontiguousarray(x, dtype=np.float32)
         return x
 
     def matmul(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """x (n, cols) float32 -> x @ W.T as float32 (n, rows)."""
-        x = self._check_input(x)
-        n = x.shape[0]
-        if out is None:
-            out = np.empty((n, self.rows), np.float32)
-        elif out.shape != (n, self.rows) or out.dtype != np.float32 or not out.flags.c_contiguous:
-            raise ValueError(f"{self.name}: out must be a contiguous float32 array of shape {(n, self.rows)}")
-        if n == 1:
-            self._matvec(x[0], out[0])
-        elif self._float_view is not None:
-            float_kernels.matmul(self._code, self._float_view, x, out)
-        else:
-            block_kernels.matmul(self._code, self.data, self.rows, self.cols, x, out)
-        return out
+        """x (n, cols) float32 -> x @ W.T as float32 (n, rows); a 1-D x gives a 1-D result.
 
-    def _matvec(self, x: np.ndarray, out: np.ndarray) -> None:
-        per_task = _rows_per_task(self.rows)
-        if self._float_view is not None:
-            float_kernels.matvec(self._code, self._float_view, x, out, per_task)
+        n == 1 runs the matrix-vector kernel (generation), n > 1 the batched kernel
+        (prompt processing). `out`, if given, must be C-contiguous float32 of the
+        result's shape; it is filled and returned.
+        """
+        one_vector = np.ndim(x) == 1
+        x = self._as_batch(x)
+        n = x.shape[0]
+        shape = (self.rows,) if one_vector else (n, self.rows)
+        if out is None:
+            out = np.empty(shape, np.float32)
+        elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"{self.name}: out must be a contiguous float32 array of shape {shape}")
+        out2d = out.reshape(n, self.rows)
+        if n == 1:
+            if self._float_view is not None:
+                float_kernels.matvec(self._code, self._float_view, x[0], out2d[0], self._rows_per_task)
+            else:
+                block_kernels.KERNELS[self._code][0](self.data, self.rows, self.cols, x[0], out2d[0],
+                                                     self._rows_per_task)
+        elif self._float_view is not None:
+            float_kernels.matmul(self._code, self._float_view, x, out2d)
         else:
-            block_kernels.matvec(self._code, self.data, self.rows, self.cols, x, out, per_task)
+            block_kernels.KERNELS[self._code][1](self.data, self.rows, self.cols, x, out2d)
+        return out
 
     def get_rows(self, ids) -> np.ndarray:
         """Dequantize only the rows `ids` (an embedding lookup): float32 (len(ids), cols)."""
@@ -111,7 +114,7 @@ class QuantMatrix:
         if self._float_view is not None:
             float_kernels.get_rows(self._code, self._float_view, ids, out)
         else:
-            block_kernels.get_rows(self._code, self.data, self.cols, ids, out)
+            block_kernels.KERNELS[self._code][2](self.data, self.cols, ids, out)
         return out
 
     def dequantize(self) -> np.ndarray:
