@@ -1,0 +1,105 @@
+"""Ready-made grammars: JSON, one regular expression, a choice among fixed strings."""
+
+from __future__ import annotations
+
+import re
+
+from constrain.grammars.errors import GrammarError
+from constrain.grammars.grammar import Grammar
+
+JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
+JSON_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+
+_JSON_TEMPLATE = r"""
+start: _ow value _ow
+?value: object | array | STRING | NUMBER | TRUE | FALSE | NULL
+object: "{" _ow "}" | "{" member ("," member)* "}"
+member: _ow STRING _ow ":" _ow value _ow
+array: "[" _ow "]" | "[" element ("," element)* "]"
+?element: _ow value _ow
+_ow: WS?
+TRUE: "true"
+FALSE: "false"
+NULL: "null"
+STRING: /%(string)s/
+NUMBER: /%(number)s/
+WS: /%(ws)s/
+"""
+
+
+def lark_regex_literal(pattern: str) -> str:
+    """`pattern` as the inside of a lark /.../ literal with the same meaning for `re`.
+
+    lark unescapes \\n, \\t, \\xHH, \\uHHHH itself before compiling, so line breaks are written
+    as escapes (it refuses raw ones) and a hex escape of punctuation (e.g. \\x5c, a backslash)
+    becomes a plain regex escape of that character; slashes are escaped."""
+    named = {"\n": "n", "\r": "r", "\t": "t"}
+    widths = {"x": 2, "u": 4, "U": 8}
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            width = widths.get(nxt, 0)
+            digits = pattern[i + 2:i + 2 + width]
+            if width and len(digits) == width and all(c in "0123456789abcdefABCDEF" for c in digits):
+                char = chr(int(digits, 16))
+                if char.isascii() and not char.isalnum() and 0x20 <= ord(char) < 0x7F:
+                    out.append("\\/" if char == "/" else "\\" + char)
+                else:
+                    out.append(pattern[i:i + 2 + width])
+                i += 2 + width
+                continue
+            out.append("\\" + named.get(nxt, nxt))
+            i += 2
+        elif ch == "/":
+            out.append("\\/")
+            i += 1
+        else:
+            out.append("\\" + named[ch] if ch in named else ch)
+            i += 1
+    return "".join(out)
+
+
+def json_lark(max_whitespace: int | None = 16) -> str:
+    """lark text of JSON (RFC 8259). Whitespace runs are at most `max_whitespace` characters
+    (None: unbounded), so a model cannot loop on spaces forever."""
+    if max_whitespace is not None and max_whitespace < 1:
+        raise GrammarError("max_whitespace must be >= 1 or None")
+    ws = r"[ \t\n\r]+" if max_whitespace is None else r"[ \t\n\r]{1,%d}" % max_whitespace
+    return _JSON_TEMPLATE % {"string": lark_regex_literal(JSON_STRING),
+                             "number": lark_regex_literal(JSON_NUMBER), "ws": ws}
+
+
+def json(max_whitespace: int | None = 16) -> Grammar:
+    """Any JSON value: objects, arrays, strings with all escapes and \\u sequences, numbers."""
+    return Grammar(json_lark(max_whitespace))
+
+
+def regex(pattern: str, flags: str = "") -> Grammar:
+    """Text matched by one Python regular expression (as lark matches a terminal: re.match
+    from the start must return the whole text)."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise GrammarError(f"invalid regular expression {pattern!r}: {exc}") from None
+    if flags and not set(flags) <= set("imslux"):
+        raise GrammarError(f"unknown regex flags {flags!r}: use letters from 'imslux'")
+    return Grammar(f"start: PATTERN\nPATTERN: /{lark_regex_literal(pattern)}/{flags}\n")
+
+
+def choice(options) -> Grammar:
+    """Exactly one of the given strings."""
+    options = list(options)
+    if not options:
+        raise GrammarError("choice() needs at least one option")
+    for opt in options:
+        if not isinstance(opt, str) or not opt:
+            raise GrammarError(f"choice() options must be non-empty strings, got {opt!r}")
+    # Longest first: lark tries alternatives in order, a prefix must not win over a longer option.
+    alternatives = sorted(set(options), key=lambda s: (-len(s), s))
+    pattern = "|".join(re.escape(opt) for opt in alternatives)
+    return Grammar(f"start: CHOICE\nCHOICE: /{lark_regex_literal(pattern)}/\n")
+
+
+__all__ = ["json", "regex", "choice", "json_lark", "lark_regex_literal"]

@@ -1,0 +1,91 @@
+"""Sets of code points as sorted disjoint intervals, with the exact classes of Python's `re`.
+
+lark matches terminals with Python's `re` on `str`, so \\d, \\w, \\s and IGNORECASE must mean what
+they mean there. The category tables are computed once per process by running `re` itself over
+every code point, which makes them exact by construction.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from constrain.grammars.utf8_ranges import MAX_CODE_POINT
+
+Intervals = list[tuple[int, int]]
+
+
+def normalize(intervals) -> Intervals:
+    out: Intervals = []
+    for lo, hi in sorted(intervals):
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def complement(intervals: Intervals) -> Intervals:
+    out, nxt = [], 0
+    for lo, hi in normalize(intervals):
+        if lo > nxt:
+            out.append((nxt, lo - 1))
+        nxt = hi + 1
+    if nxt <= MAX_CODE_POINT:
+        out.append((nxt, MAX_CODE_POINT))
+    return out
+
+
+def contains(intervals: Intervals, cp: int) -> bool:
+    lo_i, hi_i = 0, len(intervals)
+    while lo_i < hi_i:
+        mid = (lo_i + hi_i) // 2
+        lo, hi = intervals[mid]
+        if cp < lo:
+            hi_i = mid
+        elif cp > hi:
+            lo_i = mid + 1
+        else:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=None)
+def _all_code_points() -> str:
+    return "".join(chr(c) for c in range(MAX_CODE_POINT + 1))
+
+
+@functools.lru_cache(maxsize=None)
+def category(pattern: str, ascii_only: bool) -> tuple[tuple[int, int], ...]:
+    """Intervals matched by a one-character class such as r'\\w' under Python's re."""
+    flags = re.ASCII if ascii_only else 0
+    runs = re.finditer("(?:%s)+" % pattern, _all_code_points(), flags)
+    return tuple((m.start(), m.end() - 1) for m in runs)
+
+
+@functools.lru_cache(maxsize=None)
+def _case_groups(ascii_only: bool) -> dict[int, tuple[int, ...]]:
+    """For every cased code point, the code points IGNORECASE treats as the same letter."""
+    by_lower: dict[int, list[int]] = {}
+    for cp in range(MAX_CODE_POINT + 1 if not ascii_only else 128):
+        ch = chr(cp)
+        lower = ch.lower()
+        if len(lower) != 1 or (lower == ch and ch.upper() == ch):
+            continue
+        by_lower.setdefault(ord(lower), []).append(cp)
+    groups: dict[int, tuple[int, ...]] = {}
+    for low, members in by_lower.items():
+        group = tuple(sorted(set(members) | {low}))
+        for cp in group:
+            groups[cp] = group
+    return groups
+
+
+def ignore_case(intervals: Intervals, ascii_only: bool) -> Intervals:
+    """Close a set under case: what a class matches when IGNORECASE is on."""
+    extra = []
+    for cp, group in _case_groups(ascii_only).items():
+        if contains(intervals, cp):
+            extra.extend((g, g) for g in group)
+    return normalize(list(intervals) + extra)

@@ -1,0 +1,272 @@
+"""ECMA-262 `pattern` -> regex over the *encoded* body of a JSON string.
+
+The pattern is parsed with Python's own regex parser into a tiny IR (sets of code points,
+sequences, alternations, bounded repetitions), then re-emitted so that every character position
+matches any JSON spelling of the characters it allows. Anything whose meaning is not regular or
+not shared by ECMA-262 and Python (backreferences, lookaround, word boundaries, inline flags)
+is refused; the caller turns `PatternError` into a keyword error with its schema path.
+
+Classes like \\d, \\w, \\s and `.` differ between ECMA-262 (the spec) and Python's `re` (which the
+`jsonschema` validator uses); we take their intersection so that accepted strings satisfy both.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from constrain.grammars.json_schema.charset import ANY_CHAR, ANY_CHARS_RUN, CharSet, json_char_regex
+
+try:  # Python >= 3.11
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse as sre_parser  # type: ignore[no-redef]
+
+# Bounded repetition counts above this are refused: the byte-level DFA of the grammar engine
+# grows linearly with the count, times the width of an encoded character.
+MAX_REPEAT = 1000
+INFINITE = None
+
+
+class PatternError(ValueError):
+    """The pattern is outside the regular, portable subset this translator supports."""
+
+
+# IR nodes: ("set", CharSet) | ("seq", [nodes]) | ("alt", [nodes]) | ("rep", node, lo, hi|None)
+#           | ("bol",) | ("eol",)
+def char_node(charset: CharSet):
+    return ("set", charset)
+
+
+def repeat(node, lo: int, hi):
+    return ("rep", node, lo, hi)
+
+
+@lru_cache(maxsize=None)
+def _python_category(name: str) -> CharSet:
+    """The code points Python's `re` puts in category \\d, \\w or \\s (str patterns)."""
+    compiled = re.compile({"digit": r"\d", "word": r"\w", "space": r"\s"}[name])
+    ranges, start = [], None
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            hit = False
+        else:
+            hit = compiled.match(chr(cp)) is not None
+        if hit and start is None:
+            start = cp
+        elif not hit and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    if start is not None:
+        ranges.append((start, 0x10FFFF))
+    return CharSet(ranges)
+
+
+_ECMA_CATEGORY = {
+    "digit": CharSet.of("0123456789"),
+    "word": CharSet([(48, 57), (65, 90), (97, 122), (95, 95)]),
+    "space": CharSet([(9, 13), (32, 32), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
+                      (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000),
+                      (0xFEFF, 0xFEFF)]),
+}
+
+
+def _category(name: str, narrow: bool) -> CharSet:
+    """ECMA ∩ Python when `narrow` (a positive class), ECMA ∪ Python otherwise."""
+    ecma = _ECMA_CATEGORY[name]
+    if name != "space":  # ECMA's ASCII digit and word sets lie inside Python's Unicode ones
+        return ecma if narrow else _python_category(name)
+    python = _python_category(name)
+    return ecma.intersect(python) if narrow else ecma.union(python)
+
+
+_CATEGORIES = {
+    "CATEGORY_DIGIT": ("digit", False), "CATEGORY_NOT_DIGIT": ("digit", True),
+    "CATEGORY_WORD": ("word", False), "CATEGORY_NOT_WORD": ("word", True),
+    "CATEGORY_SPACE": ("space", False), "CATEGORY_NOT_SPACE": ("space", True),
+}
+
+
+def _category_set(code, narrow: bool) -> CharSet:
+    name, negated = _CATEGORIES[str(code)]
+    if negated:
+        return _category(name, not narrow).complement()
+    return _category(name, narrow)
+
+
+_LINE_TERMINATORS = CharSet.of("\n\r\u2028\u2029")
+DOT = ANY_CHAR.minus(_LINE_TERMINATORS)
+
+
+def _class_set(items, narrow: bool) -> CharSet:
+    negate = bool(items) and str(items[0][0]) == "NEGATE"
+    if negate:
+        items = items[1:]
+        narrow = not narrow
+    result = CharSet()
+    for op, av in items:
+        op = str(op)
+        if op == "LITERAL":
+            result = result.union(CharSet([(av, av)]))
+        elif op == "RANGE":
+            result = result.union(CharSet([av]))
+        elif op == "CATEGORY":
+            result = result.union(_category_set(av, narrow))
+        else:
+            raise PatternError(f"unsupported character class item {op}")
+    return result.complement() if negate else result.intersect(ANY_CHAR)
+
+
+def _convert(data) -> tuple:
+    nodes = []
+    for op, av in data:
+        op_name = str(op)
+        if op_name == "LITERAL":
+            nodes.append(char_node(CharSet([(av, av)])))
+        elif op_name == "NOT_LITERAL":
+            nodes.append(char_node(CharSet([(av, av)]).complement()))
+        elif op_name == "ANY":
+            nodes.append(char_node(DOT))
+        elif op_name == "IN":
+            nodes.append(char_node(_class_set(av, narrow=True)))
+        elif op_name == "CATEGORY":
+            nodes.append(char_node(_category_set(av, narrow=True)))
+        elif op_name == "BRANCH":
+            nodes.append(("alt", [_convert(branch) for branch in av[1]]))
+        elif op_name == "SUBPATTERN":
+            group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                raise PatternError("inline flags are not supported")
+            nodes.append(_convert(sub))
+        elif op_name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if op_name == "POSSESSIVE_REPEAT":
+                raise PatternError("possessive repetition is not ECMA-262")
+            lo, hi, sub = av
+            hi = INFINITE if hi == sre_constants.MAXREPEAT else hi
+            if hi is not None and hi > MAX_REPEAT or lo > MAX_REPEAT:
+                raise PatternError(f"repetition count above {MAX_REPEAT}")
+            nodes.append(repeat(_convert(sub), lo, hi))
+        elif op_name == "AT":
+            code = str(av)
+            if code == "AT_BEGINNING":
+                nodes.append(("bol",))
+            elif code == "AT_END":
+                nodes.append(("eol",))
+            else:
+                raise PatternError(f"anchor {code} is not supported")
+        else:
+            raise PatternError(f"{op_name} (lookaround, backreference, ...) is not regular")
+    for node in nodes:
+        if node[0] == "set" and not node[1]:
+            raise PatternError("a character class matches no character")
+    return ("seq", nodes)
+
+
+def _flatten(node):
+    """Inline nested sequences so anchors at a group's edge become the sequence's edge."""
+    if node[0] == "seq":
+        out = []
+        for child in node[1]:
+            child = _flatten(child)
+            if child[0] == "seq":
+                out.extend(child[1])
+            else:
+                out.append(child)
+        return ("seq", out)
+    if node[0] == "alt":
+        return ("alt", [_flatten(c) for c in node[1]])
+    if node[0] == "rep":
+        return ("rep", _flatten(node[1]), node[2], node[3])
+    return node
+
+
+def _has_anchor(node) -> bool:
+    kind = node[0]
+    if kind in ("bol", "eol"):
+        return True
+    if kind in ("seq", "alt"):
+        return any(_has_anchor(c) for c in node[1])
+    if kind == "rep":
+        return _has_anchor(node[1])
+    return False
+
+
+def _search_form(node):
+    """ECMA `pattern` is an unanchored search: pad each branch with `.*` unless anchored."""
+    if node[0] == "seq" and len(node[1]) == 1 and node[1][0][0] == "alt":
+        return ("alt", [_search_form(_flatten(("seq", [b]))) for b in node[1][0][1]])
+    if node[0] == "alt":
+        return ("alt", [_search_form(_flatten(("seq", [b]))) for b in node[1]])
+    items = list(node[1]) if node[0] == "seq" else [node]
+    anchored_start = bool(items) and items[0][0] == "bol"
+    if anchored_start:
+        items = items[1:]
+    anchored_end = bool(items) and items[-1][0] == "eol"
+    if anchored_end:
+        items = items[:-1]
+    if any(_has_anchor(item) for item in items):
+        raise PatternError("^ or $ anchors are only supported at the pattern's start or end")
+    anything = repeat(char_node(ANY_CHAR), 0, INFINITE)
+    return ("seq", ([] if anchored_start else [anything]) + items + ([] if anchored_end else [anything]))
+
+
+def parse_pattern(pattern: str, *, search: bool = True):
+    """The IR of an ECMA-262 pattern; `search=False` treats it as anchored at both ends."""
+    # ECMA named groups (?<name>...) are spelled (?P<name>...) in Python.
+    python_pattern = re.sub(r"\(\?<(?![=!])", "(?P<", pattern)
+    try:
+        parsed = sre_parser.parse(python_pattern)
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise PatternError(f"cannot parse: {exc}") from None
+    flags = parsed.state.flags if hasattr(parsed, "state") else parsed.pattern.flags
+    if flags & ~re.UNICODE:
+        raise PatternError("inline flags are not supported")
+    node = _flatten(_convert(parsed.data if hasattr(parsed, "data") else parsed))
+    if search:
+        return _search_form(node)
+    if _has_anchor(node):
+        raise PatternError("anchors are not expected here")
+    return node
+
+
+def ir_to_json_regex(node) -> str:
+    """Regex over the encoded string body that spells exactly the decoded strings of `node`."""
+    kind = node[0]
+    if kind == "set":
+        return json_char_regex(node[1])
+    if kind == "seq":
+        return "".join(_group(ir_to_json_regex(c)) if c[0] == "alt" else ir_to_json_regex(c) for c in node[1])
+    if kind == "alt":
+        return "(?:" + "|".join(ir_to_json_regex(c) for c in node[1]) + ")"
+    if kind == "rep":
+        if node[1] == ("set", ANY_CHAR) and (node[2], node[3]) == (0, None):
+            return ANY_CHARS_RUN
+        body = _group(ir_to_json_regex(node[1]))
+        lo, hi = node[2], node[3]
+        if (lo, hi) == (0, None):
+            return body + "*"
+        if (lo, hi) == (1, None):
+            return body + "+"
+        if (lo, hi) == (0, 1):
+            return body + "?"
+        if hi is None:
+            return body + "{%d,}" % lo
+        if lo == hi:
+            return body + "{%d}" % lo
+        return body + "{%d,%d}" % (lo, hi)
+    raise PatternError(f"unexpected node {kind}")
+
+
+def _group(regex: str) -> str:
+    """Wrap a regex so a quantifier applies to all of it."""
+    if len(regex) == 1 or (regex.startswith("\\") and len(regex) == 2):
+        return regex
+    if regex.startswith("[") and regex.endswith("]") and regex.count("[") == 1:
+        return regex
+    return "(?:" + regex + ")"
+
+
+def pattern_to_json_regex(pattern: str, *, search: bool = True) -> str:
+    return ir_to_json_regex(parse_pattern(pattern, search=search))

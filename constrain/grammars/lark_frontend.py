@@ -1,0 +1,169 @@
+"""lark grammar text -> what the engine needs: ordered terminals, %ignore, LALR(1) tables.
+
+Everything here mirrors what lark's LALR parser with the contextual lexer does, so the matcher
+accepts exactly the texts `Lark(text, parser="lalr").parse` accepts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import lark
+from lark.lexer import PatternStr
+from lark.parsers.lalr_analysis import Shift
+
+from constrain.grammars.errors import GrammarError
+
+# lark's common.ESCAPED_STRING uses a lookbehind. This regular expression is equivalent for
+# `re.match`: a quote, then characters where every backslash escapes the next non-newline
+# character, up to the first unescaped quote.
+_ESCAPED_STRING = r'".*?(?<!\\)(\\\\)*?"'
+_ESCAPED_STRING_REGULAR = r'"(?:[^"\\\n]|\\[^\n])*"'
+
+NOT_LALR_ADVICE = (
+    "constrain compiles grammars with lark's LALR(1) parser (the Earley parser is not supported, "
+    "see docs/grammars.md). Rewrite the grammar so that one token of lookahead decides every "
+    "reduction: merge rules that derive the same text, factor common prefixes "
+    "(a: x y | x z -> a: x (y | z)), or move ambiguity into a single terminal."
+)
+
+
+@dataclass(frozen=True)
+class TerminalInfo:
+    name: str
+    regexp: str  # Python regex for the terminal, as lark matches it
+    value: str  # the literal text for string terminals, lark's pattern value otherwise
+    priority: int
+    is_string: bool
+    flags: frozenset
+    sort_key: tuple  # lark's lexer order: first in this order wins
+    line: int | None  # line of its definition in the grammar text, if any
+
+
+@dataclass
+class ParsedGrammar:
+    """Terminals in lark's lexer order, LALR(1) tables with states as dense ints."""
+
+    text: str
+    start: str
+    terminals: list[TerminalInfo]
+    ignore: frozenset[str]
+    actions: list[dict]  # per state: symbol -> ("s", state) | ("r", lhs, rhs_len)
+    start_state: int
+    end_state: int
+    contexts: list[frozenset]  # per state: terminal names lark's contextual lexer tries
+    lark_parser: lark.Lark
+    conflicts: list[str] = field(default_factory=list)
+
+
+def parse_lark(text: str, start: str = "start") -> ParsedGrammar:
+    conflict_log = _ConflictLog()
+    lark_logger = logging.getLogger("lark")
+    # lark reports shift/reduce conflicts at debug level: listen to them without letting
+    # lark's own handler print them (or its other debug chatter)
+    saved = (lark_logger.level, list(lark_logger.handlers), lark_logger.propagate)
+    lark_logger.handlers = [conflict_log]
+    lark_logger.propagate = False
+    lark_logger.setLevel(logging.DEBUG)
+    try:
+        parser = lark.Lark(text, parser="lalr", lexer="contextual", start=start)
+    except lark.exceptions.GrammarError as exc:
+        raise GrammarError(_explain_lark_error(str(exc))) from None
+    except lark.exceptions.LarkError as exc:
+        raise GrammarError(f"grammar error: {exc}") from None
+    finally:
+        lark_logger.setLevel(saved[0])
+        lark_logger.handlers = saved[1]
+        lark_logger.propagate = saved[2]
+    parsed = _extract(parser, text, start)
+    parsed.conflicts = conflict_log.messages
+    _check_nonempty_language(parser, start)
+    return parsed
+
+
+class _ConflictLog(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        msg = record.getMessage()
+        if "conflict" in msg.lower() or (self.messages and msg.startswith(" * ")):
+            self.messages.append(msg.strip())
+
+
+def _explain_lark_error(message: str) -> str:
+    if "collision" in message.lower() or "conflict" in message.lower():
+        return f"grammar is not LALR(1): {message.strip()}\n{NOT_LALR_ADVICE}"
+    return f"grammar error: {message.strip()}"
+
+
+def _extract(parser: lark.Lark, text: str, start: str) -> ParsedGrammar:
+    table = parser.parser.parser.parser.parse_table
+    if parser.lexer_conf.postlex is not None:
+        raise GrammarError("grammars with a post-lexer (e.g. an Indenter) are not supported")
+    terminals = [_terminal_info(t, text) for t in parser.terminals]
+    names = {t.name for t in terminals}
+    actions, contexts = [], []
+    for state in range(len(table.states)):
+        row = {}
+        for symbol, (action, arg) in table.states[state].items():
+            if action is Shift:
+                row[symbol] = ("s", arg)
+            else:
+                row[symbol] = ("r", arg.origin.name, len(arg.expansion))
+        actions.append(row)
+        contexts.append(frozenset(s for s in row if s in names))
+    return ParsedGrammar(
+        text=text,
+        start=start,
+        terminals=terminals,
+        ignore=frozenset(parser.lexer_conf.ignore),
+        actions=actions,
+        start_state=table.start_states[start],
+        end_state=table.end_states[start],
+        contexts=contexts,
+        lark_parser=parser,
+    )
+
+
+def _terminal_info(term, text: str) -> TerminalInfo:
+    pattern = term.pattern
+    regexp = pattern.to_regexp()
+    if regexp == _ESCAPED_STRING:
+        regexp = _ESCAPED_STRING_REGULAR
+    return TerminalInfo(
+        name=term.name,
+        regexp=regexp,
+        value=pattern.value,
+        priority=term.priority,
+        is_string=isinstance(pattern, PatternStr),
+        flags=frozenset(pattern.flags),
+        sort_key=(-term.priority, -pattern.max_width, -len(pattern.value), term.name),
+        line=definition_line(text, term.name),
+    )
+
+
+def definition_line(text: str, name: str) -> int | None:
+    match = re.search(r"^[ \t]*%s(\.-?\d+)?[ \t]*:" % re.escape(name), text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _check_nonempty_language(parser: lark.Lark, start: str) -> None:
+    """Refuse a start rule that derives no finite string (e.g. `start: start "a"`)."""
+    productive: set[str] = set()
+    rules = [(r.origin.name, [s.name for s in r.expansion if not s.is_term]) for r in parser.rules]
+    changed = True
+    while changed:
+        changed = False
+        for lhs, nonterminals in rules:
+            if lhs not in productive and all(n in productive for n in nonterminals):
+                productive.add(lhs)
+                changed = True
+    if start not in productive:
+        raise GrammarError(
+            f"the grammar's language is empty: rule {start!r} derives no finite text "
+            "(every alternative recurses without a way out)"
+        )
