@@ -71,7 +71,7 @@ def _lark_accepts(path: str) -> Callable[[str], bool]:
 def _schema_accepts(schema: dict) -> Callable[[str], bool]:
     import jsonschema
 
-    checker = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    checker = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
     def accepts(text: str) -> bool:
         try:

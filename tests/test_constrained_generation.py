@@ -1,0 +1,35 @@
+"""Constrained generation and extraction on the default model: every output finishes and validates.
+
+These run a reduced version of benchmarks/constrained_generations.py and
+benchmarks/extraction_eval.py (the benchmarks run the full counts and print them).
+"""
+
+import importlib.util
+import os
+
+import pytest
+
+BENCHMARKS = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+
+
+def load_benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(BENCHMARKS, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_constrained_generations_finish_and_parse(smollm2):
+    bench = load_benchmark("constrained_generations")
+    passed, total, failures = bench.run(smollm2, seeds=1, prompts_per_case=1, log=lambda *a: None)
+    assert total == 7 * 2
+    assert not failures
+
+
+@pytest.mark.slow
+def test_extractions_validate(smollm2):
+    bench = load_benchmark("extraction_eval")
+    passed, total, failures, compile_ms = bench.run(smollm2, seeds=1, log=lambda *a: None)
+    assert total == len(bench.SCHEMAS) * 2 * 2
+    assert not failures
