@@ -200,7 +200,7 @@ QUICK_SENTENCES = {"tree", "settings", "matrix", "shapes"}
 def test_grammar_sentences_validate(name, parsers):
     validator = jsonschema.Draft202012Validator(SCHEMAS[name], format_checker=FORMAT_CHECKER)
 
-    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
     @given(text=from_lark(parsers[name]))
     def check(text):
         instance = json.loads(text)

@@ -80,10 +80,11 @@ def test_optional_format_files_never_accept_invalid_values(registry):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["type.json", "enum.json", "maxLength.json", "minimum.json", "required.json",
-                                  "prefixItems.json", "anyOf.json", "ref.json"])
-def test_token_level_matcher_agrees_on_suite_files(name, registry):
-    results = suite.run_file(suite.TESTS / name, suite.matcher_acceptor, registry)
-    lark_results = suite.run_file(suite.TESTS / name, suite.lark_acceptor, registry)
-    assert [r.status for r in results] == [r.status for r in lark_results]
-    assert not [r for r in results if r.under]
+def test_token_level_matcher_agrees_with_lark_on_the_whole_suite(results, registry):
+    """SmolLM2 tokens through the engine's matcher decide every instance as lark does (~45 s)."""
+    matcher_results = []
+    for path in suite.suite_files():
+        matcher_results += suite.run_file(path, suite.matcher_acceptor, registry)
+    assert [(r.file, r.description, r.status) for r in matcher_results] == \
+        [(r.file, r.description, r.status) for r in results]
+    assert not [r for r in matcher_results if r.under]

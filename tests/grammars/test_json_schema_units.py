@@ -333,3 +333,26 @@ def test_pydantic_models_and_engine_grammar():
 
 def test_errors_are_json_schema_errors():
     assert issubclass(SchemaTooLargeError, JsonSchemaError) and issubclass(JsonSchemaError, GrammarError)
+
+
+LENGTH_PATTERNS = [("^[A-Z]{2}-[0-9]+$", 4, 6), ("^ab", 0, 4), ("x$", 2, None), ("^(a|b)c*$", 1, 3), ("^.{2}z*$", 3, 5)]
+
+
+@pytest.mark.parametrize("pattern,min_len,max_len", LENGTH_PATTERNS)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(st.text(alphabet="abcxzAB-019", max_size=8), st.text(max_size=6)))
+def test_pattern_with_length_is_the_exact_intersection(pattern, min_len, max_len, text):
+    schema = {"type": "string", "pattern": pattern, "minLength": min_len}
+    if max_len is not None:
+        schema["maxLength"] = max_len
+    expected = re.search(pattern, text) is not None and min_len <= len(text) <= (max_len or 99)
+    got = accepts(parser_for(schema), dumps(text))
+    if got:
+        assert expected, text
+    elif expected:
+        assert any(ord(c) > 126 or ord(c) < 32 for c in text), text
+
+
+def test_pattern_with_length_of_other_shapes_is_refused():
+    with pytest.raises(UnsupportedSchemaError, match="#/maxLength"):
+        json_schema_to_lark({"type": "string", "pattern": "a+b+", "maxLength": 5})

@@ -1,7 +1,9 @@
 """String constraints -> one terminal regex over the quoted, escaped JSON string.
 
 One of `pattern`, `format` or a length range is enforced per string schema; combining two of them
-needs a regex intersection, which is refused (or, with lenient=True, the later one is dropped).
+needs a regex intersection, which is refused (or, with lenient=True, the later one is dropped) -
+except a pattern whose length varies in one character-class repetition only, where the length
+range just narrows that repetition.
 Lengths count decoded code points: an escape sequence is one character.
 """
 
@@ -55,6 +57,55 @@ def _length_regex(min_len: int, max_len: int | None, ctx) -> str:
     return body + "{%d,%d}" % (min_len, max_len)
 
 
+_EMPTY = "empty"
+
+
+def _fixed_length(node) -> int | None:
+    kind = node[0]
+    if kind == "set":
+        return 1
+    if kind == "seq":
+        lengths = [_fixed_length(c) for c in node[1]]
+        return None if None in lengths else sum(lengths)
+    if kind == "alt":
+        lengths = {_fixed_length(c) for c in node[1]}
+        return lengths.pop() if len(lengths) == 1 and None not in lengths else None
+    if kind == "rep" and node[2] == node[3]:
+        inner = _fixed_length(node[1])
+        return None if inner is None else inner * node[2]
+    return None
+
+
+def limit_length(node, min_len: int, max_len: int | None):
+    """`node` ∩ (strings of min_len..max_len characters) when every part but one repetition of a
+    character class has a fixed length (e.g. ^[A-Z]{2}-[0-9]+$, or ^abc with its .* tail);
+    _EMPTY when nothing fits; None when the intersection is not of that shape."""
+    if node[0] == "alt":
+        branches = [limit_length(b, min_len, max_len) for b in node[1]]
+        if any(b is None for b in branches):
+            return None
+        kept = [b for b in branches if b is not _EMPTY]
+        return ("alt", kept) if kept else _EMPTY
+    items = node[1] if node[0] == "seq" else [node]
+    variable = [i for i, item in enumerate(items) if _fixed_length(item) is None]
+    fixed = sum(_fixed_length(item) for item in items if _fixed_length(item) is not None)
+    if not variable:
+        return node if min_len <= fixed and (max_len is None or fixed <= max_len) else _EMPTY
+    if len(variable) > 1:
+        return None
+    index = variable[0]
+    item = items[index]
+    if item[0] == "rep" and item[1][0] == "seq" and len(item[1][1]) == 1:
+        item = ("rep", item[1][1][0], item[2], item[3])  # a group around one class: (x)+
+    if item[0] != "rep" or item[1][0] != "set":
+        return None
+    lo = max(item[2], min_len - fixed)
+    hi = item[3] if max_len is None else (max_len - fixed if item[3] is None else min(item[3], max_len - fixed))
+    if hi is not None and hi < lo:
+        return _EMPTY
+    return ("seq", items[:index] + [("rep", item[1], lo, hi)] + items[index + 1:])
+
+
 def string_regex(compiler, eff: dict, ctx) -> str | None:
     """The terminal regex of a string schema; None when no string fits."""
     min_len, max_len = _length_bounds(eff, ctx)
@@ -69,13 +120,24 @@ def string_regex(compiler, eff: dict, ctx) -> str | None:
         fmt = None
     chosen = [k for k, present in (("pattern", pattern is not None), ("format", fmt is not None),
                                    ("maxLength" if max_len is not None else "minLength", has_length)) if present]
+    limited = None
+    if chosen[:1] == ["pattern"] and has_length and fmt is None:
+        _length_regex(min_len, max_len, ctx)  # the same size limits apply
+        try:
+            limited = limit_length(parse_pattern(pattern), min_len, max_len)
+        except PatternError:
+            limited = None
+        if limited is _EMPTY:
+            return None
+        if limited is not None:
+            chosen = ["pattern"]
     for extra in chosen[1:]:
         compiler.unsupported(extra, ctx, f"{chosen[0]!r} and {extra!r} together need a regex intersection")
     if not chosen:
         return '"' + f"(?:{ENCODED_CHAR})*" + '"'
     if chosen[0] == "pattern":
         try:
-            body = ir_to_json_regex(parse_pattern(pattern))
+            body = ir_to_json_regex(limited if limited is not None else parse_pattern(pattern))
         except PatternError as exc:
             compiler.unsupported("pattern", ctx, f"pattern {pattern!r}: {exc}")
             return string_regex(compiler, {k: v for k, v in eff.items() if k != "pattern"}, ctx)

@@ -1,0 +1,221 @@
+"""JSON-Schema-Test-Suite (draft 2020-12) against the schema -> grammar translation.
+
+For every group (one schema, several instances) the schema is compiled with strict=False (the
+spec's additionalProperties default); then either compilation refused with a JsonSchemaError,
+or every instance must be accepted exactly when the suite says it is valid. Instances are
+serialized compactly (json.dumps(separators=(",", ":"), ensure_ascii=False)), the grammar's
+default style.
+
+The acceptor is pluggable: "lark" parses with lark's own LALR parser (the ground truth the
+engine matches); "matcher" feeds SmolLM2 tokens of the instance to the engine's token-level
+matcher (slow: one compiled grammar and mask table per group).
+
+    python benchmarks/json_schema_suite.py [--acceptor lark|matcher] [--files a.json,b.json] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import referencing
+import referencing.jsonschema
+
+REPO = Path(__file__).resolve().parent.parent
+SUITE = REPO / "tests" / "data" / "jsonschema_suite"
+TESTS = SUITE / "tests" / "draft2020-12"
+REMOTES = SUITE / "remotes"
+REMOTE_BASE = "http://localhost:1234/"
+FORMAT_FILES = ("date", "time", "date-time", "duration", "email", "uuid", "uri", "ipv4", "ipv6", "hostname")
+
+
+def remote_registry() -> referencing.Registry:
+    """The suite's remotes/ documents under the URIs its schemas use (no network)."""
+    resources = []
+    for path in sorted(REMOTES.rglob("*.json")):
+        uri = REMOTE_BASE + path.relative_to(REMOTES).as_posix()
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        resource = referencing.Resource.from_contents(
+            contents, default_specification=referencing.jsonschema.DRAFT202012)
+        resources.append((uri, resource))
+    return referencing.Registry().with_resources(resources).crawl()
+
+
+def serialize(instance) -> str:
+    return json.dumps(instance, separators=(",", ":"), ensure_ascii=False)
+
+
+# ------------------------------------------------------------------ acceptors
+def lark_acceptor(text: str):
+    import lark
+
+    parser = lark.Lark(text, parser="lalr", lexer="contextual")
+
+    def accepts(instance_text: str) -> bool:
+        try:
+            parser.parse(instance_text)
+        except lark.exceptions.LarkError:
+            return False
+        return True
+
+    return accepts
+
+
+_TOKENIZER = []
+
+
+def matcher_acceptor(text: str):
+    """Feed the instance's SmolLM2 tokens one by one through the engine's matcher."""
+    from constrain.grammars import Grammar
+
+    if not _TOKENIZER:
+        from constrain.runtime.default_model import default_model_path
+        from constrain.runtime.gguf_file import GGUFFile
+        from constrain.runtime.tokenizer.tokenizer import load_tokenizer
+
+        _TOKENIZER.append(load_tokenizer(GGUFFile(default_model_path()).metadata))
+    tokenizer = _TOKENIZER[0]
+    matcher = Grammar.from_lark(text).matcher(tokenizer)
+
+    def accepts(instance_text: str) -> bool:
+        matcher.reset()
+        for token in tokenizer.encode(instance_text, add_bos=False):
+            if not matcher.mask()[token]:
+                return False
+            matcher.advance(token)
+        return matcher.is_accepting()
+
+    return accepts
+
+
+ACCEPTORS = {"lark": lark_acceptor, "matcher": matcher_acceptor}
+
+
+# ------------------------------------------------------------------ running
+@dataclass
+class GroupResult:
+    file: str
+    description: str
+    status: str  # "correct" | "refused" | "over" | "under" | "over+under"
+    detail: str = ""
+    over: list = field(default_factory=list)   # valid instances rejected
+    under: list = field(default_factory=list)  # invalid instances accepted
+
+
+def run_group(file: str, group: dict, acceptor, registry, *, strict: bool = False) -> GroupResult:
+    from constrain.grammars.json_schema import JsonSchemaError, json_schema_to_lark
+
+    try:
+        text = json_schema_to_lark(group["schema"], strict=strict, registry=registry)
+    except JsonSchemaError as exc:
+        return GroupResult(file, group["description"], "refused", str(exc))
+    accepts = acceptor(text)
+    result = GroupResult(file, group["description"], "correct")
+    for test in group["tests"]:
+        got = accepts(serialize(test["data"]))
+        if got and not test["valid"]:
+            result.under.append(test["description"])
+        elif test["valid"] and not got:
+            result.over.append(test["description"])
+    if result.over and result.under:
+        result.status = "over+under"
+    elif result.over:
+        result.status = "over"
+    elif result.under:
+        result.status = "under"
+    return result
+
+
+def run_file(path: Path, acceptor, registry) -> list[GroupResult]:
+    groups = json.loads(path.read_text(encoding="utf-8"))
+    name = path.relative_to(TESTS).as_posix()
+    return [run_group(name, group, acceptor, registry) for group in groups]
+
+
+def suite_files(optional_formats: bool = False) -> list[Path]:
+    if optional_formats:
+        return [TESTS / "optional" / "format" / f"{name}.json" for name in FORMAT_FILES]
+    return sorted(TESTS.glob("*.json"))
+
+
+def summarize(results: list[GroupResult]) -> dict:
+    by_file: dict[str, list[GroupResult]] = {}
+    for r in results:
+        by_file.setdefault(r.file, []).append(r)
+    rows = []
+    for file, group_results in by_file.items():
+        counts = {s: sum(r.status == s for r in group_results) for s in ("correct", "refused", "over", "under")}
+        counts["under"] += sum(r.status == "over+under" for r in group_results)
+        counts["over"] += sum(r.status == "over+under" for r in group_results)
+        if counts["under"]:
+            verdict = "WRONG (under-constrained)"
+        elif counts["over"]:
+            verdict = "wrong (over-constrained)"
+        elif counts["refused"]:
+            verdict = "refused" if counts["correct"] == 0 else "partly refused"
+        else:
+            verdict = "fully correct"
+        rows.append((file, len(group_results), counts, verdict))
+    return {
+        "rows": rows,
+        "groups": len(results),
+        "correct": sum(r.status == "correct" for r in results),
+        "refused": sum(r.status == "refused" for r in results),
+        "over": sum(r.status in ("over", "over+under") for r in results),
+        "under": sum(r.status in ("under", "over+under") for r in results),
+        "files": len(rows),
+        "files_correct": sum(v == "fully correct" for *_, v in rows),
+    }
+
+
+def table(summary: dict) -> str:
+    lines = ["| file | groups | correct | refused | over | under | verdict |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for file, n, c, verdict in summary["rows"]:
+        lines.append(f"| {file} | {n} | {c['correct']} | {c['refused']} | {c['over']} | {c['under']} | {verdict} |")
+    lines.append(f"| **total** | {summary['groups']} | {summary['correct']} | {summary['refused']} | "
+                 f"{summary['over']} | {summary['under']} | {summary['files_correct']} of {summary['files']} "
+                 "files fully correct |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--acceptor", choices=sorted(ACCEPTORS), default="lark")
+    parser.add_argument("--files", help="comma-separated file names (default: all)")
+    parser.add_argument("--optional-formats", action="store_true", help="run optional/format/ files instead")
+    parser.add_argument("--details", action="store_true", help="print each wrong or refused group")
+    args = parser.parse_args(argv)
+    registry = remote_registry()
+    files = suite_files(args.optional_formats)
+    if args.files:
+        wanted = set(args.files.split(","))
+        files = [f for f in files if f.name in wanted]
+    started = time.perf_counter()
+    results = []
+    for path in files:
+        results += run_file(path, ACCEPTORS[args.acceptor], registry)
+    elapsed = time.perf_counter() - started
+    summary = summarize(results)
+    print(table(summary))
+    print(f"\n{summary['groups']} groups: {summary['correct']} correct, {summary['refused']} refused, "
+          f"{summary['over']} over-constrained, {summary['under']} under-constrained; "
+          f"{summary['files_correct']}/{summary['files']} files fully correct; {elapsed:.1f}s "
+          f"({args.acceptor})")
+    if args.details:
+        for r in results:
+            if r.status != "correct":
+                print(f"\n[{r.status}] {r.file}: {r.description}\n  {r.detail}")
+                for d in r.over:
+                    print(f"  over: {d}")
+                for d in r.under:
+                    print(f"  under: {d}")
+    return 1 if summary["under"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
