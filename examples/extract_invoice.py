@@ -17,7 +17,7 @@ def main() -> None:
     with open(os.path.join(HERE, "data", "invoice.txt"), encoding="utf-8") as f:
         text = f.read()
     llm = Llama(n_threads=2)
-    invoice = extract(llm, schema, text, max_tokens=400)
+    invoice = extract(llm, schema, text, max_tokens=1000)
     print(json.dumps(invoice, indent=2))
 
 
