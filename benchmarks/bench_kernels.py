@@ -2,7 +2,8 @@
 
     python benchmarks/bench_kernels.py [--threads 2] [--repeat 30] [--types Q4_1,Q8_0]
 
-Weights are random blocks with small finite scales; speed does not depend on values.
+Types with a row-tiled kernel (quants/row_tiles.py, what the model uses) are measured
+in both layouts. Weights are random blocks with small finite scales; speed does not depend on values.
 Effective GB/s counts the bytes of the quantized matrix read once per call.
 k-quant rows must be whole 256-value super-blocks, so their "output" shape uses 512
 columns instead of 576.
@@ -18,6 +19,7 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T
 
 from constrain.runtime.quants import SUPPORTED_TYPES, QuantMatrix, row_nbytes
+from constrain.runtime.quants.row_tiles import can_tile
 
 F16_FIELDS = {
     T.Q4_0: (0,), T.Q4_1: (0, 2), T.Q5_0: (0,), T.Q5_1: (0, 2), T.Q8_0: (0,),
@@ -30,7 +32,7 @@ SMOLLM2_LAYERS = 30
 SMOLLM2_OUTPUT = (49152, 576)
 
 
-def random_matrix(ggml_type, rows, cols, rng):
+def random_matrix(ggml_type, rows, cols, rng, tiled=False):
     block_values, block_bytes = GGML_QUANT_SIZES[ggml_type]
     if ggml_type == T.F32:
         raw = rng.standard_normal(rows * cols).astype(np.float32).view(np.uint8)
@@ -44,7 +46,10 @@ def random_matrix(ggml_type, rows, cols, rng):
             blocks[:, field:field + 2] = np.full(len(blocks), 0.01, np.float16).view(np.uint8).reshape(-1, 2)
         raw = blocks.reshape(-1)
     raw = np.frombuffer(raw.tobytes(), np.uint8)  # read-only, like an mmap view
-    return QuantMatrix(f"{ggml_type.name}_{rows}x{cols}", ggml_type, raw, rows, cols)
+    matrix = QuantMatrix(f"{ggml_type.name}_{rows}x{cols}", ggml_type, raw, rows, cols)
+    if tiled:
+        matrix.tile_rows()  # the model's layout where a row-tiled kernel exists (row_tiles.py)
+    return matrix
 
 
 def timed(fn, repeat):
@@ -62,20 +67,20 @@ def timed(fn, repeat):
     return float(np.min(times)), float(np.median(times))
 
 
-def bench_type(ggml_type, repeat, rng):
+def bench_type(ggml_type, repeat, rng, tiled=False):
     k_quant = GGML_QUANT_SIZES[ggml_type][0] == 256
     shapes = {"ffn 576x1536": (576, 1536), "output 49152x" + ("512" if k_quant else "576"):
               (49152, 512 if k_quant else 576)}
-    parts = [f"{ggml_type.name:5s}"]
+    parts = [f"{ggml_type.name:5s}" + (" tiled" if tiled else "")]
     for label, (rows, cols) in shapes.items():
-        matrix = random_matrix(ggml_type, rows, cols, rng)
+        matrix = random_matrix(ggml_type, rows, cols, rng, tiled)
         x = rng.standard_normal((1, cols)).astype(np.float32)
         out = np.empty((1, rows), np.float32)
         best, median = timed(lambda: matrix.matmul(x, out), repeat)
         gbps = rows * row_nbytes(ggml_type, cols) / best / 1e9
         parts.append(f"{label}: {best * 1e3:7.3f} ms (median {median * 1e3:7.3f}) {gbps:5.1f} GB/s")
     rows, cols = 576, 1536
-    matrix = random_matrix(ggml_type, rows, cols, rng)
+    matrix = random_matrix(ggml_type, rows, cols, rng, tiled)
     xb = rng.standard_normal((200, cols)).astype(np.float32)
     best, median = timed(lambda: matrix.matmul(xb), max(3, repeat // 10))
     parts.append(f"n=200 {rows}x{cols}: {best * 1e3:6.2f} ms (median {median * 1e3:6.2f}) "
@@ -83,19 +88,19 @@ def bench_type(ggml_type, repeat, rng):
     print(" | ".join(parts), flush=True)
 
 
-def smollm2_token_estimate(repeat, rng):
+def smollm2_token_estimate(repeat, rng, tiled):
     """Sum of the per-token matrix-vector products of SmolLM2-135M Q4_1 (best, median)."""
     layers = np.zeros(2)
     for rows, cols, count in SMOLLM2_LAYER:
-        matrix = random_matrix(T.Q4_1, rows, cols, rng)
+        matrix = random_matrix(T.Q4_1, rows, cols, rng, tiled)
         x = rng.standard_normal((1, cols)).astype(np.float32)
         layers += count * SMOLLM2_LAYERS * np.array(timed(lambda: matrix.matmul(x), repeat))
     rows, cols = SMOLLM2_OUTPUT
-    matrix = random_matrix(T.Q8_0, rows, cols, rng)
+    matrix = random_matrix(T.Q8_0, rows, cols, rng, tiled)
     x = rng.standard_normal((1, cols)).astype(np.float32)
     output = np.array(timed(lambda: matrix.matmul(x), repeat))
     total = layers + output
-    print(f"SmolLM2-135M per-token matrix work: {total[0] * 1e3:.2f} ms (median {total[1] * 1e3:.2f}) = "
+    print(f"SmolLM2-135M per-token matrix work{' (row-tiled, as the model runs)' if tiled else ' (GGUF row layout)'}: {total[0] * 1e3:.2f} ms (median {total[1] * 1e3:.2f}) = "
           f"30 layers Q4_1 {layers[0] * 1e3:.2f} ms + Q8_0 output {output[0] * 1e3:.2f} ms; "
           f"llama.cpp, whole token: 7.6 ms")
 
@@ -112,7 +117,10 @@ def main():
           "GB/s and GFLOP/s from the best")
     for name in args.types.split(","):
         bench_type(T[name], args.repeat, rng)
-    smollm2_token_estimate(args.repeat, rng)
+        if can_tile(T[name], 576):
+            bench_type(T[name], args.repeat, rng, tiled=True)
+    smollm2_token_estimate(args.repeat, rng, tiled=False)
+    smollm2_token_estimate(args.repeat, rng, tiled=True)
 
 
 if __name__ == "__main__":

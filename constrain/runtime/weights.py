@@ -7,6 +7,9 @@ hyperparameters, before any kernel sees it.
 
 from __future__ import annotations
 
+import ctypes
+import mmap
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,7 +70,19 @@ class LlamaWeights:
         freq_factors = None
         if "rope_freqs.weight" in gguf.tensors:
             freq_factors = loader.vector("rope_freqs.weight", hp.rope_dim // 2)
-        return cls(token_embd, layers, output_norm, output, freq_factors)
+        weights = cls(token_embd, layers, output_norm, output, freq_factors)
+        weights._tile_matrices()
+        return weights
+
+    def _tile_matrices(self) -> None:
+        """Switch every matrix with a row-tiled kernel to its tiled copy, and give the
+        mapped file pages the copy came from back to the OS, so memory does not double.
+        (The token embedding's pages come back one row at a time as get_rows reads them.)"""
+        matrices = [self.output] + [m for layer in self.layers for m in
+                                    (layer.wq, layer.wk, layer.wv, layer.wo, layer.w_gate, layer.w_up, layer.w_down)]
+        for matrix in matrices:
+            if matrix.tile_rows():
+                _release_file_pages(matrix.data)
 
 
 class _Loader:
@@ -105,3 +120,21 @@ class _Loader:
         if not np.all(np.isfinite(values)):
             raise ModelFormatError(f"{self.gguf.path}: tensor {name!r} holds NaN or infinite values")
         return values.copy()
+
+
+_MADV_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
+
+
+def _release_file_pages(view: np.ndarray) -> None:
+    """Drop the resident pages under `view`, a view into the GGUF file's read-only map.
+
+    Only valid for file-backed maps (anonymous memory would read back as zeros): these
+    pages are re-read from the file if touched again. A no-op where madvise is missing.
+    """
+    if _MADV_DONTNEED is None or not sys.platform.startswith("linux"):
+        return
+    page = mmap.PAGESIZE
+    start = view.ctypes.data // page * page
+    end = view.ctypes.data + view.nbytes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), ctypes.c_int(_MADV_DONTNEED))

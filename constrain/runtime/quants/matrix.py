@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.errors import ModelFormatError
-from constrain.runtime.quants import block_kernels, float_kernels
+from constrain.runtime.quants import block_kernels, float_kernels, row_tiles
 from constrain.runtime.quants.formats import check_supported, row_nbytes, type_name
 from constrain.runtime.quants.scheduling import rows_per_parallel_task
 
@@ -55,6 +55,24 @@ class QuantMatrix:
         # Float weights are computed on through a typed (rows, cols) view of the same bytes.
         self._float_view = None if view_dtype is None else data.view(view_dtype).reshape(self.rows, self.cols)
         self._rows_per_task = rows_per_parallel_task(self.rows)
+        self._row_tiles = None  # (scales, mins, quants) once tile_rows() made a tiled copy
+
+    def tile_rows(self) -> bool:
+        """Make a row-tiled copy of the weights (row_tiles.py) that matmul uses from then on.
+
+        Returns False, changing nothing, for types or row counts with no tiled kernel.
+        get_rows keeps reading `data`, so the caller may release `data`'s pages (they
+        are read back from the file if touched) but must keep the array.
+        """
+        if not row_tiles.can_tile(self._code, self.rows):
+            return False
+        if self._row_tiles is None:
+            self._row_tiles = row_tiles.repack(self._code, self.data, self.rows, self.cols)
+        return True
+
+    @property
+    def is_row_tiled(self) -> bool:
+        return self._row_tiles is not None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -89,7 +107,10 @@ class QuantMatrix:
         elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
             raise ValueError(f"{self.name}: out must be a contiguous float32 array of shape {shape}")
         out2d = out.reshape(n, self.rows)
-        if n == 1:
+        if self._row_tiles is not None:
+            kernel = row_tiles.KERNELS[self._code][0 if n == 1 else 1]
+            kernel(*self._row_tiles, x[0] if n == 1 else x, out2d[0] if n == 1 else out2d)
+        elif n == 1:
             if self._float_view is not None:
                 float_kernels.matvec(self._code, self._float_view, x[0], out2d[0], self._rows_per_task)
             else:
