@@ -104,3 +104,31 @@ def test_hypothesis_jsonschema_instances_accepted_token_by_token(name, smollm2_t
 
     check()
     assert checked, f"no instance of {name} reached the matcher"
+
+
+@pytest.mark.slow
+def test_random_token_walks_end_as_valid_instances(smollm2_tokenizer):
+    """Soundness: a random walk over the tokens the mask allows, once it ends, is valid JSON
+    that jsonschema accepts (formats included). Walks are derandomized so the number that end
+    within 60 tokens is stable; at least ten schemas must see ended walks."""
+    from constrain.testing import token_walks
+
+    schemas_with_ended_walks = []
+    for name in sorted(CASES):
+        schema = CASES[name]
+        grammar = json_schema(schema, strict=name not in SPEC_MODE)
+        validator = jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+        ended = []
+
+        @settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @given(walk=token_walks(grammar, smollm2_tokenizer, max_tokens=60, stop_bias=0.9))
+        def check(walk):
+            if walk.ended:
+                errors = [e.message for e in validator.iter_errors(json.loads(walk.text))]
+                assert not errors, (name, walk.text, errors)
+                ended.append(walk.text)
+
+        check()
+        if ended:
+            schemas_with_ended_walks.append(name)
+    assert len(schemas_with_ended_walks) >= 10, schemas_with_ended_walks
