@@ -36,26 +36,19 @@ def _prompt_ids(n_vocab: int) -> list[int]:
     return [int(i) for i in np.random.default_rng(0).integers(300, n_vocab, PROMPT_TOKENS)]
 
 
-def worker_constrain(model: str, threads: int) -> dict:
-    started = time.perf_counter()
-    import numpy as np
-    from constrain import Llama
-
-    llm = Llama(model, n_ctx=512, n_threads=threads)
-    loaded = time.perf_counter()
-    llm.eval(_prompt_ids(llm.n_vocab())[:8])  # first token: includes any kernel compile
+def _measure(started: float, loaded: float, ids: list[int], eval_ids, reset, greedy_next) -> dict:
+    """The same timing protocol for both engines, given their eval/reset/argmax."""
+    eval_ids(ids[:8])  # first eval: includes any kernel compile or warm-up
     first = time.perf_counter()
-    llm.reset()
-
-    ids = _prompt_ids(llm.n_vocab())
+    reset()
     t = time.perf_counter()
-    llm.eval(ids)
+    eval_ids(ids)
     prompt_s = time.perf_counter() - t
-    llm.reset()
-    llm.eval(ids[:8])
+    reset()
+    eval_ids(ids[:8])
     t = time.perf_counter()
     for _ in range(GEN_TOKENS):
-        llm.eval([int(np.argmax(llm.logits))])
+        eval_ids([greedy_next()])
     gen_s = time.perf_counter() - t
     return {
         "load_s": loaded - started,
@@ -64,6 +57,17 @@ def worker_constrain(model: str, threads: int) -> dict:
         "gen_tps": GEN_TOKENS / gen_s,
         "peak_rss_mib": _peak_rss_mib(),
     }
+
+
+def worker_constrain(model: str, threads: int) -> dict:
+    started = time.perf_counter()
+    import numpy as np
+    from constrain import Llama
+
+    llm = Llama(model, n_ctx=512, n_threads=threads)
+    loaded = time.perf_counter()
+    return _measure(started, loaded, _prompt_ids(llm.n_vocab()), llm.eval, llm.reset,
+                    lambda: int(np.argmax(llm.logits)))
 
 
 def worker_llama_cpp(model: str, threads: int) -> dict:
@@ -73,26 +77,8 @@ def worker_llama_cpp(model: str, threads: int) -> dict:
 
     llm = Llama(model, n_ctx=512, n_threads=threads, n_threads_batch=threads, n_batch=512, verbose=False)
     loaded = time.perf_counter()
-    ids = _prompt_ids(llm.n_vocab())
-    llm.eval(ids[:8])
-    first = time.perf_counter()
-    llm.reset()
-    t = time.perf_counter()
-    llm.eval(ids)
-    prompt_s = time.perf_counter() - t
-    llm.reset()
-    llm.eval(ids[:8])
-    t = time.perf_counter()
-    for _ in range(GEN_TOKENS):
-        llm.eval([int(np.argmax(llm.scores[llm.n_tokens - 1]))])
-    gen_s = time.perf_counter() - t
-    return {
-        "load_s": loaded - started,
-        "first_eval_s": first - started,
-        "prompt_tps": PROMPT_TOKENS / prompt_s,
-        "gen_tps": GEN_TOKENS / gen_s,
-        "peak_rss_mib": _peak_rss_mib(),
-    }
+    return _measure(started, loaded, _prompt_ids(llm.n_vocab()), llm.eval, llm.reset,
+                    lambda: int(np.argmax(llm.scores[llm.n_tokens - 1])))
 
 
 def run_worker(engine: str, model: str, threads: int, env_extra: dict | None = None) -> dict:
