@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from constrain.errors import SamplingError
 from constrain.generation.response_format import grammar_for
-from constrain.generation.completion import Finish, completion_events, prepare_request
+from constrain.generation.completion import Finish, collect, completion_events, prepare_request, usage_of
 from constrain.runtime.chat_template import ChatTemplate, special_token_texts
 
 
@@ -72,22 +72,12 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
 
 
 def _whole(events, header: dict, want_logprobs: bool) -> dict:
-    texts = []
-    merged = {"tokens": [], "text_offset": [], "token_logprobs": [], "top_logprobs": []}
-    for event in events:
-        if isinstance(event, Finish):
-            finish = event
-            break
-        texts.append(event.text)
-        if event.logprobs is not None:
-            for key in merged:
-                merged[key].extend(event.logprobs[key])
+    text, merged, finish = collect(events)
     return {**header, "object": "chat.completion",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(texts)},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                          "logprobs": _chat_logprobs(merged) if want_logprobs else None,
                          "finish_reason": finish.reason}],
-            "usage": {"prompt_tokens": finish.prompt_tokens, "completion_tokens": finish.completion_tokens,
-                      "total_tokens": finish.prompt_tokens + finish.completion_tokens}}
+            "usage": usage_of(finish)}
 
 
 def _chunks(events, header: dict) -> Iterator[dict]:

@@ -180,22 +180,31 @@ def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: flo
     return _whole(events, header, logprobs is not None)
 
 
-def _whole(events, header: dict, want_logprobs: bool) -> dict:
+def collect(events) -> tuple[str, dict, Finish]:
+    """Drain a non-streamed generation: its whole text, its merged logprob entries, its Finish."""
     texts: list[str] = []
     merged = {"tokens": [], "text_offset": [], "token_logprobs": [], "top_logprobs": []}
     for event in events:
         if isinstance(event, Finish):
-            finish = event
-            break
+            return "".join(texts), merged, event
         texts.append(event.text)
         if event.logprobs is not None:
             for key in merged:
                 merged[key].extend(event.logprobs[key])
-    return {**header, "choices": [{"text": "".join(texts), "index": 0,
+    raise RuntimeError("generation events ended without a Finish")
+
+
+def usage_of(finish: Finish) -> dict:
+    return {"prompt_tokens": finish.prompt_tokens, "completion_tokens": finish.completion_tokens,
+            "total_tokens": finish.prompt_tokens + finish.completion_tokens}
+
+
+def _whole(events, header: dict, want_logprobs: bool) -> dict:
+    text, merged, finish = collect(events)
+    return {**header, "choices": [{"text": text, "index": 0,
                                    "logprobs": merged if want_logprobs else None,
                                    "finish_reason": finish.reason}],
-            "usage": {"prompt_tokens": finish.prompt_tokens, "completion_tokens": finish.completion_tokens,
-                      "total_tokens": finish.prompt_tokens + finish.completion_tokens}}
+            "usage": usage_of(finish)}
 
 
 def _stream_chunks(events, header: dict) -> Iterator[dict]:
