@@ -1,12 +1,18 @@
 """Keys and values of every evaluated position, per layer.
 
-Allocated with np.zeros, so pages of positions never reached are never touched and do
-not count against memory.
+Keys are stored in attention.py's blocked, transposed layout. The arrays live in their
+own anonymous memory map, so pages of positions never reached are never touched and do
+not count against memory: np.zeros would ask for transparent huge pages on arrays this
+big, and then writing the first position of each layer commits 2 MiB per layer.
 """
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
+
+from constrain.runtime.attention import KEY_BLOCK
 
 from constrain.errors import ContextOverflowError
 from constrain.runtime.hparams import LlamaHParams
@@ -17,8 +23,9 @@ class KVCache:
         if n_ctx <= 0:
             raise ValueError(f"n_ctx must be positive, got {n_ctx}")
         self.n_ctx = n_ctx
-        self.keys = np.zeros((hp.n_layer, n_ctx, hp.kv_dim), dtype=np.float32)
-        self.values = np.zeros((hp.n_layer, n_ctx, hp.kv_dim), dtype=np.float32)
+        n_blocks = -(-n_ctx // KEY_BLOCK)
+        self.keys = _lazy_zeros((hp.n_layer, n_blocks, hp.kv_dim, KEY_BLOCK))
+        self.values = _lazy_zeros((hp.n_layer, n_blocks * KEY_BLOCK, hp.kv_dim))
         self.n_tokens = 0  # positions 0..n_tokens-1 hold valid entries
 
     def check_room(self, n_new: int) -> None:
@@ -33,3 +40,13 @@ class KVCache:
         if not 0 <= n_keep <= self.n_tokens:
             raise ValueError(f"cannot keep {n_keep} tokens of a cache holding {self.n_tokens}")
         self.n_tokens = n_keep
+
+
+def _lazy_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """A zero float32 array in a private anonymous map: pages are committed when written."""
+    count = int(np.prod(shape))
+    flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
+    if not flags:  # no such flags (Windows): numpy's allocation is fine there
+        return np.zeros(shape, np.float32)
+    buffer = mmap.mmap(-1, max(count * 4, 1), flags=flags)
+    return np.frombuffer(buffer, np.float32, count=count).reshape(shape)

@@ -7,7 +7,7 @@ single generated token go through the same code.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 @njit(cache=True, fastmath=True)
@@ -54,48 +54,6 @@ def apply_rope(x, n_heads, head_dim, rope_dim, positions, inv_freq, pos_scale):
                 b = x[t, base + 1]
                 x[t, base] = a * c - b * s
                 x[t, base + 1] = a * s + b * c
-
-
-@njit(cache=True, fastmath=True, parallel=True)
-def causal_attention(q, k_cache, v_cache, n_past, n_head, n_kv_head, head_dim):
-    """Grouped-query attention of new queries over the cached keys and values.
-
-    q: (n_new, n_head*head_dim); k_cache/v_cache: (n_ctx, n_kv_head*head_dim) for one layer,
-    already holding the new positions. Query t (at position n_past + t) sees keys 0..n_past+t.
-    """
-    n_new = q.shape[0]
-    group = n_head // n_kv_head
-    scale = np.float32(1.0 / np.sqrt(head_dim))
-    out = np.empty((n_new, n_head * head_dim), dtype=np.float32)
-    for work in prange(n_new * n_head):
-        t = work // n_head
-        h = work % n_head
-        kv = (h // group) * head_dim
-        qo = h * head_dim
-        n_keys = n_past + t + 1
-        scores = np.empty(n_keys, dtype=np.float32)
-        best = np.float32(-np.inf)
-        for p in range(n_keys):
-            s = np.float32(0.0)
-            for d in range(head_dim):
-                s += q[t, qo + d] * k_cache[p, kv + d]
-            s *= scale
-            scores[p] = s
-            if s > best:
-                best = s
-        total = np.float32(0.0)
-        for p in range(n_keys):
-            e = np.float32(np.exp(scores[p] - best))
-            scores[p] = e
-            total += e
-        inv_total = np.float32(1.0) / total
-        for d in range(head_dim):
-            out[t, qo + d] = np.float32(0.0)
-        for p in range(n_keys):
-            w = scores[p] * inv_total
-            for d in range(head_dim):
-                out[t, qo + d] += w * v_cache[p, kv + d]
-    return out
 
 
 @njit(cache=True, fastmath=True)

@@ -19,6 +19,7 @@ from constrain.errors import ModelFormatError, UnsupportedModelError
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
 from constrain.runtime.quants import QuantMatrix, check_supported
+from constrain.runtime.stacked_layers import StackedLayers, stack_layers
 
 
 @dataclass
@@ -41,6 +42,7 @@ class LlamaWeights:
     output_norm: np.ndarray
     output: QuantMatrix  # the embedding matrix itself when the model ties them
     rope_freq_factors: np.ndarray | None
+    stacked: StackedLayers | None = None  # the layers' row-tiled stack, when their types allow one
 
     @classmethod
     def load(cls, gguf: GGUFFile, hp: LlamaHParams) -> "LlamaWeights":
@@ -75,12 +77,19 @@ class LlamaWeights:
         return weights
 
     def _tile_matrices(self) -> None:
-        """Switch every matrix with a row-tiled kernel to its tiled copy, and give the
-        mapped file pages the copy came from back to the OS, so memory does not double.
-        (The token embedding's pages come back one row at a time as get_rows reads them.)"""
-        matrices = [self.output] + [m for layer in self.layers for m in
-                                    (layer.wq, layer.wk, layer.wv, layer.wo, layer.w_gate, layer.w_up, layer.w_down)]
-        for matrix in matrices:
+        """Move the weights into row-tiled copies: the layers into one stack when their
+        types allow (stacked_layers.py), else each matrix with a tiled kernel on its own.
+        The mapped file pages a copy came from go back to the OS, so memory does not
+        double (they are read back from the file if the matrix is touched again; the
+        token embedding's come back one row at a time as get_rows reads them)."""
+        layer_matrices = [m for layer in self.layers for m in
+                          (layer.wq, layer.wk, layer.wv, layer.wo, layer.w_gate, layer.w_up, layer.w_down)]
+        self.stacked = stack_layers(self.layers)
+        if self.stacked is not None:
+            for matrix in layer_matrices:
+                _release_file_pages(matrix.data)
+            layer_matrices = []
+        for matrix in [self.output] + layer_matrices:
             if matrix.tile_rows():
                 _release_file_pages(matrix.data)
 

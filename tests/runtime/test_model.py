@@ -23,7 +23,12 @@ CASES = [
     ("llama2", "Q2_K", {"dim": 256, "ffn_dim": 512}),
     ("smollm", "Q3_K", {"dim": 256, "ffn_dim": 512}),
     ("llama3", "Q5_K", {"dim": 256, "ffn_dim": 512}),
+    # every matrix a multiple of 64 rows: the stacked, fused layers and the one-call decode step
+    ("llama2", "Q4_1", {}),
+    ("llama2", "Q4_0", {}),
+    ("llama3", "Q8_0", {"n_kv_head": 2}),
 ]
+STACKED = {"llama2-Q4_1", "llama2-Q4_0", "llama3-Q8_0"}
 
 
 def relative_error(got: np.ndarray, want: np.ndarray) -> float:
@@ -39,6 +44,7 @@ def model_dir(tmp_path_factory):
 def test_logits_match_float64_reference(model_dir, family, weight_type, overrides):
     path = tiny_model(model_dir, family, weight_type, **overrides)
     model = LlamaModel(GGUFFile(path), n_ctx=32)
+    assert (model.weights.stacked is not None) == (f"{family}-{weight_type}" in STACKED)
     reference = ReferenceLlama(path)
     rng = np.random.default_rng(1)
     tokens = rng.integers(0, model.hp.n_vocab, size=9)
@@ -89,3 +95,17 @@ def test_context_overflow_is_a_clear_error(model_dir):
     model.forward(np.array([1, 2, 3]))
     with pytest.raises(ContextOverflowError, match="context window of 4"):
         model.forward(np.array([4, 5]))
+
+
+@pytest.mark.parametrize("weight_type", ["Q4_1", "Q8_0"])
+def test_decode_step_over_a_long_context(model_dir, weight_type):
+    """Past a few hundred cached keys the one-call decode step attends with its heads in
+    parallel: it must agree with the batched pass there too."""
+    path = tiny_model(model_dir, "llama3", weight_type, n_kv_head=2)
+    tokens = np.random.default_rng(2).integers(0, 400, size=560)
+    batched = LlamaModel(GGUFFile(path), n_ctx=600).forward(tokens, logits_all=True)[-4:]
+    model = LlamaModel(GGUFFile(path), n_ctx=600)
+    assert model.weights.stacked is not None
+    model.forward(tokens[:-4])
+    stepwise = np.concatenate([model.forward(tokens[i:i + 1]) for i in range(len(tokens) - 4, len(tokens))])
+    assert relative_error(stepwise, batched) < 1e-4

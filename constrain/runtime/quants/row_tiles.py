@@ -62,14 +62,20 @@ def _repack(w, rows, cols, block_bytes, quant_offset, has_min, scales, mins, qua
 
 def repack(ggml_type: int, data: np.ndarray, rows: int, cols: int):
     """(scales, mins, quants) of the row-tiled copy of a GGUF matrix (see module doc)."""
-    block_bytes, quant_offset, qb = GEOMETRY[int(ggml_type)]
+    _, _, qb = GEOMETRY[int(ggml_type)]
     n_tiles, nb = rows // TILE, cols // 32
     scales = np.empty((n_tiles, nb, TILE), np.uint16)
-    has_min = int(ggml_type) == Q4_1
-    mins = np.empty((n_tiles, nb, TILE) if has_min else (0, 0, 0), np.uint16)
+    mins = np.empty((n_tiles, nb, TILE) if int(ggml_type) == Q4_1 else (0, 0, 0), np.uint16)
     quants = np.empty((n_tiles, nb, qb, TILE), np.uint8)
-    _repack(data, rows, cols, block_bytes, quant_offset, has_min, scales, mins, quants)
+    repack_into(ggml_type, data, rows, cols, scales, mins, quants)
     return scales, mins, quants
+
+
+def repack_into(ggml_type: int, data: np.ndarray, rows: int, cols: int, scales, mins, quants) -> None:
+    """Fill preallocated (scales, mins, quants) arrays of repack()'s shapes, which may be
+    C-contiguous views into a larger stack (stacked_layers.py)."""
+    block_bytes, quant_offset, _ = GEOMETRY[int(ggml_type)]
+    _repack(data, rows, cols, block_bytes, quant_offset, int(ggml_type) == Q4_1, scales, mins, quants)
 
 
 @njit(inline="always", cache=True)
@@ -215,3 +221,13 @@ KERNELS = {
     Q4_1: (matvec_q4_1, matmul_q4_1),
     Q8_0: (matvec_q8_0, matmul_q8_0),
 }
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def dequantize(kind, scales, mins, quants, out):
+    """out (n_tiles*TILE, nb*32) = the float32 values of the tiled rows, for BLAS."""
+    for t in prange(scales.shape[0]):
+        for r0 in range(0, TILE, ROW_TILE):
+            rows = out[t * TILE + r0:t * TILE + r0 + ROW_TILE]
+            for b in range(scales.shape[1]):
+                _decode_block(kind, scales, mins, quants, t, b, r0, rows, b * 32)
