@@ -22,6 +22,7 @@ from constrain.runtime.ops import (
     rope_inverse_frequencies,
     silu_mul,
 )
+from constrain.runtime.quants.row_tiles import KERNEL_KIND
 from constrain.runtime.stacked_layers import StackedLayers
 from constrain.runtime.weights import LlamaWeights
 
@@ -81,7 +82,7 @@ class LlamaModel:
         """One token through every layer in one numba call (decode_step.py), x in place."""
         hp, s, cache = self.hp, self.weights.stacked, self.cache
         roles = (s.qkv, s.attn_output, s.gate_up, s.down)
-        kinds = np.array([role.kind for role in roles], np.int64)
+        kinds = np.array([KERNEL_KIND[role.kind] for role in roles], np.int64)
         arrays = [a for role in roles for a in (role.scales, role.mins, role.quants)]
         decode_layers(x, position, self.inv_freq, hp.rope_scale, hp.rms_eps, hp.n_head, hp.n_kv_head,
                       hp.head_dim, kinds, *arrays, s.attn_norm, s.ffn_norm, cache.keys, cache.values)

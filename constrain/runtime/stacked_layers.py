@@ -7,7 +7,7 @@ whole stack, and fusing the matrices that read the same input (Q, K and V; gate 
 halves the number of products.
 
 The stack exists only when every layer stores each role in the same row-tiled type
-(row_tiles.py: Q4_0, Q4_1, Q8_0); other models keep the per-matrix path.
+(row_tiles.py: Q4_0, Q4_1, Q8_0, Q4_K); other models keep the per-matrix path.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ class TiledRole:
     """Rows of several matrices, per layer, in row_tiles' layout with a leading layer axis."""
 
     kind: int
-    scales: np.ndarray  # uint16 (n_layer, n_tiles, nb, TILE)
-    mins: np.ndarray  # uint16 (n_layer, n_tiles, nb, TILE), or (n_layer, 0, 0, 0) without mins
+    scales: np.ndarray  # float16 bits or float32 (n_layer, n_tiles, nb, TILE)
+    mins: np.ndarray  # same type (n_layer, n_tiles, nb, TILE), or (n_layer, 0, 0, 0) without mins
     quants: np.ndarray  # uint8 (n_layer, n_tiles, nb, QB, TILE)
 
     @property
@@ -83,9 +83,10 @@ def _stack_role(kind: int, matrices) -> TiledRole:
     n_layer = len(matrices)
     n_tiles = sum(m.rows for m in matrices[0]) // TILE
     nb = matrices[0][0].cols // 32
-    scales = np.empty((n_layer, n_tiles, nb, TILE), np.uint16)
-    has_min = kind == row_tiles.Q4_1
-    mins = np.empty((n_layer, n_tiles, nb, TILE) if has_min else (n_layer, 0, 0, 0), np.uint16)
+    dtype = row_tiles.scale_dtype(kind)
+    scales = np.empty((n_layer, n_tiles, nb, TILE), dtype)
+    has_min = row_tiles.has_mins(kind)
+    mins = np.empty((n_layer, n_tiles, nb, TILE) if has_min else (n_layer, 0, 0, 0), dtype)
     quants = np.empty((n_layer, n_tiles, nb, quant_bytes, TILE), np.uint8)
     for layer_index, group in enumerate(matrices):
         first = 0

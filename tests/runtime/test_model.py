@@ -19,6 +19,7 @@ CASES = [
     ("llama2", "BF16", {}),
     ("llama3", "Q5_1", {}),
     ("llama3", "Q4_K", {"dim": 256, "ffn_dim": 512}),
+    ("llama2", "Q4_K", {"dim": 256, "ffn_dim": 512}),
     ("tinyllama", "Q6_K", {"dim": 256, "ffn_dim": 512}),
     ("llama2", "Q2_K", {"dim": 256, "ffn_dim": 512}),
     ("smollm", "Q3_K", {"dim": 256, "ffn_dim": 512}),
@@ -28,7 +29,7 @@ CASES = [
     ("llama2", "Q4_0", {}),
     ("llama3", "Q8_0", {"n_kv_head": 2}),
 ]
-STACKED = {"llama2-Q4_1", "llama2-Q4_0", "llama3-Q8_0"}
+STACKED = {"llama2-Q4_1", "llama2-Q4_0", "llama3-Q8_0", "llama2-Q4_K", "llama3-Q4_K"}
 
 
 def relative_error(got: np.ndarray, want: np.ndarray) -> float:

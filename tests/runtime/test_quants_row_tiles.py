@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from constrain.runtime.quants import QuantMatrix
 from constrain.runtime.quants.row_tiles import TILE, can_tile
 
-TILED_TYPES = (T.Q4_0, T.Q4_1, T.Q8_0)
-F16_FIELDS = {T.Q4_0: (0,), T.Q4_1: (0, 2), T.Q8_0: (0,)}
+TILED_TYPES = (T.Q4_0, T.Q4_1, T.Q8_0, T.Q4_K)
+F16_FIELDS = {T.Q4_0: (0,), T.Q4_1: (0, 2), T.Q8_0: (0,), T.Q4_K: (0, 2)}
 
 
 def _random_matrix(ggml_type, rows, cols, seed):
@@ -33,7 +33,7 @@ def _random_matrix(ggml_type, rows, cols, seed):
 @given(tiles=st.integers(1, 3), blocks=st.integers(1, 10), n=st.sampled_from([1, 2, 5]),
        seed=st.integers(0, 2**32 - 1))
 def test_tiled_matmul_matches_reference(ggml_type, tiles, blocks, n, seed):
-    rows, cols = tiles * TILE, blocks * 32
+    rows, cols = tiles * TILE, blocks * GGML_QUANT_SIZES[ggml_type][0]
     raw, reference = _random_matrix(ggml_type, rows, cols, seed)
     matrix = QuantMatrix("w", ggml_type, raw, rows, cols)
     assert matrix.tile_rows() and matrix.is_row_tiled
@@ -49,7 +49,7 @@ def test_tiled_matmul_matches_reference(ggml_type, tiles, blocks, n, seed):
 
 def test_untileable_matrices_keep_the_row_kernels():
     assert not can_tile(T.Q4_1, TILE + 16)
-    assert not can_tile(T.Q4_K, TILE)
+    assert not can_tile(T.Q5_K, TILE)
     raw, _ = _random_matrix(T.Q4_1, 16, 32, 0)
     matrix = QuantMatrix("w", T.Q4_1, raw, 16, 32)
     assert not matrix.tile_rows() and not matrix.is_row_tiled
