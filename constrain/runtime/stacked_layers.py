@@ -59,17 +59,19 @@ ROLES = {
 }
 
 
-def stack_layers(layers) -> StackedLayers | None:
+def stack_layers(layers, release=None) -> StackedLayers | None:
     """The stacked, fused copy of `layers` (LayerWeights), or None when the model's
-    matrices are not all of one row-tiled type per role."""
-    roles = {}
-    for role, names in ROLES.items():
-        matrices = [[getattr(layer, name) for name in names] for layer in layers]
+    matrices are not all of one row-tiled type per role. `release(matrix)` is called as
+    soon as a matrix is copied, so its file pages can go before the next one is read
+    (a 7B model would otherwise hold the file and the copy at once)."""
+    groups = {role: [[getattr(layer, name) for name in names] for layer in layers] for role, names in ROLES.items()}
+    for matrices in groups.values():
         kind = matrices[0][0].ggml_type
         if any(m.ggml_type != kind or not row_tiles.can_tile(m.ggml_type, m.rows)
                for group in matrices for m in group):
             return None
-        roles[role] = _stack_role(int(kind), matrices)
+    roles = {role: _stack_role(int(matrices[0][0].ggml_type), matrices, release)
+             for role, matrices in groups.items()}
     return StackedLayers(
         attn_norm=np.stack([layer.attn_norm for layer in layers]),
         ffn_norm=np.stack([layer.ffn_norm for layer in layers]),
@@ -77,7 +79,7 @@ def stack_layers(layers) -> StackedLayers | None:
     )
 
 
-def _stack_role(kind: int, matrices) -> TiledRole:
+def _stack_role(kind: int, matrices, release) -> TiledRole:
     """Repack each layer's matrices, one after another in rows, straight into the stack."""
     _, _, quant_bytes = GEOMETRY[kind]
     n_layer = len(matrices)
@@ -95,5 +97,7 @@ def _stack_role(kind: int, matrices) -> TiledRole:
             row_tiles.repack_into(kind, m.data, m.rows, m.cols, scales[layer_index, tiles],
                                   mins[layer_index, tiles] if has_min else mins[layer_index],
                                   quants[layer_index, tiles])
+            if release is not None:
+                release(m)
             first = tiles.stop
     return TiledRole(kind, scales, mins, quants)

@@ -84,10 +84,8 @@ class LlamaWeights:
         token embedding's come back one row at a time as get_rows reads them)."""
         layer_matrices = [m for layer in self.layers for m in
                           (layer.wq, layer.wk, layer.wv, layer.wo, layer.w_gate, layer.w_up, layer.w_down)]
-        self.stacked = stack_layers(self.layers)
+        self.stacked = stack_layers(self.layers, release=lambda matrix: _release_file_pages(matrix.data))
         if self.stacked is not None:
-            for matrix in layer_matrices:
-                _release_file_pages(matrix.data)
             layer_matrices = []
         for matrix in [self.output] + layer_matrices:
             if matrix.tile_rows():
