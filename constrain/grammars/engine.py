@@ -29,8 +29,17 @@ class GrammarEngine:
         self._step: dict[tuple[int, int], int] = {}
         self._accepting: dict[int, bool] = {}
         self.mask_builders: dict = {}  # per vocabulary fingerprint, filled by Grammar.matcher
+        self._tables = None
         stack = (grammar.start_state,)
         self.start = self.intern({(stack, self.context_start(stack), 0)})
+
+    def lexer_tables(self):
+        """The lexer as dense arrays for the mask kernel: built once, shared by all vocabularies."""
+        if self._tables is None:
+            from constrain.grammars.lexer_tables import LexerTables
+
+            self._tables = LexerTables(self)
+        return self._tables
 
     # -- parser ----------------------------------------------------------------------------
     def context_start(self, stack: tuple) -> int:
@@ -81,8 +90,11 @@ class GrammarEngine:
             bits = 0
             for t in lexer.ignore_ids:
                 bits |= 1 << t
+            row = self.actions[stack[-1]]
             for name in self.grammar.contexts[stack[-1]]:
-                if self.feed(stack, name) is not None:
+                # a shift is taken as it is; only reductions need the parser run
+                action = row.get(name)
+                if action is not None and (action[0] == "s" or self.feed(stack, name) is not None):
                     bits |= 1 << lexer.tid[name]
             self._viable[stack] = bits
         return bits

@@ -110,10 +110,11 @@ def _extract(parser: lark.Lark, text: str, start: str) -> ParsedGrammar:
     for state in range(len(table.states)):
         row = {}
         for symbol, (action, arg) in table.states[state].items():
+            # plain str keys: lark's Token names compare through a Python-level __eq__
             if action is Shift:
-                row[symbol] = ("s", arg)
+                row[str(symbol)] = ("s", arg)
             else:
-                row[symbol] = ("r", arg.origin.name, len(arg.expansion))
+                row[str(symbol)] = ("r", str(arg.origin.name), len(arg.expansion))
         actions.append(row)
         contexts.append(frozenset(s for s in row if s in names))
     return ParsedGrammar(

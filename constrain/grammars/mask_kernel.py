@@ -12,14 +12,16 @@ from numba import njit
 
 
 @njit(cache=True)
-def walk_inside(roots, max_depth, node_byte, node_depth, subtree_end, token_start, token_ids,
-                lex_next, lex_ok, lex_acc, lex_end_bytes, shadow_next, out_bits, boundary_out):
+def walk_inside(roots, root_lex, root_shadow, max_depth, node_byte, node_depth, subtree_end, first_token,
+                multi_token, token_start, token_ids, node_orig, lex_next, lex_ok, lex_acc, lex_end_bytes,
+                shadow_next, out_bits, boundary_out):
     """Walk the subtrees below the trie nodes `roots` (node 0: the whole vocabulary), each
-    starting in local lexer state 0 and local shadow state 0.
+    starting in lexer state `root_lex` and shadow state `root_shadow`.
 
-    Fill out_bits (packed uint32) and boundary_out rows (node, lex, shadow); return the row count.
-    lex_next[l, byte] -> next local lexer state or -1 (dead).
-    shadow_next[s, byte] -> next local shadow state or -1 (lark would lex differently).
+    Fill out_bits (packed uint32, with spare words past the vocabulary for `first_token`'s
+    padding bits) and boundary_out rows (full-trie node, lex, shadow); return the row count.
+    lex_next[l, byte] -> next lexer state or -1 (dead).
+    shadow_next[s, byte] -> next shadow state or < 0 (lark would lex differently).
     lex_ok[l]: some type the parser takes can still come out of this token.
     lex_acc[l]: a terminal could end right after this byte.
     lex_end_bytes[l, byte]: after such an end, `byte` does not make lark lex a longer token.
@@ -30,8 +32,8 @@ def walk_inside(roots, max_depth, node_byte, node_depth, subtree_end, token_star
     for r in range(roots.shape[0]):
         root = roots[r]
         stop = subtree_end[root]
-        lex_at[node_depth[root]] = 0
-        shadow_at[node_depth[root]] = 0
+        lex_at[node_depth[root]] = root_lex
+        shadow_at[node_depth[root]] = root_shadow
         i = root + 1
         while i < stop:
             d = node_depth[i]
@@ -44,12 +46,15 @@ def walk_inside(roots, max_depth, node_byte, node_depth, subtree_end, token_star
             if shadow < 0 or not lex_ok[lex]:
                 i = subtree_end[i]
                 continue
-            for k in range(token_start[i], token_start[i + 1]):
-                t = token_ids[k]
-                out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+            t = first_token[i]  # unconditional: a padding bit when no token ends here
+            out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+            if multi_token[i]:
+                for k in range(token_start[i] + 1, token_start[i + 1]):
+                    t = token_ids[k]
+                    out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
             if lex_acc[lex] and _some_child_byte(i, lex, lex_end_bytes, node_byte, subtree_end):
                 # the token could end here: the caller explores that choice below this node
-                boundary_out[n_boundary, 0] = i
+                boundary_out[n_boundary, 0] = node_orig[i]
                 boundary_out[n_boundary, 1] = lex
                 boundary_out[n_boundary, 2] = shadow
                 n_boundary += 1

@@ -19,6 +19,10 @@ class GrammarMatcher:
         self.masks = masks
         self.n_vocab = vocab.n_vocab
         self._eos = np.array(sorted(vocab.eos_ids), dtype=np.int64)
+        # end-of-generation bits, ORed in where the text is complete (ufunc.at per mask is slow)
+        self._eos_bits = np.zeros(masks.n_words, dtype=np.uint32)
+        for e in self._eos.tolist():
+            self._eos_bits[e >> 5] |= np.uint32(1 << (e & 31))
         self._history: list[int] = [engine.start]
 
     # -- state -----------------------------------------------------------------------------
@@ -58,8 +62,7 @@ class GrammarMatcher:
             return np.zeros(self.masks.n_words, dtype=np.uint32)
         bits = self.masks.set_mask(self.state)
         if len(self._eos) and self.engine.is_accepting(self.state):
-            bits = bits.copy()
-            np.bitwise_or.at(bits, self._eos >> 5, (np.uint32(1) << (self._eos & 31).astype(np.uint32)))
+            bits = bits | self._eos_bits
         return bits
 
     def mask(self) -> np.ndarray:

@@ -84,7 +84,7 @@ def test_hypothesis_jsonschema_instances_accepted_token_by_token(name, smollm2_t
     validator = jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
     checked = []
 
-    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(instance=from_schema(schema, custom_formats=CUSTOM_FORMATS), ascii_only=st.booleans())
     def check(instance, ascii_only):
         if not validator.is_valid(instance):
