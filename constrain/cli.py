@@ -227,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sampling_args(ext, "greedy")
     ext.set_defaults(func=cmd_extract)
 
+    from constrain.benchmarking import command as bench_command
+
+    bench = sub.add_parser("bench", help="speed and memory, side by side with llama-cpp-python when installed")
+    bench_command.add_arguments(bench)
+    bench.set_defaults(func=bench_command.run)
+
     grammar = sub.add_parser("grammar", help="grammar tools")
     gsub = grammar.add_subparsers(dest="grammar_command", required=True)
     check = gsub.add_parser("check", help="report errors and conflicts of a .lark grammar, print sample sentences")

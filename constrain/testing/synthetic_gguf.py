@@ -68,26 +68,50 @@ _KQUANT_SCALE_OFFSETS = {
     GGMLQuantizationType.Q5_K: (0, 2),
     GGMLQuantizationType.Q6_K: (208,),
 }
+# The same for the legacy block types (d first, then m for the _1 types).
+_LEGACY_SCALE_OFFSETS = {
+    GGMLQuantizationType.Q4_0: (0,),
+    GGMLQuantizationType.Q4_1: (0, 2),
+    GGMLQuantizationType.Q5_0: (0,),
+    GGMLQuantizationType.Q5_1: (0, 2),
+    GGMLQuantizationType.Q8_0: (0,),
+}
+
+
+def _random_blocks(qtype: GGMLQuantizationType, n_blocks: int, std: float,
+                   draw_bytes) -> np.ndarray:
+    """(n_blocks, type_size) random blocks whose float16 scales are set so the dequantized
+    values have roughly `std` (values are linear in the scales), never NaN or infinite."""
+    offsets = _KQUANT_SCALE_OFFSETS.get(qtype) or _LEGACY_SCALE_OFFSETS[qtype]
+    type_size = GGML_QUANT_SIZES[qtype][1]
+    raw = draw_bytes(n_blocks * type_size).reshape(n_blocks, type_size)
+    for off in offsets:
+        raw[:, off:off + 2] = np.frombuffer(np.float16(1.0).tobytes(), np.uint8)
+    probe = gguf.quants.dequantize(raw[: min(n_blocks, 64)], qtype)
+    c = np.float16(std / max(float(probe.std()), 1e-12))
+    for off in offsets:
+        raw[:, off:off + 2] = np.frombuffer(c.tobytes(), np.uint8)
+    return raw
 
 
 def random_weight_bytes(rng: np.random.Generator, qtype: GGMLQuantizationType, rows: int, cols: int,
-                        std: float) -> np.ndarray:
-    """Raw GGUF bytes (rows, row_bytes) of a random matrix whose values have roughly `std`."""
+                        std: float, random_blocks: bool = False) -> np.ndarray:
+    """Raw GGUF bytes (rows, row_bytes) of a random matrix whose values have roughly `std`.
+
+    K-quants are always random blocks (gguf cannot quantize them). With `random_blocks`
+    the legacy block types (Q4_0 .. Q8_0) are too, instead of quantizing float weights:
+    hundreds of times faster, which is what full-size benchmark files need.
+    """
     if qtype == GGMLQuantizationType.F32:
         return (rng.standard_normal((rows, cols)) * std).astype(np.float32).view(np.uint8)
+    block = GGML_QUANT_SIZES[qtype][0]
     if qtype in _KQUANT_SCALE_OFFSETS:
-        # gguf cannot quantize K-quants: draw random blocks, then set the scales so the
-        # dequantized values have the wanted spread (values are linear in d and dmin)
-        block, type_size = GGML_QUANT_SIZES[qtype]
-        n_blocks = rows * cols // block
-        raw = rng.integers(0, 256, size=(n_blocks, type_size), dtype=np.uint8)
-        offsets = _KQUANT_SCALE_OFFSETS[qtype]
-        for off in offsets:
-            raw[:, off:off + 2] = np.frombuffer(np.float16(1.0).tobytes(), np.uint8)
-        probe = gguf.quants.dequantize(raw[: min(n_blocks, 64)], qtype)
-        c = np.float16(std / max(float(probe.std()), 1e-12))
-        for off in offsets:
-            raw[:, off:off + 2] = np.frombuffer(c.tobytes(), np.uint8)
+        raw = _random_blocks(qtype, rows * cols // block, std,
+                             lambda n: rng.integers(0, 256, size=n, dtype=np.uint8))
+        return raw.reshape(rows, -1)
+    if random_blocks and qtype in _LEGACY_SCALE_OFFSETS:
+        raw = _random_blocks(qtype, rows * cols // block, std,
+                             lambda n: np.frombuffer(rng.bytes(n), np.uint8).copy())
         return raw.reshape(rows, -1)
     weights = (rng.standard_normal((rows, cols)) * std).astype(np.float32)
     quantized = gguf.quants.quantize(weights, qtype)
@@ -142,11 +166,13 @@ def _spm_vocab(n_vocab: int) -> tuple[list[str], list[int], list[float]]:
 
 def write_llama_gguf(path: str | os.PathLike, shape: LlamaShape, weight_type: str = "F32",
                      output_type: str | None = None, embed_type: str | None = None,
-                     seed: int = 0) -> str:
+                     seed: int = 0, random_blocks: bool = False) -> str:
     """Write a random-weight llama GGUF; returns the path.
 
     `weight_type` is used for the layer matrices, `embed_type` (default: weight_type) for
-    token_embd and `output_type` (default: weight_type) for the output matrix.
+    token_embd and `output_type` (default: weight_type) for the output matrix. Tensors
+    are drawn and written one at a time, so a 7B file never sits in memory whole.
+    `random_blocks`: see random_weight_bytes (set it for full-size files).
     """
     path = os.fspath(path)
     rng = np.random.default_rng(seed)
@@ -200,32 +226,40 @@ def write_llama_gguf(path: str | os.PathLike, shape: LlamaShape, weight_type: st
         w.add_add_bos_token(True)
         w.add_add_space_prefix(True)
 
-    def add(name: str, qtype: GGMLQuantizationType, rows: int, cols: int, std: float) -> None:
-        raw = random_weight_bytes(rng, qtype, rows, cols, std)
-        w.add_tensor(name, raw, raw_shape=(rows, raw.shape[1]), raw_dtype=qtype)
-
-    def add_norm(name: str) -> None:
-        w.add_tensor(name, (1.0 + 0.1 * rng.standard_normal(shape.dim)).astype(np.float32))
-
     std = 1.0 / np.sqrt(shape.dim)
-    add("token_embd.weight", etype, shape.n_vocab, shape.dim, 1.0)
+    plan: list[tuple] = [("token_embd.weight", etype, shape.n_vocab, shape.dim, 1.0)]
     for i in range(shape.n_layer):
-        add_norm(f"blk.{i}.attn_norm.weight")
-        add(f"blk.{i}.attn_q.weight", wtype, shape.dim, shape.dim, std)
-        add(f"blk.{i}.attn_k.weight", wtype, kv_dim, shape.dim, std)
-        add(f"blk.{i}.attn_v.weight", wtype, kv_dim, shape.dim, std)
-        add(f"blk.{i}.attn_output.weight", wtype, shape.dim, shape.dim, std)
-        add_norm(f"blk.{i}.ffn_norm.weight")
-        add(f"blk.{i}.ffn_gate.weight", wtype, shape.ffn_dim, shape.dim, std)
-        add(f"blk.{i}.ffn_up.weight", wtype, shape.ffn_dim, shape.dim, std)
-        add(f"blk.{i}.ffn_down.weight", wtype, shape.dim, shape.ffn_dim, 1.0 / np.sqrt(shape.ffn_dim))
-    add_norm("output_norm.weight")
+        plan += [
+            (f"blk.{i}.attn_norm.weight", None, 1, shape.dim, 0.0),
+            (f"blk.{i}.attn_q.weight", wtype, shape.dim, shape.dim, std),
+            (f"blk.{i}.attn_k.weight", wtype, kv_dim, shape.dim, std),
+            (f"blk.{i}.attn_v.weight", wtype, kv_dim, shape.dim, std),
+            (f"blk.{i}.attn_output.weight", wtype, shape.dim, shape.dim, std),
+            (f"blk.{i}.ffn_norm.weight", None, 1, shape.dim, 0.0),
+            (f"blk.{i}.ffn_gate.weight", wtype, shape.ffn_dim, shape.dim, std),
+            (f"blk.{i}.ffn_up.weight", wtype, shape.ffn_dim, shape.dim, std),
+            (f"blk.{i}.ffn_down.weight", wtype, shape.dim, shape.ffn_dim, 1.0 / np.sqrt(shape.ffn_dim)),
+        ]
+    plan.append(("output_norm.weight", None, 1, shape.dim, 0.0))
     if not shape.tied_output:
-        add("output.weight", otype, shape.n_vocab, shape.dim, std)
+        plan.append(("output.weight", otype, shape.n_vocab, shape.dim, std))
 
+    # tensor infos first (sizes are known from the shapes), then the data tensor by tensor
+    for name, qtype, rows, cols, _ in plan:
+        if qtype is None:  # a norm vector: plain float32
+            w.add_tensor_info(name, (cols,), np.dtype(np.float32), cols * 4)
+        else:
+            block, type_size = GGML_QUANT_SIZES[qtype]
+            row_bytes = cols // block * type_size
+            w.add_tensor_info(name, (rows, row_bytes), np.dtype(np.uint8), rows * row_bytes, raw_dtype=qtype)
     w.write_header_to_file()
     w.write_kv_data_to_file()
-    w.write_tensors_to_file()
+    w.write_ti_data_to_file()
+    for name, qtype, rows, cols, std in plan:
+        if qtype is None:
+            w.write_tensor_data((1.0 + 0.1 * rng.standard_normal(cols)).astype(np.float32))
+        else:
+            w.write_tensor_data(random_weight_bytes(rng, qtype, rows, cols, std, random_blocks))
     w.close()
     return path
 

@@ -1,0 +1,100 @@
+"""Markdown tables of the medians, with constrain / llama.cpp ratios.
+
+Ratios are constrain over llama.cpp for every row: above 1 means constrain is faster for
+tokens/s rows, and uses more for time and memory rows.
+"""
+
+from __future__ import annotations
+
+from constrain.benchmarking.protocol import Workload
+
+ENGINE_TITLES = {"constrain": "constrain", "llama_cpp": "llama.cpp"}
+
+
+def metric_rows(work: Workload) -> list[tuple[str, str, str]]:
+    """(key, label, number format) of every row the workload measures."""
+    rows = [("load_s", "load time (s)", ".2f"),
+            ("first_eval_s", "process start to first eval (s)", ".2f"),
+            ("prompt_tps", f"prompt, {work.prompt_tokens} tokens in one batch (tokens/s)", ".1f"),
+            ("gen_tps", f"generation, {work.gen_tokens} greedy tokens (tokens/s)", ".2f")]
+    for ctx in sorted(work.contexts):
+        rows.append((f"gen_tps@{ctx}", f"generation at context {ctx}, {work.ctx_gen_tokens} tokens (tokens/s)", ".2f"))
+    if len(work.contexts) > 1:
+        lo, hi = min(work.contexts), max(work.contexts)
+        rows.append((f"scaling_{hi}_{lo}", f"speed at context {hi} / at {lo}", ".2f"))
+        rows.append(("fill_tps", f"context fill to {hi} in 512-token batches (tokens/s)", ".1f"))
+    if work.json_tokens:
+        rows += [("chat_tps", f"chat generation, free, up to {work.json_tokens} tokens (tokens/s)", ".1f"),
+                 ("json_tps", "chat generation, JSON grammar (tokens/s)", ".1f"),
+                 ("json_share", "JSON grammar / free speed", ".2f"),
+                 ("chat_generated", "  tokens generated: free", ".0f"),
+                 ("json_generated", "  tokens generated: JSON grammar", ".0f")]
+    rows += [("load_VmRSS", "RSS after load (MiB)", ".0f"),
+             ("peak_rss_mib", "peak RSS (MiB)", ".0f"),
+             ("RssAnon", "  at exit: anonymous (MiB)", ".0f"),
+             ("RssFile", "  at exit: file-backed (MiB)", ".0f")]
+    return rows
+
+
+def add_derived(med: dict[str, float], work: Workload) -> dict[str, float]:
+    out = dict(med)
+    if len(work.contexts) > 1:
+        lo, hi = min(work.contexts), max(work.contexts)
+        if f"gen_tps@{lo}" in med and f"gen_tps@{hi}" in med:
+            out[f"scaling_{hi}_{lo}"] = med[f"gen_tps@{hi}"] / med[f"gen_tps@{lo}"]
+    if "json_tps" in med and med.get("chat_tps"):
+        out["json_share"] = med["json_tps"] / med["chat_tps"]
+    return out
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or not b:
+        return ""
+    return f"{a / b:.2f}x"
+
+
+def model_table(title: str, meds: dict[str, dict[str, float]], work: Workload) -> str:
+    """meds: {engine: medians (add_derived applied)}; constrain first, llama_cpp if present."""
+    engines = list(meds)
+    compare = "constrain" in meds and "llama_cpp" in meds
+    head = ["metric"] + [ENGINE_TITLES.get(e, e) for e in engines] + (["constrain / llama.cpp"] if compare else [])
+    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, label, fmt in metric_rows(work):
+        values = [meds[e].get(key) for e in engines]
+        if all(v is None for v in values):
+            continue
+        cells = [label] + ["" if v is None else format(v, fmt) for v in values]
+        if compare:
+            cells.append(ratio(meds["constrain"].get(key), meds["llama_cpp"].get(key)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def memory_note(file_mib: float, kv: dict[str, tuple[float, str]], meds: dict[str, dict[str, float]]) -> str:
+    """File size plus KV cache against the measured peak RSS; kv: {engine: (MiB, what)}."""
+    lines = [f"file {file_mib:,.0f} MiB"]
+    for engine, med in meds.items():
+        if engine not in kv:
+            continue
+        kv_mib, what = kv[engine]
+        line = f"{ENGINE_TITLES.get(engine, engine)}: KV cache {kv_mib:,.0f} MiB ({what})"
+        if "peak_rss_mib" in med:
+            total = file_mib + kv_mib
+            line += (f"; peak RSS {med['peak_rss_mib']:,.0f} MiB = {med['peak_rss_mib'] / total:.2f}x "
+                     f"file + KV ({total:,.0f} MiB)")
+        lines.append(line)
+    return "- " + "\n- ".join(lines)
+
+
+def summary_table(rows: list[tuple[str, dict[str, dict[str, float]]]], work_by_model: dict[str, Workload]) -> str:
+    """One line per model: constrain / llama.cpp ratios of the headline figures."""
+    lines = ["| model | prompt | generation | gen. at largest context | peak RSS |", "|---|---|---|---|---|"]
+    for label, meds in rows:
+        c, l = meds.get("constrain", {}), meds.get("llama_cpp", {})
+        top = max(work_by_model[label].contexts, default=None)
+        ctx_key = f"gen_tps@{top}" if top else None
+        cells = [label, ratio(c.get("prompt_tps"), l.get("prompt_tps")), ratio(c.get("gen_tps"), l.get("gen_tps")),
+                 (f"{ratio(c.get(ctx_key), l.get(ctx_key))} ({top})" if ctx_key and ctx_key in c and ctx_key in l else ""),
+                 ratio(c.get("peak_rss_mib"), l.get("peak_rss_mib"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
