@@ -92,4 +92,4 @@ def test_bench_end_to_end_on_a_tiny_model(tmp_path, capsys, monkeypatch):
     assert "### tiny-q4_0: random-tiny-test-q4_0-v1.gguf, n_ctx 512" in out
     for row in ("prompt, 16 tokens in one batch", "generation at context 64, 4 tokens", "peak RSS (MiB)"):
         assert f"| {row}" in out
-    assert "constrain: KV cache 0 MiB (float32, the 68 positions reached" in out
+    assert "constrain: KV cache 0 MiB (float16, the 68 positions reached" in out

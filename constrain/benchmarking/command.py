@@ -158,8 +158,8 @@ def print_results(jobs: list[tuple[str, str, Workload]], results: dict, engines:
         print()
         print(model_table(f"{label}: {os.path.basename(path)}, n_ctx {work.n_ctx}", meds, work))
         positions = int(max((m.get("context_positions", 0) for m in meds.values()), default=0)) or work.n_ctx
-        kv = {"constrain": (kv_cache_mib(path, positions, 4),
-                            f"float32, the {positions} positions reached; later ones are never touched"),
+        kv = {"constrain": (kv_cache_mib(path, positions, 2),
+                            f"float16, the {positions} positions reached; later ones are never touched"),
               "llama_cpp": (kv_cache_mib(path, work.n_ctx, 2), f"float16, all {work.n_ctx} positions of n_ctx")}
         print()
         print(memory_note(os.path.getsize(path) / 2**20, kv, meds))

@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from constrain.runtime.attention import KEY_BLOCK, attend
+from constrain.runtime.quants.bits import f32_to_f16
 from constrain.runtime.quants.row_tiles import Q4_0, Q4_1, matvec_q4_0, matvec_q4_1, matvec_q8_0
 
 # Below this many multiply-adds per head, a parallel region costs more than it saves.
@@ -106,8 +107,8 @@ def decode_layers(x, position, inv_freq, pos_scale, eps, n_head, n_kv_head, head
         layer_values = values[layer]
         block, slot = position // KEY_BLOCK, position % KEY_BLOCK
         for j in range(kv_dim):
-            layer_keys[block, j, slot] = qkv[q_dim + j]
-            layer_values[position, j] = qkv[q_dim + kv_dim + j]
+            layer_keys[block, j, slot] = f32_to_f16(qkv[q_dim + j])
+            layer_values[position, j] = f32_to_f16(qkv[q_dim + kv_dim + j])
         if parallel_attention:
             _attend_parallel(qkv, n_head, n_kv_head, head_dim, layer_keys, layer_values, n_keys, attn)
         else:

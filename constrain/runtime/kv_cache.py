@@ -1,6 +1,6 @@
 """Keys and values of every evaluated position, per layer.
 
-Keys are stored in attention.py's blocked, transposed layout. The arrays live in their
+Keys are stored in attention.py's blocked, transposed layout, both as float16 bits. The arrays live in their
 own anonymous memory map, so pages of positions never reached are never touched and do
 not count against memory: np.zeros would ask for transparent huge pages on arrays this
 big, and then writing the first position of each layer commits 2 MiB per layer.
@@ -43,10 +43,10 @@ class KVCache:
 
 
 def _lazy_zeros(shape: tuple[int, ...]) -> np.ndarray:
-    """A zero float32 array in a private anonymous map: pages are committed when written."""
+    """A zero uint16 array in a private anonymous map: pages are committed when written."""
     count = int(np.prod(shape))
     flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
     if not flags:  # no such flags (Windows): numpy's allocation is fine there
-        return np.zeros(shape, np.float32)
-    buffer = mmap.mmap(-1, max(count * 4, 1), flags=flags)
-    return np.frombuffer(buffer, np.float32, count=count).reshape(shape)
+        return np.zeros(shape, np.uint16)
+    buffer = mmap.mmap(-1, max(count * 2, 1), flags=flags)
+    return np.frombuffer(buffer, np.uint16, count=count).reshape(shape)

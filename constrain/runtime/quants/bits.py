@@ -42,6 +42,26 @@ def _uint32_bits_to_float32(typingctx, bits):
     return types.float32(bits), codegen
 
 
+@intrinsic
+def _float32_to_half_bits(typingctx, value):
+    if not isinstance(value, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        (x,) = args
+        if value.bitwidth != 32:
+            x = builder.fptrunc(x, ir.FloatType())
+        return builder.bitcast(builder.fptrunc(x, ir.HalfType()), ir.IntType(16))
+
+    return types.uint16(value), codegen
+
+
+@njit(inline="always", cache=True)
+def f32_to_f16(value):
+    """float32 to the 16 bits of the nearest IEEE half (round to nearest even)."""
+    return _float32_to_half_bits(value)
+
+
 @njit(inline="always", cache=True)
 def f16_to_f32(bits):
     """IEEE half (given as its 16 bits in any integer) to float32."""
