@@ -21,6 +21,7 @@ from constrain.runtime.ops import (
     rms_norm,
     rope_inverse_frequencies,
     silu_mul,
+    silu_mul_halves,
 )
 from constrain.runtime.quants.row_tiles import KERNEL_KIND
 from constrain.runtime.stacked_layers import StackedLayers
@@ -75,8 +76,7 @@ class LlamaModel:
         add_inplace(x, matrices.attn_output(attn))
 
         h = rms_norm(x, layer.ffn_norm, hp.rms_eps)
-        gate, up = matrices.gate_up(h)
-        add_inplace(x, matrices.down(silu_mul(gate, up)))
+        add_inplace(x, matrices.down(matrices.gated(h)))
 
     def _decode_one(self, x, position):
         """One token through every layer in one numba call (decode_step.py), x in place."""
@@ -100,8 +100,8 @@ class SeparateLayerMatrices:
     def attn_output(self, attn):
         return self.layer.wo.matmul(attn)
 
-    def gate_up(self, h):
-        return self.layer.w_gate.matmul(h), self.layer.w_up.matmul(h)
+    def gated(self, h):
+        return silu_mul(self.layer.w_gate.matmul(h), self.layer.w_up.matmul(h))
 
     def down(self, gated):
         return self.layer.w_down.matmul(gated)
@@ -123,9 +123,8 @@ class StackedLayerMatrices:
     def attn_output(self, attn):
         return self.s.attn_output.matmul(self.i, attn)
 
-    def gate_up(self, h):
-        gate_up = self.s.gate_up.matmul(self.i, h)
-        return np.ascontiguousarray(gate_up[:, :self.ffn_dim]), np.ascontiguousarray(gate_up[:, self.ffn_dim:])
+    def gated(self, h):
+        return silu_mul_halves(self.s.gate_up.matmul(self.i, h), self.ffn_dim)
 
     def down(self, gated):
         return self.s.down.matmul(self.i, np.ascontiguousarray(gated))

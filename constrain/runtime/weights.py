@@ -80,8 +80,8 @@ class LlamaWeights:
         """Move the weights into row-tiled copies: the layers into one stack when their
         types allow (stacked_layers.py), else each matrix with a tiled kernel on its own.
         The mapped file pages a copy came from go back to the OS, so memory does not
-        double (they are read back from the file if the matrix is touched again; the
-        token embedding's come back one row at a time as get_rows reads them)."""
+        double (they are read back from the file only if something reads `data` again;
+        a tied embedding's lookups read the tiled copy)."""
         layer_matrices = [m for layer in self.layers for m in
                           (layer.wq, layer.wk, layer.wv, layer.wo, layer.w_gate, layer.w_up, layer.w_down)]
         self.stacked = stack_layers(self.layers, release=lambda matrix: _release_file_pages(matrix.data))

@@ -61,8 +61,8 @@ class QuantMatrix:
         """Make a row-tiled copy of the weights (row_tiles.py) that matmul uses from then on.
 
         Returns False, changing nothing, for types or row counts with no tiled kernel.
-        get_rows keeps reading `data`, so the caller may release `data`'s pages (they
-        are read back from the file if touched) but must keep the array.
+        matmul and get_rows then read only the copy, so the caller may release `data`'s
+        pages (dequantize() and any other reader get them back from the file).
         """
         if not row_tiles.can_tile(self._code, self.rows):
             return False
@@ -132,7 +132,9 @@ class QuantMatrix:
             bad = int(ids[(ids < 0) | (ids >= self.rows)][0])
             raise IndexError(f"{self.name}: row id {bad} is outside 0..{self.rows - 1}")
         out = np.empty((ids.size, self.cols), np.float32)
-        if self._float_view is not None:
+        if self._row_tiles is not None:
+            row_tiles.get_rows(row_tiles.KERNEL_KIND[self._code], *self._row_tiles, ids, out)
+        elif self._float_view is not None:
             float_kernels.get_rows(self._code, self._float_view, ids, out)
         else:
             block_kernels.KERNELS[self._code][2](self.data, self.cols, ids, out)

@@ -217,23 +217,38 @@ def matvec_q8_0(scales, mins, quants, x, out):
 
 
 @njit(inline="always", cache=True)
+def _decode_row_block(kind, scales, mins, quants, t, b, r, out, c0):
+    """out[c0:c0+32] = the 32 values of block b of row r of tile t."""
+    d = scale_value(scales[t, b, r])
+    if kind == Q8_0:
+        for j in range(32):
+            out[c0 + j] = d * np.float32(np.int8(quants[t, b, j, r]))
+    else:
+        if kind == Q4_1:
+            m = scale_value(mins[t, b, r])
+        else:
+            m = np.float32(-8.0) * d
+        for j in range(16):
+            q = quants[t, b, j, r]
+            out[c0 + j] = d * field_f32(q, 0, 15) + m
+            out[c0 + 16 + j] = d * field_f32(q, 4, 15) + m
+
+
+@njit(inline="always", cache=True)
 def _decode_block(kind, scales, mins, quants, t, b, r0, scratch, c0):
     """scratch[i, c0:c0+32] = the 32 values of block b of row r0+i of tile t, i < ROW_TILE."""
     for i in range(ROW_TILE):
-        r = r0 + i
-        d = scale_value(scales[t, b, r])
-        if kind == Q8_0:
-            for j in range(32):
-                scratch[i, c0 + j] = d * np.float32(np.int8(quants[t, b, j, r]))
-        else:
-            if kind == Q4_1:
-                m = scale_value(mins[t, b, r])
-            else:
-                m = np.float32(-8.0) * d
-            for j in range(16):
-                q = quants[t, b, j, r]
-                scratch[i, c0 + j] = d * field_f32(q, 0, 15) + m
-                scratch[i, c0 + 16 + j] = d * field_f32(q, 4, 15) + m
+        _decode_row_block(kind, scales, mins, quants, t, b, r0 + i, scratch[i], c0)
+
+
+@njit(cache=True)
+def get_rows(kind, scales, mins, quants, ids, out):
+    """out[i] = row ids[i] of the tiled matrix: an embedding lookup that reads the tiled copy,
+    so a tied embedding/output matrix is resident once, not also as file pages."""
+    for i in range(ids.shape[0]):
+        t, r = ids[i] // TILE, ids[i] % TILE
+        for b in range(scales.shape[1]):
+            _decode_row_block(kind, scales, mins, quants, t, b, r, out[i], b * 32)
 
 
 @njit(inline="always", cache=True)
