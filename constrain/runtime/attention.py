@@ -57,15 +57,20 @@ def attend(q, q0, keys, values, kv0, head_dim, n_keys, scale, scores, out, o0):
             out[U(o0) + d] += w * f16_to_f32(row[U(kv0) + d])
 
 
+@njit(inline="always", cache=True)
+def store_position(keys, values, k, v, p):
+    """Write one position's key and value (kv_dim,) into one layer's cache, as float16."""
+    blk, slot = p // KEY_BLOCK, p % KEY_BLOCK
+    for j in range(k.shape[0]):
+        keys[blk, j, slot] = f32_to_f16(k[j])
+        values[p, j] = f32_to_f16(v[j])
+
+
 @njit(cache=True)
 def store(keys, values, k, v, start):
     """Write the new positions start.. (rows of k, v: (n, kv_dim)) into one layer's cache."""
     for i in range(k.shape[0]):
-        p = start + i
-        blk, slot = p // KEY_BLOCK, p % KEY_BLOCK
-        for j in range(k.shape[1]):
-            keys[blk, j, slot] = f32_to_f16(k[i, j])
-            values[p, j] = f32_to_f16(v[i, j])
+        store_position(keys, values, k[i], v[i], start + i)
 
 
 @njit(cache=True, fastmath=True, parallel=True)

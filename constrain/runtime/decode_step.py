@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from constrain.runtime.attention import KEY_BLOCK, attend
-from constrain.runtime.quants.bits import f32_to_f16
+from constrain.runtime.attention import attend, store_position
 from constrain.runtime.quants.row_tiles import Q4_0, Q4_1, matvec_q4_0, matvec_q4_1, matvec_q8_0
 
 # Below this many multiply-adds per head, a parallel region costs more than it saves.
@@ -105,10 +104,7 @@ def decode_layers(x, position, inv_freq, pos_scale, eps, n_head, n_kv_head, head
         _rope(qkv, q_dim, n_kv_head, head_dim, cos, sin)
         layer_keys = keys[layer]
         layer_values = values[layer]
-        block, slot = position // KEY_BLOCK, position % KEY_BLOCK
-        for j in range(kv_dim):
-            layer_keys[block, j, slot] = f32_to_f16(qkv[q_dim + j])
-            layer_values[position, j] = f32_to_f16(qkv[q_dim + kv_dim + j])
+        store_position(layer_keys, layer_values, qkv[q_dim:q_dim + kv_dim], qkv[q_dim + kv_dim:], position)
         if parallel_attention:
             _attend_parallel(qkv, n_head, n_kv_head, head_dim, layer_keys, layer_values, n_keys, attn)
         else:

@@ -37,6 +37,13 @@ class LlamaModel:
         stacked = self.weights.stacked
         if stacked is not None:
             self._layer_matrices = [StackedLayerMatrices(stacked, i, self.hp) for i in range(self.hp.n_layer)]
+            roles = (stacked.qkv, stacked.attn_output, stacked.gate_up, stacked.down)
+            # decode_layers' weight arguments, gathered once rather than per generated token
+            self._decode_weights = (
+                np.array([KERNEL_KIND[role.kind] for role in roles], np.int64),
+                *[a for role in roles for a in (role.scales, role.mins, role.quants)],
+                stacked.attn_norm, stacked.ffn_norm,
+            )
         else:
             self._layer_matrices = [SeparateLayerMatrices(layer) for layer in self.weights.layers]
 
@@ -80,12 +87,9 @@ class LlamaModel:
 
     def _decode_one(self, x, position):
         """One token through every layer in one numba call (decode_step.py), x in place."""
-        hp, s, cache = self.hp, self.weights.stacked, self.cache
-        roles = (s.qkv, s.attn_output, s.gate_up, s.down)
-        kinds = np.array([KERNEL_KIND[role.kind] for role in roles], np.int64)
-        arrays = [a for role in roles for a in (role.scales, role.mins, role.quants)]
+        hp, cache = self.hp, self.cache
         decode_layers(x, position, self.inv_freq, hp.rope_scale, hp.rms_eps, hp.n_head, hp.n_kv_head,
-                      hp.head_dim, kinds, *arrays, s.attn_norm, s.ffn_norm, cache.keys, cache.values)
+                      hp.head_dim, *self._decode_weights, cache.keys, cache.values)
 
 
 class SeparateLayerMatrices:
