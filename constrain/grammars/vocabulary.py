@@ -85,11 +85,6 @@ class VocabularyTrie:
     def max_depth(self) -> int:
         return int(self.node_depth.max())
 
-    @functools.cached_property
-    def leaves(self) -> list[bool]:
-        """leaves[i]: no token extends node i's prefix."""
-        return (self.subtree_end == np.arange(1, self.n_nodes + 1)).tolist()
-
 
 def build_trie(vocab: TokenVocabulary) -> VocabularyTrie:
     ids = vocab.text_ids()
