@@ -1,0 +1,627 @@
+"""Regular languages over bytes as hash-consed terms, stepped by Brzozowski derivatives.
+
+A term is an int. Equal terms (after the simplifications in the constructors) get the same int,
+so a term *is* a DFA state: stepping a byte is `deriv(term, byte)`, and the automaton is built
+only where generation goes. Besides union and concatenation the algebra has intersection,
+complement and counted repetition, which is what JSON Schema needs and a DFA built ahead of
+time cannot afford: `pattern` together with `maxLength` is AND(pattern, REP(char, 0, n)); a
+string that must differ from the items already written is AND(string, NOT(ALT(items))); and
+REP(char, 0, 100000) takes no room until text is generated.
+
+Character sets stay symbolic until stepped: UTF8(code points) is one UTF-8 encoded character of
+the set, CONT(offsets, n) the n continuation bytes still to come, HEX(values, n) n hex digits (either
+case) spelling a value of the set. Their derivatives narrow the set by interval arithmetic, so \\w
+(700 ranges) or "any character but these" cost one term, not a union of thousands.
+
+TAG(t) is an empty string that marks which lexeme accepted: a lexer state for several lexemes is
+ALT(CAT(r1, TAG(1)), CAT(r2, TAG(2)), ...), and `tags(state)` tells which of them end here.
+
+Bytes that no part of a term tells apart form one class (`classes`), so a state's transitions are
+computed once per class, not per byte.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+FULL = (1 << 256) - 1
+
+EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX = range(12)
+INFINITE = -1  # REP upper bound
+
+
+class TermBudgetError(RuntimeError):
+    """A term store grew past its size limit (a pathological pattern or schema)."""
+
+
+class TermStore:
+    """All terms of one compiled grammar, their properties and memoized derivatives.
+
+    Owned by the grammar that built it and dropped with it, so nothing here grows across grammars.
+    """
+
+    def __init__(self, max_terms: int = 2_000_000):
+        self.max_terms = max_terms
+        self.kind: list[int] = []
+        self.arg: list = []  # payload per kind: mask | (a, b) | tuple(children) | a | (a, lo, hi) | tag
+        self.nullable: list[bool] = []
+        self.boolean: list[bool] = []  # contains AND/NOT: emptiness is not syntactic
+        self._ids: dict = {}
+        self._deriv: dict[int, int] = {}
+        self._classes: dict[int, tuple[int, ...]] = {}
+        self._tags: dict[int, frozenset] = {}
+        self._live: dict[int, bool] = {}
+        self._min_len: dict[int, int] = {}
+        self.empty = self._add(EMPTY, None, False, False)
+        self.eps = self._add(EPS, None, True, False)
+        self.anything = self.neg(self.empty)  # every byte string
+
+    # -- interning -----------------------------------------------------------------------
+    def _add(self, kind: int, arg, nullable: bool, boolean: bool) -> int:
+        key = (kind, arg)
+        tid = self._ids.get(key)
+        if tid is None:
+            tid = len(self.kind)
+            if tid >= self.max_terms:
+                raise TermBudgetError(f"more than {self.max_terms} regular-expression terms")
+            self._ids[key] = tid
+            self.kind.append(kind)
+            self.arg.append(arg)
+            self.nullable.append(nullable)
+            self.boolean.append(boolean)
+        return tid
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    # -- constructors (they simplify, so equal languages often share one term) -------------
+    def byteset(self, mask: int) -> int:
+        if mask == 0:
+            return self.empty
+        return self._add(BYTES, mask, False, False)
+
+    def byte(self, value: int) -> int:
+        return self.byteset(1 << value)
+
+    def byte_range(self, lo: int, hi: int) -> int:
+        return self.byteset(((1 << (hi + 1)) - 1) ^ ((1 << lo) - 1))
+
+    def literal(self, data: bytes) -> int:
+        out = self.eps
+        for value in reversed(data):
+            out = self.cat(self.byte(value), out)
+        return out
+
+    def utf8(self, intervals) -> int:
+        """One UTF-8 encoded character whose code point is in `intervals` (surrogates never)."""
+        ranges = _normalize(intervals, remove_surrogates=True)
+        if not ranges:
+            return self.empty
+        return self._add(UTF8, ranges, False, False)
+
+    def cont(self, offsets: tuple, n: int) -> int:
+        """n UTF-8 continuation bytes whose 6-bit payloads, read as one number, lie in `offsets`."""
+        if not offsets:
+            return self.empty
+        if n == 0:
+            return self.eps
+        return self._add(CONT, (offsets, n), False, False)
+
+    def hex_digits(self, values, n: int) -> int:
+        """n hex digits (0-9, a-f, A-F) spelling a number in `values` (intervals within 0..16**n-1)."""
+        values = _normalize(values)
+        if not values:
+            return self.empty
+        if n == 0:
+            return self.eps
+        return self._add(HEX, (values, n), False, False)
+
+    def tag(self, value) -> int:
+        return self._add(TAG, value, True, False)
+
+    def cat(self, a: int, b: int) -> int:
+        if a == self.empty or b == self.empty:
+            return self.empty
+        if a == self.eps:
+            return b
+        if b == self.eps:
+            return a
+        kind = self.kind
+        if kind[a] == CAT:  # keep concatenations right-nested: one shape per language
+            first, rest = self.arg[a]
+            return self.cat(first, self.cat(rest, b))
+        return self._add(CAT, (a, b), self.nullable[a] and self.nullable[b], self.boolean[a] or self.boolean[b])
+
+    def seq(self, *parts: int) -> int:
+        out = self.eps
+        for part in reversed(parts):
+            out = self.cat(part, out)
+        return out
+
+    def alt(self, *parts: int) -> int:
+        return self.union(parts)
+
+    def union(self, parts) -> int:
+        kind, arg = self.kind, self.arg
+        flat: set[int] = set()
+        mask = 0
+        for p in parts:
+            k = kind[p]
+            if k == ALT:
+                for q in arg[p]:
+                    if kind[q] == BYTES:
+                        mask |= arg[q]
+                    else:
+                        flat.add(q)
+            elif k == BYTES:
+                mask |= arg[p]
+            elif k != EMPTY:
+                flat.add(p)
+        if mask:
+            flat.add(self.byteset(mask))
+        if self.anything in flat:
+            return self.anything
+        if not flat:
+            return self.empty
+        if len(flat) == 1:
+            return next(iter(flat))
+        children = tuple(sorted(flat))
+        nullable = any(self.nullable[c] for c in children)
+        boolean = any(self.boolean[c] for c in children)
+        return self._add(ALT, children, nullable, boolean)
+
+    def both(self, *parts: int) -> int:
+        return self.intersection(parts)
+
+    def intersection(self, parts) -> int:
+        kind, arg = self.kind, self.arg
+        flat: set[int] = set()
+        for p in parts:
+            if p == self.empty:
+                return self.empty
+            if kind[p] == AND:
+                flat.update(arg[p])
+            elif p != self.anything:
+                flat.add(p)
+        if not flat:
+            return self.anything
+        if len(flat) == 1:
+            return next(iter(flat))
+        masks = [arg[p] for p in flat if kind[p] == BYTES]
+        if len(masks) == len(flat):  # one byte from several sets
+            common = FULL
+            for m in masks:
+                common &= m
+            return self.byteset(common)
+        for p in flat:
+            if kind[p] == NOT and arg[p] in flat:
+                return self.empty
+        children = tuple(sorted(flat))
+        nullable = all(self.nullable[c] for c in children)
+        return self._add(AND, children, nullable, True)
+
+    def neg(self, a: int) -> int:
+        if self.kind[a] == NOT:
+            return self.arg[a]
+        return self._add(NOT, a, not self.nullable[a], True)
+
+    def minus(self, a: int, b: int) -> int:
+        """Strings of `a` that are not strings of `b`."""
+        if b == self.empty:
+            return a
+        return self.intersection((a, self.neg(b)))
+
+    def rep(self, a: int, lo: int, hi: int = INFINITE) -> int:
+        """`a` repeated lo..hi times (hi = INFINITE: no upper bound)."""
+        if hi != INFINITE and hi < lo:
+            return self.empty
+        if a == self.empty:
+            return self.eps if lo == 0 else self.empty
+        if a == self.eps or hi == 0:
+            return self.eps
+        if self.nullable[a]:
+            lo = 0  # with the empty string in `a`, fewer rounds are covered by more
+        if lo == 1 and hi == 1:
+            return a
+        return self._add(REP, (a, lo, hi), lo == 0 or self.nullable[a], self.boolean[a])
+
+    def star(self, a: int) -> int:
+        return self.rep(a, 0, INFINITE)
+
+    def opt(self, a: int) -> int:
+        return self.union((a, self.eps))
+
+    # -- derivatives -----------------------------------------------------------------------
+    def deriv(self, t: int, byte: int) -> int:
+        key = t * 256 + byte
+        out = self._deriv.get(key)
+        if out is not None:
+            return out
+        k = self.kind[t]
+        arg = self.arg[t]
+        if k == BYTES:
+            out = self.eps if (arg >> byte) & 1 else self.empty
+        elif k == CAT:
+            a, b = arg
+            out = self.cat(self.deriv(a, byte), b)
+            if self.nullable[a]:
+                out = self.union((out, self.deriv(b, byte)))
+        elif k == ALT:
+            out = self.union([self.deriv(c, byte) for c in arg])
+        elif k == AND:
+            parts = []
+            for c in arg:
+                d = self.deriv(c, byte)
+                if d == self.empty:
+                    out = self.empty
+                    break
+                parts.append(d)
+            else:
+                out = self.intersection(parts)
+        elif k == NOT:
+            out = self.neg(self.deriv(arg, byte))
+        elif k == REP:
+            a, lo, hi = arg
+            out = self.cat(self.deriv(a, byte), self.rep(a, max(lo - 1, 0), INFINITE if hi == INFINITE else hi - 1))
+        elif k == UTF8:
+            out = self._utf8_deriv(arg, byte)
+        elif k == CONT:
+            offsets, n = arg
+            out = self.empty
+            if 0x80 <= byte <= 0xBF:
+                size = 64 ** (n - 1)
+                out = self.cont(_sub_block(offsets, byte - 0x80, size), n - 1)
+        elif k == HEX:
+            values, n = arg
+            digit = _HEX_VALUE.get(byte)
+            out = self.empty
+            if digit is not None:
+                out = self.hex_digits(_sub_block(values, digit, 16 ** (n - 1)), n - 1)
+        else:  # EMPTY, EPS, TAG
+            out = self.empty
+        self._deriv[key] = out
+        return out
+
+    def deriv_bytes(self, t: int, data: bytes) -> int:
+        for value in data:
+            if t == self.empty:
+                break
+            t = self.deriv(t, value)
+        return t
+
+    def classes(self, t: int) -> tuple[int, ...]:
+        """Byte masks partitioning 0..255: bytes of one class have the same derivative of `t`."""
+        out = self._classes.get(t)
+        if out is not None:
+            return out
+        k = self.kind[t]
+        arg = self.arg[t]
+        if k == BYTES:
+            rest = FULL & ~arg
+            out = (arg, rest) if rest else (arg,)
+        elif k == CAT:
+            a, b = arg
+            out = self.classes(a)
+            if self.nullable[a]:
+                out = _refine(out, self.classes(b))
+        elif k in (ALT, AND):
+            out = (FULL,)
+            for c in arg:
+                out = _refine(out, self.classes(c))
+        elif k == NOT:
+            out = self.classes(arg)
+        elif k == REP:
+            out = self.classes(arg[0])
+        elif k in (UTF8, CONT, HEX):
+            out = self._symbolic_classes(t)
+        else:
+            out = (FULL,)
+        self._classes[t] = out
+        return out
+
+    def _utf8_deriv(self, ranges: tuple, byte: int) -> int:
+        if byte < 0x80:
+            return self.eps if _contains(ranges, byte) else self.empty
+        lead = _LEADS.get(byte)
+        if lead is None:
+            return self.empty
+        base, n = lead  # the code points starting with this byte: base .. base + 64**n - 1
+        size = 64 ** n
+        low, high = _UTF8_WIDTH_RANGE[n]  # no overlong forms, nothing past U+10FFFF
+        clipped = tuple((max(lo, low), min(hi, high)) for lo, hi in ranges if hi >= low and lo <= high)
+        return self.cont(_sub_block(clipped, 0, size, base), n)
+
+    def _symbolic_classes(self, t: int) -> tuple[int, ...]:
+        """Group bytes by derivative (each derivative is cheap here; there are at most 256)."""
+        groups: dict[int, int] = {}
+        k = self.kind[t]
+        candidates = range(256) if k == UTF8 else (range(0x80, 0xC0) if k == CONT else _HEX_BYTES)
+        for b in candidates:
+            d = self.deriv(t, b)
+            groups[d] = groups.get(d, 0) | (1 << b)
+        rest = FULL
+        for m in groups.values():
+            rest &= ~m
+        out = [m for d, m in groups.items() if d != self.empty]
+        dead = groups.get(self.empty, 0) | rest
+        if dead:
+            out.append(dead)
+        return tuple(out)
+
+    # -- acceptance and emptiness ----------------------------------------------------------
+    def tags(self, t: int) -> frozenset:
+        """Tags of the lexemes that accept the empty string here (see TAG)."""
+        out = self._tags.get(t)
+        if out is not None:
+            return out
+        k = self.kind[t]
+        if k == TAG:
+            out = frozenset((self.arg[t],))
+        elif not self.nullable[t]:
+            out = frozenset()
+        elif k == CAT:
+            a, b = self.arg[t]
+            out = self.tags(a) | self.tags(b)
+        elif k == ALT:
+            out = frozenset().union(*(self.tags(c) for c in self.arg[t] if self.nullable[c]))
+        else:
+            out = frozenset()
+        self._tags[t] = out
+        return out
+
+    def is_live(self, t: int, budget: int = 200_000) -> bool:
+        """The language of `t` is not empty. Syntactic unless `t` holds AND/NOT, where a
+        depth-first search for an accepting derivative decides (depth first: length bounds like
+        REP(char, 5000, 6000) are met by going deep, not wide)."""
+        if t == self.empty:
+            return False
+        if not self.boolean[t]:
+            return True
+        known = self._live.get(t)
+        if known is not None:
+            return known
+        result = self._search_accepting(t, budget)
+        self._live[t] = result
+        return result
+
+    def _search_accepting(self, start: int, budget: int) -> bool:
+        """Best-first search (depth + a lower bound of the bytes still needed) for an accepting
+        derivative: short completions (a string that only has to avoid a few literals) are found
+        in a few steps, and long ones (at least 5000 characters of a pattern) are gone straight for."""
+        seen = {start}
+        heap = [(self.min_length(start), 0, start)]
+        steps = 0
+        while heap:
+            _, depth, t = heapq.heappop(heap)
+            if self.nullable[t] or not self.boolean[t]:  # accepts now, or surely later
+                return True
+            known = self._live.get(t)
+            if known is not None:
+                if known:
+                    return True
+                continue
+            for mask in self.classes(t):
+                d = self.deriv(t, _lowest_byte(mask))
+                if d != self.empty and d not in seen:
+                    seen.add(d)
+                    heapq.heappush(heap, (depth + 1 + self.min_length(d), depth + 1, d))
+            steps += 1
+            if steps > budget:
+                raise TermBudgetError("deciding whether an intersection of patterns is empty took too long")
+        for t in seen:  # every state explored leads only to dead ends
+            self._live[t] = False
+        return False
+
+    def min_length(self, t: int) -> int:
+        """A lower bound of the length of the strings of `t` (exact without AND/NOT)."""
+        out = self._min_len.get(t)
+        if out is not None:
+            return out
+        k, arg = self.kind[t], self.arg[t]
+        if self.nullable[t]:
+            out = 0
+        elif k in (BYTES, UTF8, HEX):
+            out = 1 if k != HEX else arg[1]
+        elif k == CONT:
+            out = arg[1]
+        elif k == CAT:
+            out = self.min_length(arg[0]) + self.min_length(arg[1])
+        elif k == ALT:
+            out = min(self.min_length(c) for c in arg)
+        elif k == AND:
+            out = max(self.min_length(c) for c in arg)
+        elif k == REP:
+            out = arg[1] * self.min_length(arg[0])
+        else:  # NOT of a language with the empty string: at least one byte; EMPTY: never reached
+            out = 1
+        self._min_len[t] = out
+        return out
+
+    # -- horizon ---------------------------------------------------------------------------
+    def clamp(self, t: int, horizon: int) -> int:
+        """A term that behaves like `t` on every string of up to `horizon` bytes and is live
+        exactly when `t` is: counted repetitions outside AND/NOT whose bounds lie beyond the
+        horizon lose them (each round takes at least one byte). Lets the masks of
+        "character 17 of at most 255" and "character 18 of at most 255" be one computation."""
+        if not self._has_far_rep(t, horizon):
+            return t
+        return self._clamp(t, horizon)
+
+    def _has_far_rep(self, t: int, horizon: int) -> bool:
+        k = self.kind[t]
+        if k == REP:
+            _, lo, hi = self.arg[t]
+            return lo > horizon + 1 or (hi != INFINITE and hi > horizon) or self._has_far_rep(self.arg[t][0], horizon)
+        if k == CAT:
+            return self._has_far_rep(self.arg[t][0], horizon) or self._has_far_rep(self.arg[t][1], horizon)
+        if k == ALT:
+            return any(self._has_far_rep(c, horizon) for c in self.arg[t])
+        return False  # AND/NOT keep exact bounds: liveness there depends on them
+
+    def _clamp(self, t: int, horizon: int) -> int:
+        k = self.kind[t]
+        if k == REP:
+            a, lo, hi = self.arg[t]
+            a = self._clamp(a, horizon)
+            lo = min(lo, horizon + 1)
+            if hi != INFINITE and hi > horizon:
+                hi = INFINITE
+            return self.rep(a, lo, hi)
+        if k == CAT:
+            return self.cat(self._clamp(self.arg[t][0], horizon), self._clamp(self.arg[t][1], horizon))
+        if k == ALT:
+            return self.union([self._clamp(c, horizon) for c in self.arg[t]])
+        return t
+
+    # -- debugging -------------------------------------------------------------------------
+    def describe(self, t: int, depth: int = 6) -> str:
+        k, arg = self.kind[t], self.arg[t]
+        if depth == 0:
+            return "…"
+        if k == EMPTY:
+            return "∅"
+        if k == EPS:
+            return "ε"
+        if k == BYTES:
+            return _describe_mask(arg)
+        if k == TAG:
+            return f"<{arg}>"
+        if k == CAT:
+            return self.describe(arg[0], depth - 1) + self.describe(arg[1], depth - 1)
+        if k == ALT:
+            return "(" + "|".join(self.describe(c, depth - 1) for c in arg) + ")"
+        if k == AND:
+            return "(" + "&".join(self.describe(c, depth - 1) for c in arg) + ")"
+        if k == NOT:
+            return "~(" + self.describe(arg, depth - 1) + ")"
+        if k == UTF8:
+            return "<utf8 %s>" % _describe_ranges(arg)
+        if k == CONT:
+            return "<cont%d %s>" % (arg[1], _describe_ranges(arg[0]))
+        if k == HEX:
+            return "<hex%d %s>" % (arg[1], _describe_ranges(arg[0]))
+        a, lo, hi = arg
+        return "(" + self.describe(a, depth - 1) + "){%d,%s}" % (lo, "" if hi == INFINITE else hi)
+
+
+# -- code point intervals ------------------------------------------------------------------
+_SURROGATES = (0xD800, 0xDFFF)
+_HEX_VALUE = {**{0x30 + d: d for d in range(10)}, **{0x61 + d: 10 + d for d in range(6)},
+              **{0x41 + d: 10 + d for d in range(6)}}
+_HEX_BYTES = tuple(sorted(_HEX_VALUE))
+
+
+def _leads() -> dict[int, tuple[int, int]]:
+    """Lead byte -> (first code point it starts, number of continuation bytes)."""
+    out = {}
+    for b in range(0xC2, 0xE0):
+        out[b] = ((b - 0xC0) << 6, 1)
+    for b in range(0xE0, 0xF0):
+        out[b] = ((b - 0xE0) << 12, 2)
+    for b in range(0xF0, 0xF5):
+        out[b] = ((b - 0xF0) << 18, 3)
+    return out
+
+
+_LEADS = _leads()
+_UTF8_WIDTH_RANGE = {1: (0x80, 0x7FF), 2: (0x800, 0xFFFF), 3: (0x10000, 0x10FFFF)}
+
+
+def _normalize(intervals, remove_surrogates: bool = False) -> tuple:
+    merged: list[list[int]] = []
+    for lo, hi in sorted(intervals):
+        if lo > hi:
+            continue
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    out = []
+    for lo, hi in merged:
+        if remove_surrogates and lo <= _SURROGATES[1] and hi >= _SURROGATES[0]:
+            if lo < _SURROGATES[0]:
+                out.append((lo, _SURROGATES[0] - 1))
+            if hi > _SURROGATES[1]:
+                out.append((_SURROGATES[1] + 1, hi))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
+def _contains(ranges: tuple, value: int) -> bool:
+    for lo, hi in ranges:
+        if value < lo:
+            return False
+        if value <= hi:
+            return True
+    return False
+
+
+def _sub_block(ranges: tuple, index: int, size: int, base: int = 0) -> tuple:
+    """The part of `ranges` inside block `index` of `size` values starting at `base`, as offsets
+    from the block's start."""
+    start = base + index * size
+    stop = start + size - 1
+    out = []
+    for lo, hi in ranges:
+        if hi < start:
+            continue
+        if lo > stop:
+            break
+        out.append((max(lo, start) - start, min(hi, stop) - start))
+    return tuple(out)
+
+
+def _describe_ranges(ranges: tuple) -> str:
+    shown = ",".join(f"{lo:x}-{hi:x}" if lo != hi else f"{lo:x}" for lo, hi in ranges[:4])
+    return shown + (",…" if len(ranges) > 4 else "")
+
+
+def _refine(p: tuple[int, ...], q: tuple[int, ...]) -> tuple[int, ...]:
+    if len(p) == 1:
+        return q
+    if len(q) == 1:
+        return p
+    out = []
+    for a in p:
+        for b in q:
+            c = a & b
+            if c:
+                out.append(c)
+    return tuple(out)
+
+
+def _lowest_byte(mask: int) -> int:
+    return (mask & -mask).bit_length() - 1
+
+
+def mask_bytes(mask: int) -> list[int]:
+    """The bytes in a 256-bit mask, ascending."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def _describe_mask(mask: int) -> str:
+    values = mask_bytes(mask)
+    if len(values) == 1:
+        return _show(values[0])
+    if len(values) == 256:
+        return "."
+    runs, start, prev = [], values[0], values[0]
+    for v in values[1:] + [None]:
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        runs.append(_show(start) if start == prev else f"{_show(start)}-{_show(prev)}")
+        if v is not None:
+            start = prev = v
+    return "[" + "".join(runs) + "]"
+
+
+def _show(value: int) -> str:
+    c = chr(value)
+    return c if 0x21 <= value < 0x7F and c not in "[]-\\" else f"\\x{value:02x}"
