@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import re
 
+import numpy as np
+
 from constrain.grammars.utf8_ranges import MAX_CODE_POINT
 
 Intervals = list[tuple[int, int]]
@@ -53,7 +55,8 @@ def contains(intervals: Intervals, cp: int) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _all_code_points() -> str:
-    return "".join(chr(c) for c in range(MAX_CODE_POINT + 1))
+    # decoding UTF-32 takes milliseconds; a million chr() calls took most of a second
+    return np.arange(MAX_CODE_POINT + 1, dtype="<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
 
 
 @functools.lru_cache(maxsize=None)

@@ -28,11 +28,28 @@ from constrain.grammars.json_schema.emptiness import Emptiness
 from constrain.grammars.json_schema.literals import canonical_key
 from constrain.grammars.json_schema.node_compiler import NOTHING, SchemaCompiler
 from constrain.grammars.json_schema.scalar_terms import scalar_literal_term
+from constrain.grammars.lexemes.terms import FilterTag
 
 OPEN, AFTER_VALUE, AFTER_COMMA = 0, 1, 2
 ABSENT = -1
 SCALAR, CLOSE, COMMA = "S", "}", ","
 NO_VALUES = frozenset()
+CLOSE_BIT, COMMA_BIT = 0, 1  # FilterTag bits inside objects; keys and other-key entries interleave
+
+
+def key_bit(i: int) -> int:
+    return 3 + 2 * i
+
+
+def other_bit(j: int) -> int:
+    return 2 + 2 * j
+
+
+def _bits(mask: int):
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 class JsonParser:
@@ -47,6 +64,9 @@ class JsonParser:
         self._value_lexemes: dict[tuple, int] = {}
         self._after: dict[tuple, tuple] = {}
         self._admissible: dict[int, list] = {}
+        self._allowed: dict[int, int] = {}
+        self._usable: dict[int, int] = {}
+        self._object_terms: dict[tuple, int] = {}
         self.done = self._intern(-1, ("D",))
         if not self.empty.nonempty(comp.root_id):
             from constrain.grammars.json_schema.errors import UnsupportedSchemaError
@@ -118,16 +138,73 @@ class JsonParser:
                 parts.append(s.cat(t.comma, s.tag(COMMA)))
             return s.union(parts)
         _, sid, phase, seen, count, others = frame
-        parts = []
+        return self._object_lexemes(sid, others)
+
+    def allowed(self, cid: int) -> int | None:
+        """Inside an object every configuration shares the shape's one term (all keys, "," and
+        "}"); this mask picks what the configuration offers."""
+        parent, frame = self._configs[cid]
+        if frame[0] != "O":
+            return None
+        out = self._allowed.get(cid)
+        if out is None:
+            out = self._allowed[cid] = self._object_allowed(*frame[1:])
+        return out
+
+    def _object_allowed(self, sid: int, phase: int, seen: int, count: int, others: frozenset) -> int:
+        keys = self._addable_keys(sid, seen, count)
+        other = self.comp.objects[sid].others and self.empty.other_addable(sid, seen, count)
+        out = 0
         if phase != AFTER_COMMA and self.empty.object_can_close(sid, seen, count):
-            parts.append(s.cat(t.close_object, s.tag(CLOSE)))
-        keys = self._key_lexemes(sid, seen, count, others)
+            out |= 1 << CLOSE_BIT
         if phase == AFTER_VALUE:
-            if keys != s.empty:
-                parts.append(s.cat(t.comma, s.tag(COMMA)))
-        else:
-            parts.append(keys)
-        return s.union(parts)
+            if keys or other:
+                out |= 1 << COMMA_BIT
+            return out
+        for i in _bits(keys):
+            out |= 1 << key_bit(i)
+        if other:
+            for j, _ in self._admissible_others(sid):
+                out |= 1 << other_bit(j)
+        return out
+
+    def _addable_keys(self, sid: int, seen: int, count: int) -> int:
+        shape = self.comp.objects[sid]
+        usable = self._usable_keys(sid)
+        if shape.max_properties is None and not any(shape.dependent) and shape.min_others == 0:
+            return usable & ~seen  # nothing a key adds can make the object impossible to close
+        out = 0
+        for i in _bits(usable & ~seen):
+            if self.empty.key_addable(sid, i, seen, count):
+                out |= 1 << i
+        return out
+
+    def _usable_keys(self, sid: int) -> int:
+        out = self._usable.get(sid)
+        if out is None:
+            out = 0
+            for i, value in enumerate(self.comp.objects[sid].key_values):
+                if self.empty.usable(value):
+                    out |= 1 << i
+            self._usable[sid] = out
+        return out
+
+    def _object_lexemes(self, sid: int, others: frozenset) -> int:
+        """Every lexeme an object of the shape may meet: each key with its colon, each other-key
+        entry, "," and "}" (the written other keys excluded when minProperties must count them)."""
+        key = (sid, others)
+        term = self._object_terms.get(key)
+        if term is None:
+            s, t = self.store, self.terms
+            shape = self.comp.objects[sid]
+            parts = [s.cat(t.close_object, s.tag(FilterTag(CLOSE_BIT))), s.cat(t.comma, s.tag(FilterTag(COMMA_BIT)))]
+            for i, key_term in enumerate(shape.key_terms):
+                parts.append(s.seq(key_term, t.colon, s.tag(FilterTag(key_bit(i)))))
+            written = s.union([t.string_literal(k) for k in others]) if others else s.empty
+            for j, key_term in self._admissible_others(sid):
+                parts.append(s.seq(s.minus(key_term, written), t.colon, s.tag(FilterTag(other_bit(j)))))
+            term = self._object_terms[key] = s.union(parts)
+        return term
 
     def value_lexemes(self, nid: int, excluded: frozenset) -> int:
         key = (nid, excluded)
@@ -152,19 +229,6 @@ class JsonParser:
         for aid in node.arrays:
             if self.empty.array_can_finish(aid, 0, 0, 0):
                 parts.append(s.cat(t.open_array, s.tag(("a", aid))))
-        return s.union(parts)
-
-    def _key_lexemes(self, sid: int, seen: int, count: int, others: frozenset) -> int:
-        s, t = self.store, self.terms
-        shape = self.comp.objects[sid]
-        parts = []
-        for i, key_term in enumerate(shape.key_terms):
-            if not seen >> i & 1 and self.empty.key_addable(sid, i, seen, count):
-                parts.append(s.seq(key_term, t.colon, s.tag(("k", i))))
-        if shape.others and self.empty.other_addable(sid, seen, count):
-            written = s.union([t.string_literal(k) for k in others]) if others else s.empty
-            for j, key_term in self._admissible_others(sid):
-                parts.append(s.seq(s.minus(key_term, written), t.colon, s.tag(("p", j))))
         return s.union(parts)
 
     def _admissible_others(self, sid: int) -> list[tuple[int, int]]:
@@ -226,13 +290,14 @@ class JsonParser:
                 out += self._item_configs(parent, aid, index, matched, seen)
             return out
         _, sid, phase, seen, count, others = frame
-        if CLOSE in tags:
+        bits = [tag.bit for tag in tags if isinstance(tag, FilterTag)]
+        if CLOSE_BIT in bits:
             out.append(self._complete(parent, None, False))
-        if COMMA in tags:
+        if COMMA_BIT in bits:
             out.append(self._intern(parent, ("O", sid, AFTER_COMMA, seen, count, others)))
         shape = self.comp.objects[sid]
-        listed = [tag[1] for tag in tags if isinstance(tag, tuple) and tag[0] == "k"]
-        matched = [tag[1] for tag in tags if isinstance(tag, tuple) and tag[0] == "p"]
+        listed = [(b - 3) // 2 for b in bits if b >= 3 and b % 2]
+        matched = [(b - 2) // 2 for b in bits if b >= 2 and b % 2 == 0]
         for i in listed:
             here = self._intern(parent, ("O", sid, AFTER_VALUE, seen | (1 << i), count + 1, others))
             out.append(self._intern(here, ("V", shape.key_values[i], NO_VALUES)))

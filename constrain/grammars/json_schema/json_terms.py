@@ -55,6 +55,7 @@ class JsonTerms:
         s = store
         self.quote = s.byte(0x22)
         self.any_char = self.char(ANY_CHAR)
+        store.length_unit = self.any_char  # what minLength / maxLength count (terms.clamp)
         self.any_body = s.star(self.any_char)
         self.any_string = self.quoted(self.any_body)
         self.any_number = self.number(ANY_NUMBER)

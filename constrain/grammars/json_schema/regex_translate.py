@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from constrain.grammars import charsets
 from constrain.grammars.json_schema.charset import ANY_CHAR, CharSet
 
 try:  # Python >= 3.11
@@ -47,21 +48,8 @@ def repeat(node, lo: int, hi):
 @lru_cache(maxsize=None)
 def _python_category(name: str) -> CharSet:
     """The code points Python's `re` puts in category \\d, \\w or \\s (str patterns)."""
-    compiled = re.compile({"digit": r"\d", "word": r"\w", "space": r"\s"}[name])
-    ranges, start = [], None
-    for cp in range(0x110000):
-        if 0xD800 <= cp <= 0xDFFF:
-            hit = False
-        else:
-            hit = compiled.match(chr(cp)) is not None
-        if hit and start is None:
-            start = cp
-        elif not hit and start is not None:
-            ranges.append((start, cp - 1))
-            start = None
-    if start is not None:
-        ranges.append((start, 0x10FFFF))
-    return CharSet(ranges)
+    pattern = {"digit": r"\d", "word": r"\w", "space": r"\s"}[name]
+    return CharSet(charsets.category(pattern, False)).minus(CharSet([(0xD800, 0xDFFF)]))
 
 
 _ECMA_CATEGORY = {

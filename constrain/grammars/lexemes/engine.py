@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from constrain.grammars.lexemes.terms import TermStore
+from constrain.grammars.lexemes.terms import FilterTag, TermStore
 
 DEAD = 0  # the empty hypothesis set
 
@@ -41,6 +41,10 @@ class LexemeParser(Protocol):
     def needs_text(self, config: int) -> bool:
         """`after` needs the bytes of the lexemes that start in this configuration."""
 
+    def allowed(self, config: int) -> int | None:
+        """Mask of the FilterTag bits whose lexemes this configuration offers (None: all its
+        lexemes). Lets configurations share one term and still offer different lexemes."""
+
 
 class LexemeEngine:
     """Hypothesis sets of one grammar, interned to ints; every step memoized."""
@@ -56,7 +60,7 @@ class LexemeEngine:
         hyps = []
         for config in parser.start_configs():
             term = parser.lexemes(config)
-            if term != self.store.empty:
+            if term != self.store.empty and self.store.reachable(term, parser.allowed(config)):
                 hyps.append((config, term, b"" if parser.needs_text(config) else None))
         self.start = self.intern(hyps)
         self._start_accepts = any(parser.accepting(c) for c in parser.start_configs())
@@ -86,14 +90,15 @@ class LexemeEngine:
         out = set()
         one = bytes((byte,))
         for config, term, text in hyps:
+            allowed = parser.allowed(config)
             d = store.deriv(term, byte)
-            if d != store.empty and store.is_live(d):
+            if d != store.empty and store.is_live(d) and store.reachable(d, allowed):
                 out.add((config, d, None if text is None else text + one))
-            tags = store.tags(term)
+            tags = allowed_tags(store.tags(term), allowed)
             if tags:
                 for nxt in parser.after(config, tags, text):
                     d = store.deriv(parser.lexemes(nxt), byte)
-                    if d != store.empty and store.is_live(d):
+                    if d != store.empty and store.is_live(d) and store.reachable(d, parser.allowed(nxt)):
                         out.add((nxt, d, one if parser.needs_text(nxt) else None))
         return out
 
@@ -117,10 +122,17 @@ class LexemeEngine:
             return True
         store, parser = self.store, self.parser
         for config, term, text in self._sets[hid]:
-            tags = store.tags(term)
+            tags = allowed_tags(store.tags(term), parser.allowed(config))
             if tags and any(parser.accepting(c) for c in parser.after(config, tags, text)):
                 return True
         return False
+
+
+def allowed_tags(tags: frozenset, allowed: int | None) -> frozenset:
+    """The accepting tags a configuration lets through (FilterTags outside `allowed` are off)."""
+    if allowed is None or not tags:
+        return tags
+    return frozenset(t for t in tags if not isinstance(t, FilterTag) or allowed >> t.bit & 1)
 
 
 def _order(hyp):

@@ -35,6 +35,10 @@ class LazyDFA:
         self.built = np.zeros(capacity, dtype=np.bool_)
         self.accepting = np.zeros(capacity, dtype=np.bool_)
         self.loops = np.zeros((capacity, 256), dtype=np.bool_)  # byte keeps the state where it is
+        # which FilterTag lexemes can still end from each state (bit words), and whether any other
+        # tag can: the kernel skips states a configuration's allowed mask rules out
+        self.reach = np.zeros((capacity, 1), dtype=np.uint64)
+        self.reach_other = np.zeros(capacity, dtype=np.bool_)
 
     def clear(self) -> None:
         self.generation += 1
@@ -54,6 +58,15 @@ class LazyDFA:
             self._index[term] = idx
             self.terms.append(term)
             self.accepting[idx] = bool(self.store.tags(term))  # some lexeme may end here
+            bits, other = self.store.reach(term)
+            self.reach_other[idx] = other
+            if bits:
+                words = _words(bits)
+                if len(words) > self.reach.shape[1]:
+                    wider = np.zeros((self.reach.shape[0], len(words)), dtype=np.uint64)
+                    wider[:, : self.reach.shape[1]] = self.reach
+                    self.reach = wider
+                self.reach[idx, : len(words)] = words
         return idx
 
     def term(self, idx: int) -> int:
@@ -69,7 +82,22 @@ class LazyDFA:
         acc[: len(self.accepting)] = self.accepting
         loops = np.zeros((cap, 256), dtype=np.bool_)
         loops[: len(self.loops)] = self.loops
+        reach = np.zeros((cap, self.reach.shape[1]), dtype=np.uint64)
+        reach[: len(self.reach)] = self.reach
+        other = np.zeros(cap, dtype=np.bool_)
+        other[: len(self.reach_other)] = self.reach_other
         self.next, self.built, self.accepting, self.loops = nxt, built, acc, loops
+        self.reach, self.reach_other = reach, other
+
+    def allowed_words(self, allowed: int | None) -> np.ndarray:
+        """An allowed mask as the kernel reads it (all ones: no filter)."""
+        width = self.reach.shape[1]
+        if allowed is None:
+            return np.full(width, np.iinfo(np.uint64).max, dtype=np.uint64)
+        words = _words(allowed)[:width]
+        out = np.zeros(width, dtype=np.uint64)
+        out[: len(words)] = words
+        return out
 
     def over_budget(self) -> bool:
         return len(self.terms) > self.max_states
@@ -102,6 +130,11 @@ class LazyDFA:
         self.next[idx] = row
         self.loops[idx] = row == idx
         self.built[idx] = True
+
+
+def _words(bits: int) -> np.ndarray:
+    n = max(1, (bits.bit_length() + 63) // 64)
+    return np.frombuffer(bits.to_bytes(8 * n, "little"), dtype=np.uint64)
 
 
 _MASK_ARRAYS: dict[int, np.ndarray] = {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from constrain.grammars.lexemes.engine import LexemeEngine
+from constrain.grammars.lexemes.engine import LexemeEngine, allowed_tags
 from constrain.grammars.lexemes.shared import MAX_WALKS as MAX_SHARED_WALKS
 from constrain.grammars.lexemes.walk_kernel import walk_lazy
 from constrain.grammars.vocabulary import VocabularyTrie
@@ -39,7 +39,6 @@ class LexemeMaskBuilder:
         self._set_masks: dict[int, np.ndarray] = {}
         self._hyp_masks: dict[tuple, np.ndarray] = {}
         self._walks = self.store.walks(trie_key(trie))
-        self._clamped: dict[int, int] = {}
         n = trie.n_nodes
         self._boundary_buffer = np.empty((n, 2), dtype=np.int32)
         self._frontier_buffer = np.empty((n, 2), dtype=np.int32)
@@ -68,23 +67,23 @@ class LexemeMaskBuilder:
         bits = self._hyp_masks.get(key)
         if bits is None:
             acc = np.zeros(self.n_words + PAD_WORDS, dtype=np.uint32)
-            self._mask_group(key[1], {0: (config, text, 0)}, acc)
+            self._mask_group(key[1], self.parser.allowed(config), {0: (config, text, 0)}, acc)
             bits = acc[: self.n_words]
             bits.setflags(write=False)
             self._hyp_masks[key] = bits
         return bits
 
-    def _mask_group(self, term: int, starts: dict, acc: np.ndarray) -> None:
+    def _mask_group(self, term: int, allowed: int | None, starts: dict, acc: np.ndarray) -> None:
         """Mark tokens below the trie nodes of `starts` whose bytes continue a lexeme in state
         `term`, and follow every place where the lexeme can end.
 
         starts: {root node: (configuration, text before the root or None, depth where the lexeme
-        began)}; several configurations whose lexemes are the same term share one walk, and only
-        what follows a lexeme's end depends on the configuration (and on the text, when the parser
-        asks for it)."""
+        began)}; several configurations whose lexemes are the same term (and allowed mask) share
+        one walk, and only what follows a lexeme's end depends on the configuration (and on the
+        text, when the parser asks for it)."""
         state = self.dfa.state(term)
         roots = tuple(sorted(starts))
-        inside, boundaries = self._walk(roots, state)
+        inside, boundaries = self._walk(roots, state, allowed)
         acc |= inside
         if self.dfa.accepting[state]:  # the lexeme may also end right at the roots
             boundaries = dict(boundaries)
@@ -92,7 +91,9 @@ class LexemeMaskBuilder:
         parser, store = self.parser, self.store
         following: dict[int, list[dict]] = {}  # next lexeme term -> groups of starts
         for end_state, nodes in boundaries.items():
-            tags = store.tags(self.dfa.term(end_state))
+            tags = allowed_tags(store.tags(self.dfa.term(end_state)), allowed)
+            if not tags:
+                continue
             for root, members in self._by_root(nodes, starts).items():
                 config, text, begin = starts[root]
                 if text is None:
@@ -103,15 +104,15 @@ class LexemeMaskBuilder:
                         full = text + self._path(node)[begin:]
                         for nxt in parser.after(config, tags, full):
                             self._follow(nxt, (node,), following)
-        for nxt_term, groups in following.items():
+        for (nxt_term, nxt_allowed), groups in following.items():
             for group in groups:
-                self._mask_group(nxt_term, group, acc)
+                self._mask_group(nxt_term, nxt_allowed, group, acc)
 
     def _follow(self, config: int, nodes, following: dict) -> None:
         term = self._clamp(self.parser.lexemes(config))
         if term == self.store.empty:
             return
-        groups = following.setdefault(term, [{}])
+        groups = following.setdefault((term, self.parser.allowed(config)), [{}])
         needs_text = self.parser.needs_text(config)
         depth = self.trie.node_depth
         for node in nodes:
@@ -137,15 +138,13 @@ class LexemeMaskBuilder:
         return out
 
     def _clamp(self, term: int) -> int:
-        out = self._clamped.get(term)
-        if out is None:
-            out = self._clamped[term] = self.store.clamp(term, self.horizon)
-        return out
+        return self.store.clamp(term, self.horizon)
 
     # -- walks -----------------------------------------------------------------------------
-    def _walk(self, roots: tuple, state: int):
-        """(packed bits incl. padding words, {accepting state: nodes}) below `roots` from `state`."""
-        key = (roots, state, self.dfa.generation)
+    def _walk(self, roots: tuple, state: int, allowed: int | None):
+        """(packed bits incl. padding words, {accepting state: nodes}) below `roots` from `state`,
+        through states that still reach a lexeme `allowed` lets through."""
+        key = (roots, state, allowed, self.dfa.generation)
         cached = self._walks.get(key)
         if cached is not None:
             return cached
@@ -160,8 +159,8 @@ class LexemeMaskBuilder:
                 dfa.build(s)
             n_b, n_f = walk_lazy(np.array(nodes, dtype=np.int64), s, w.node_byte, w.node_depth, w.subtree_end,
                                  w.first_token, w.multi_token, w.token_start, w.token_ids, w.node_orig, w.max_depth,
-                                 dfa.next, dfa.built, dfa.accepting, out, self._boundary_buffer,
-                                 self._frontier_buffer)
+                                 dfa.next, dfa.built, dfa.accepting, dfa.reach, dfa.reach_other,
+                                 dfa.allowed_words(allowed), out, self._boundary_buffer, self._frontier_buffer)
             for node, st in self._boundary_buffer[:n_b].tolist():
                 boundaries.setdefault(st, []).append(node)
             if n_f:
@@ -196,8 +195,6 @@ class LexemeMaskBuilder:
         if self.dfa.over_budget():
             self._walks.clear()
             self.dfa.clear()
-        if len(self._clamped) > 10 * MAX_MEMO_ENTRIES:
-            self._clamped.clear()
 
 
 def trie_key(trie: VocabularyTrie) -> str:

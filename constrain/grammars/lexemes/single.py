@@ -28,3 +28,6 @@ class SingleLexemeParser:
 
     def needs_text(self, config: int) -> bool:
         return False
+
+    def allowed(self, config: int) -> None:
+        return None

@@ -30,6 +30,21 @@ EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX = range(12)
 INFINITE = -1  # REP upper bound
 
 
+class FilterTag(tuple):
+    """A tag a parser configuration may switch off: its lexeme is then not offered, although the
+    term (and so the lexer states and their walks) stays the same for every configuration. `bit`
+    numbers it in the per-configuration allowed mask."""
+
+    __slots__ = ()
+
+    def __new__(cls, bit: int):
+        return super().__new__(cls, ("filter", bit))
+
+    @property
+    def bit(self) -> int:
+        return self[1]
+
+
 class TermBudgetError(RuntimeError):
     """A term store grew past its size limit (a pathological pattern or schema)."""
 
@@ -52,6 +67,11 @@ class TermStore:
         self._tags: dict[int, frozenset] = {}
         self._live: dict[int, bool] = {}
         self._min_len: dict[int, int] = {}
+        self._reach: dict[int, tuple[int, bool]] = {}
+        self._infinite: dict[int, bool] = {}
+        self._clamped: dict[tuple, int] = {}
+        self._max_min: dict[int, int | None] = {}
+        self.length_unit: int | None = None  # the unit REPs of length bounds count (one encoded character)
         self.empty = self._add(EMPTY, None, False, False)
         self.eps = self._add(EPS, None, True, False)
         self.anything = self.neg(self.empty)  # every byte string
@@ -369,6 +389,40 @@ class TermStore:
         self._tags[t] = out
         return out
 
+    def reach(self, t: int) -> tuple[int, bool]:
+        """(mask of the FilterTag bits whose lexemes can still end, some other tag can): tags sit
+        at the ends of lexemes, so a tag is reachable when what precedes it is live."""
+        out = self._reach.get(t)
+        if out is not None:
+            return out
+        k, arg = self.kind[t], self.arg[t]
+        if k == TAG:
+            out = (1 << arg.bit, False) if isinstance(arg, FilterTag) else (0, True)
+        elif k == ALT:
+            bits, other = 0, False
+            for c in arg:
+                b, o = self.reach(c)
+                bits |= b
+                other = other or o
+            out = (bits, other)
+        elif k == CAT:
+            a, b = arg
+            out = self.reach(b) if self.is_live(a) else (0, False)
+            if self.nullable[a]:
+                ra = self.reach(a)
+                out = (out[0] | ra[0], out[1] or ra[1])
+        else:
+            out = (0, False)
+        self._reach[t] = out
+        return out
+
+    def reachable(self, t: int, allowed: int | None) -> bool:
+        """Some lexeme of `t` that the configuration allows can still end."""
+        if allowed is None:
+            return True
+        bits, other = self.reach(t)
+        return other or bool(bits & allowed)
+
     def is_live(self, t: int, budget: int = 200_000) -> bool:
         """The language of `t` is not empty. Syntactic unless `t` holds AND/NOT, where a
         depth-first search for an accepting derivative decides (depth first: length bounds like
@@ -380,7 +434,19 @@ class TermStore:
         known = self._live.get(t)
         if known is not None:
             return known
-        result = self._search_accepting(t, budget)
+        k = self.kind[t]
+        if k == ALT:  # structure first: only AND/NOT nodes themselves need a search
+            result = any(self.is_live(c, budget) for c in self.arg[t])
+        elif k == CAT:
+            result = self.is_live(self.arg[t][0], budget) and self.is_live(self.arg[t][1], budget)
+        elif k == REP:
+            result = self.arg[t][1] == 0 or self.is_live(self.arg[t][0], budget)
+        else:
+            result = self._minus_finite_is_live(t) if k == AND else None
+            if result is None and k == AND:
+                result = self._short_enough_is_live(t)
+            if result is None:
+                result = self._search_accepting(t, budget)
         self._live[t] = result
         return result
 
@@ -388,29 +454,76 @@ class TermStore:
         """Best-first search (depth + a lower bound of the bytes still needed) for an accepting
         derivative: short completions (a string that only has to avoid a few literals) are found
         in a few steps, and long ones (at least 5000 characters of a pattern) are gone straight for."""
-        seen = {start}
+        parent = {start: -1}
         heap = [(self.min_length(start), 0, start)]
         steps = 0
         while heap:
             _, depth, t = heapq.heappop(heap)
-            if self.nullable[t] or not self.boolean[t]:  # accepts now, or surely later
+            known = self._live.get(t) if t != start else None
+            if self.nullable[t] or not self.boolean[t] or known:  # accepts now, or surely later
+                while t != -1:  # every state on the way there is live too
+                    self._live[t] = True
+                    t = parent[t]
                 return True
-            known = self._live.get(t)
-            if known is not None:
-                if known:
-                    return True
+            if known is False:
                 continue
             for mask in self.classes(t):
                 d = self.deriv(t, _lowest_byte(mask))
-                if d != self.empty and d not in seen:
-                    seen.add(d)
+                if d != self.empty and d not in parent:
+                    parent[d] = t
                     heapq.heappush(heap, (depth + 1 + self.min_length(d), depth + 1, d))
             steps += 1
             if steps > budget:
                 raise TermBudgetError("deciding whether an intersection of patterns is empty took too long")
-        for t in seen:  # every state explored leads only to dead ends
+        for t in parent:  # every state explored leads only to dead ends
             self._live[t] = False
         return False
+
+    def _short_enough_is_live(self, t: int) -> bool | None:
+        """AND(P, REP(unit, 0, n)) is live when P's shortest completion has at most n bytes: it
+        is a sequence of units, at most one per byte. None when undecided this way."""
+        parts = self.arg[t]
+        if self.length_unit is None or len(parts) != 2:
+            return None
+        for bound, pattern in (parts, parts[::-1]):
+            if self.kind[bound] == REP and not self.boolean[pattern]:
+                unit, lo, hi = self.arg[bound]
+                if unit == self.length_unit and lo == 0 and self.is_live(pattern) and \
+                        (hi == INFINITE or self.min_length(pattern) <= hi):
+                    return True
+        return None
+
+    def _minus_finite_is_live(self, t: int) -> bool | None:
+        """AND(x, NOT(y1), ...) with x free of AND/NOT and infinite and every y finite (a string
+        that must differ from a few literals, a key that is none of the listed keys) is live:
+        infinitely many strings minus finitely many. None when the term is not of that shape."""
+        if self.kind[t] != AND:
+            return None
+        positive = [c for c in self.arg[t] if self.kind[c] != NOT]
+        negative = [self.arg[c] for c in self.arg[t] if self.kind[c] == NOT]
+        if len(positive) != 1 or self.boolean[positive[0]] or not self.is_infinite(positive[0]):
+            return None
+        if all(not self.boolean[n] and not self.is_infinite(n) for n in negative):
+            return True
+        return None
+
+    def is_infinite(self, t: int) -> bool:
+        """The language of `t` (free of AND/NOT) has infinitely many strings."""
+        out = self._infinite.get(t)
+        if out is None:
+            k, arg = self.kind[t], self.arg[t]
+            if k == CAT:
+                out = (self.is_infinite(arg[0]) and self.is_live(arg[1])) or \
+                    (self.is_infinite(arg[1]) and self.is_live(arg[0]))
+            elif k == ALT:
+                out = any(self.is_infinite(c) for c in arg)
+            elif k == REP:
+                a, lo, hi = arg
+                out = self.is_infinite(a) or (hi == INFINITE and a != self.eps and self.is_live(a))
+            else:
+                out = False
+            self._infinite[t] = out
+        return out
 
     def min_length(self, t: int) -> int:
         """A lower bound of the length of the strings of `t` (exact without AND/NOT)."""
@@ -420,8 +533,13 @@ class TermStore:
         k, arg = self.kind[t], self.arg[t]
         if self.nullable[t]:
             out = 0
-        elif k in (BYTES, UTF8, HEX):
-            out = 1 if k != HEX else arg[1]
+        elif k == BYTES:
+            out = 1
+        elif k == UTF8:  # the narrowest encoding in the set
+            first = arg[0][0]
+            out = 1 if first < 0x80 else 2 if first < 0x800 else 3 if first < 0x10000 else 4
+        elif k == HEX:
+            out = arg[1]
         elif k == CONT:
             out = arg[1]
         elif k == CAT:
@@ -440,23 +558,31 @@ class TermStore:
     # -- horizon ---------------------------------------------------------------------------
     def clamp(self, t: int, horizon: int) -> int:
         """A term that behaves like `t` on every string of up to `horizon` bytes and is live
-        exactly when `t` is: counted repetitions outside AND/NOT whose bounds lie beyond the
-        horizon lose them (each round takes at least one byte). Lets the masks of
-        "character 17 of at most 255" and "character 18 of at most 255" be one computation."""
-        if not self._has_far_rep(t, horizon):
-            return t
-        return self._clamp(t, horizon)
+        where `t` is, for the mask walks: lets the masks of "character 17 of at most 255" and
+        "character 18 of at most 255" be one computation.
+
+        Counted repetitions outside AND/NOT whose bounds lie beyond the horizon lose them (each
+        round takes at least one byte). A length bound on a pattern, AND(P, REP(unit, 0, n)),
+        is dropped when n exceeds the horizon plus the longest shortest-completion of any state
+        of P: within the horizon the bound can neither be reached nor make a state dead."""
+        key = (t, horizon)
+        out = self._clamped.get(key)
+        if out is None:
+            out = self._clamped[key] = self._clamp(t, horizon) if self._has_far_rep(t, horizon) else t
+        return out
 
     def _has_far_rep(self, t: int, horizon: int) -> bool:
         k = self.kind[t]
         if k == REP:
-            _, lo, hi = self.arg[t]
-            return lo > horizon + 1 or (hi != INFINITE and hi > horizon) or self._has_far_rep(self.arg[t][0], horizon)
+            a, lo, hi = self.arg[t]
+            return lo > horizon + 1 or (hi != INFINITE and hi > horizon) or self._has_far_rep(a, horizon)
         if k == CAT:
             return self._has_far_rep(self.arg[t][0], horizon) or self._has_far_rep(self.arg[t][1], horizon)
         if k == ALT:
             return any(self._has_far_rep(c, horizon) for c in self.arg[t])
-        return False  # AND/NOT keep exact bounds: liveness there depends on them
+        if k == AND:
+            return self._droppable_length(t, horizon) is not None
+        return False  # NOT keeps exact bounds: a complement turns "fewer" into "more"
 
     def _clamp(self, t: int, horizon: int) -> int:
         k = self.kind[t]
@@ -471,7 +597,65 @@ class TermStore:
             return self.cat(self._clamp(self.arg[t][0], horizon), self._clamp(self.arg[t][1], horizon))
         if k == ALT:
             return self.union([self._clamp(c, horizon) for c in self.arg[t]])
+        if k == AND:
+            kept = self._droppable_length(t, horizon)
+            return self.clamp(kept, horizon) if kept is not None else t
         return t
+
+    def _droppable_length(self, t: int, horizon: int) -> int | None:
+        """For AND(P, REP(unit, 0, n)) whose bound cannot matter within the horizon: P."""
+        parts = self.arg[t]
+        if len(parts) != 2 or self.length_unit is None:
+            return None
+        for bound, pattern in (parts, parts[::-1]):
+            if self.kind[bound] != REP or self.boolean[pattern]:
+                continue
+            unit, lo, hi = self.arg[bound]
+            if unit != self.length_unit or lo != 0 or hi == INFINITE or hi <= horizon + 1:
+                continue
+            worst = self.max_min_length(pattern)
+            if worst is not None and hi > horizon + 1 + worst:
+                return pattern
+        return None
+
+    def max_min_length(self, t: int, limit: int = 4000) -> int | None:
+        """The largest shortest-completion (bytes) over every state reachable from `t` (free of
+        AND/NOT), or None past `limit` states: how far from done a walk through `t` can get."""
+        if t in self._max_min:
+            return self._max_min[t]
+        order, index, successors = [t], {t: 0}, []
+        i = 0
+        while i < len(order):
+            state = order[i]
+            nxt = []
+            for mask in self.classes(state):
+                d = self.deriv(state, _lowest_byte(mask))
+                if d != self.empty:
+                    if d not in index:
+                        if len(order) >= limit:
+                            self._max_min[t] = None
+                            return None
+                        index[d] = len(order)
+                        order.append(d)
+                    nxt.append(index[d])
+            successors.append(nxt)
+            i += 1
+        # the maximum of min_length over what each state reaches: a fixpoint over the graph
+        value = [self.min_length(state) for state in order]
+        changed = True
+        while changed:
+            changed = False
+            for v in range(len(order) - 1, -1, -1):
+                best = value[v]
+                for w in successors[v]:
+                    if value[w] > best:
+                        best = value[w]
+                if best != value[v]:
+                    value[v] = best
+                    changed = True
+        for state, v in zip(order, value):
+            self._max_min[state] = v
+        return value[0]
 
     # -- debugging -------------------------------------------------------------------------
     def describe(self, t: int, depth: int = 6) -> str:

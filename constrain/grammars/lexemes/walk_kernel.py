@@ -13,15 +13,19 @@ from numba import njit
 
 @njit(cache=True)
 def walk_lazy(roots, root_state, node_byte, node_depth, subtree_end, first_token, multi_token, token_start,
-              token_ids, node_orig, max_depth, lex_next, built, accepting, out_bits, boundary_out, frontier_out):
+              token_ids, node_orig, max_depth, lex_next, built, accepting, reach, reach_other, allowed,
+              out_bits, boundary_out, frontier_out):
     """Walk the subtrees below the trie nodes `roots` (node 0: the whole vocabulary) starting in
     lexer state `root_state` (its row must be built).
 
     out_bits: packed uint32 allowed tokens, with spare words past the vocabulary for padding bits.
     boundary_out[k] = (full-trie node, state): a lexeme can end after that node's bytes.
     frontier_out[k] = (full-trie node, state): state's row is missing; the subtree was skipped.
+    reach[state] / reach_other[state]: which filtered lexemes (bit words) / whether another lexeme
+    can still end from a state; a state whose reachable lexemes are all outside `allowed` is dead.
     Returns (n_boundary, n_frontier).
     """
+    n_words = reach.shape[1]
     n_boundary = 0
     n_frontier = 0
     state_at = np.zeros(max_depth + 1, dtype=np.int32)
@@ -33,7 +37,7 @@ def walk_lazy(roots, root_state, node_byte, node_depth, subtree_end, first_token
         while i < stop:
             d = node_depth[i]
             s = lex_next[state_at[d - 1], node_byte[i]]
-            if s < 0:
+            if s < 0 or not _reachable(s, reach, reach_other, allowed, n_words):
                 i = subtree_end[i]
                 continue
             t = first_token[i]  # unconditional: a padding bit when no token ends here
@@ -57,3 +61,13 @@ def walk_lazy(roots, root_state, node_byte, node_depth, subtree_end, first_token
             state_at[d] = s
             i += 1
     return n_boundary, n_frontier
+
+
+@njit(cache=True, inline="always")
+def _reachable(s, reach, reach_other, allowed, n_words):
+    if reach_other[s]:
+        return True
+    for w in range(n_words):
+        if reach[s, w] & allowed[w]:
+            return True
+    return False
