@@ -290,7 +290,11 @@ class JsonParser:
                 out += self._item_configs(parent, aid, index, matched, seen)
             return out
         _, sid, phase, seen, count, others = frame
+        allowed = self.allowed(cid)
         bits = [tag.bit for tag in tags if isinstance(tag, FilterTag)]
+        if any(b >= 3 and b % 2 for b in bits):  # a listed key, whatever other entries also match it
+            bits = [b for b in bits if b < 2 or b % 2]
+        bits = [b for b in bits if allowed >> b & 1]
         if CLOSE_BIT in bits:
             out.append(self._complete(parent, None, False))
         if COMMA_BIT in bits:

@@ -137,13 +137,12 @@ def merge_objects(comp, a_id: int, b_id: int) -> int | None:
         for i, k in enumerate(shape.keys):
             if i < len(shape.dependent):
                 dependent[index[k]] |= remap(shape, shape.dependent[i])
-    listed = s.union(key_terms) if key_terms else s.empty
     dom_a = s.union([t for t, _, _ in a.others])
     dom_b = s.union([t for t, _, _ in b.others])
     others = []
     for entries, other_domain in ((a.others, dom_b), (b.others, dom_a)):
         for t, n, d in entries:
-            t2 = s.minus(s.both(t, other_domain), listed)
+            t2 = s.both(t, other_domain)
             if s.is_live(t2):
                 others.append((t2, n, d))
     max_props = [m for m in (a.max_properties, b.max_properties) if m is not None]
@@ -171,11 +170,10 @@ def close_objects(comp, node: Node) -> Node:
 def _free_object(comp, keys=(), values=(), required=0, **bounds) -> int:
     terms, s = comp.terms, comp.store
     key_terms = tuple(terms.string_literal(k) for k in keys)
-    listed = s.union(key_terms) if key_terms else s.empty
     any_id = _ids()[0]
     shape = ObjectShape(path="(complement)", keys=tuple(keys), key_terms=key_terms, key_values=tuple(values),
                         required=required, dependent=(0,) * len(keys),
-                        others=((s.minus(terms.any_string, listed), any_id, False),), **bounds)
+                        others=((terms.any_string, any_id, False),), **bounds)
     return comp.add_object(shape)
 
 
@@ -196,8 +194,7 @@ def negate_object(comp, shape: ObjectShape, path: str) -> list[int]:
         for j, other in enumerate(shape.keys):
             if deps >> j & 1 and other != k:
                 out.append(_free_object(comp, (k, other), (any_id, ABSENT), 1))
-    listed = s.union(shape.key_terms) if shape.key_terms else s.empty
-    free_others = s.minus(terms.any_string, listed)
+    free_others = terms.any_string
     if not shape.others:
         out.append(_free_object(comp, min_others=1))
     elif not (len(shape.others) == 1 and shape.others[0][0] == free_others and shape.others[0][1] == any_id):

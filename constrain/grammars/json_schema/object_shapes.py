@@ -3,8 +3,7 @@
 Listed keys (properties, required, dependentRequired) get one key term each, with their value
 node: the property's schema, intersected with every patternProperties schema whose pattern the key
 matches (or additionalProperties when nothing lists or matches it). Other keys are "entries": one
-per pattern, plus additionalProperties for keys that match no pattern; each entry's key term
-excludes every listed key, so a listed key can never come back as an "other" key. A key that
+per pattern, plus additionalProperties for keys that match no pattern. A key that
 matches several entries gets the intersection of their value schemas. propertyNames narrows every
 key term.
 """
@@ -71,22 +70,21 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
             key_values.append(comp.intersect_ids(parts))
         key_terms.append(key_term)
 
-    listed_term = s.union(key_terms) if key_terms else s.empty
+    # Other-key terms do not exclude the listed keys: a listed key's own tag then accepts too, and
+    # the parser reads the key as listed (json_parser.py), which keeps these terms plain loops.
     ambiguous = s.union([s.minus(wide, body) for _, body, wide in pattern_list if body is not None and body != wide])
-    if ambiguous != s.empty:
-        listed_term = s.union((listed_term, terms.quoted(ambiguous)))
     others = []
     pattern_bodies = []
     for p, body, wide in pattern_list:
         if body is None:
             continue
         pattern_bodies.append(wide)
-        key_term = s.minus(terms.quoted(body), listed_term)
-        others.append((key_term, comp.node_id(patterns[p], ctx.child("patternProperties", p)), False))
+        others.append((terms.quoted(s.minus(body, ambiguous)),
+                       comp.node_id(patterns[p], ctx.child("patternProperties", p)), False))
     if additional is not False:
         body = terms.any_body if not pattern_bodies else s.minus(terms.any_body, s.union(pattern_bodies))
-        others.append((s.minus(terms.quoted(body), listed_term),
-                       comp.node_id(additional, ctx.child("additionalProperties")), default_additional and listed))
+        others.append((terms.quoted(body), comp.node_id(additional, ctx.child("additionalProperties")),
+                       default_additional and listed))
     if names_term is not None:
         others = [(s.both(t, names_term), n, d) for t, n, d in others]
     others = [(t, n, d) for t, n, d in others if s.is_live(t)]

@@ -38,8 +38,8 @@ class ObjectShape:
     required: int = 0  # bitmask over `keys`
     dependent: tuple[int, ...] = ()  # per key: bitmask of keys it requires when present
     # other keys: (quoted key term, value node id, is_default), one per pattern and one for
-    # additionalProperties; key terms exclude every listed key; a key in several terms takes all
-    # their value schemas. is_default marks the entry of an absent additionalProperties, which
+    # additionalProperties; a listed key in a term is still read as listed; a key in several
+    # terms takes all their value schemas. is_default marks the entry of an absent additionalProperties, which
     # strict mode drops when the object is closed at its position.
     others: tuple[tuple[int, int, bool], ...] = ()
     min_properties: int = 0

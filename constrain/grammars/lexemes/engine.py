@@ -33,7 +33,8 @@ class LexemeParser(Protocol):
 
     def after(self, config: int, tags: frozenset, text: bytes | None) -> tuple[int, ...]:
         """Configurations once a lexeme accepted by exactly `tags` ends (`text` is its bytes when
-        `needs_text(config)`, else None)."""
+        `needs_text(config)`, else None). `tags` may hold FilterTags the configuration does not
+        allow (they tell what the text also spells); the parser must not follow them."""
 
     def accepting(self, config: int) -> bool:
         """The text may end in this configuration."""
@@ -129,10 +130,12 @@ class LexemeEngine:
 
 
 def allowed_tags(tags: frozenset, allowed: int | None) -> frozenset:
-    """The accepting tags a configuration lets through (FilterTags outside `allowed` are off)."""
+    """The accepting tags, if the configuration lets at least one of them through (else none)."""
     if allowed is None or not tags:
         return tags
-    return frozenset(t for t in tags if not isinstance(t, FilterTag) or allowed >> t.bit & 1)
+    if any(not isinstance(t, FilterTag) or allowed >> t.bit & 1 for t in tags):
+        return tags
+    return frozenset()
 
 
 def _order(hyp):

@@ -17,11 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.grammars.lexemes.engine import LexemeEngine, allowed_tags
+from constrain.grammars.lexemes.terms import ALT
 from constrain.grammars.lexemes.shared import MAX_WALKS as MAX_SHARED_WALKS
 from constrain.grammars.lexemes.walk_kernel import walk_lazy
 from constrain.grammars.vocabulary import VocabularyTrie
-from constrain.grammars.walk_trie import PAD_WORDS, full_walk_trie
+from constrain.grammars.walk_trie import PAD_WORDS, byte_slice, full_walk_trie
 
+MIN_LOOP_BYTES = 64  # a state looping on fewer bytes is not worth a slice of the vocabulary
 MAX_MEMO_ENTRIES = 4096  # per grammar and vocabulary; each entry holds a packed mask (6 KiB for 49k tokens)
 
 
@@ -39,6 +41,7 @@ class LexemeMaskBuilder:
         self._set_masks: dict[int, np.ndarray] = {}
         self._hyp_masks: dict[tuple, np.ndarray] = {}
         self._walks = self.store.walks(trie_key(trie))
+        self._loops: dict[int, int] = {}  # state -> the looping state (or branch) its slice comes from
         n = trie.n_nodes
         self._boundary_buffer = np.empty((n, 2), dtype=np.int32)
         self._frontier_buffer = np.empty((n, 2), dtype=np.int32)
@@ -153,8 +156,19 @@ class LexemeMaskBuilder:
         boundaries: dict[int, list] = {}
         pending = [(roots, state)]
         w = self._full
+        if roots == (0,):
+            if not dfa.built[state]:
+                dfa.build(state)
+            piece = self._slice(state, allowed)
+            if piece is not None:  # tokens made of the bytes the state loops on: allowed as a block
+                out[: self.n_words] = piece.bits
+                w = piece.residual
+        first = True
         while pending:
             nodes, s = pending.pop()
+            if not first:
+                w = self._full
+            first = False
             if not dfa.built[s]:
                 dfa.build(s)
             n_b, n_f = walk_lazy(np.array(nodes, dtype=np.int64), s, w.node_byte, w.node_depth, w.subtree_end,
@@ -177,6 +191,37 @@ class LexemeMaskBuilder:
         self._walks[key] = result
         return result
 
+    def _slice(self, state: int, allowed: int | None):
+        """The vocabulary slice of a state that loops on many bytes and cannot end a lexeme (a
+        string body): its tokens made only of those bytes, and the residual trie of the rest
+        (llguidance's "slicer"; walk_trie.py). A union whose branch is such a loop (a key that may
+        be listed or any other string) takes the slice of that branch: its loop bytes keep the
+        branch, and so the union, alive. None when it would not save enough."""
+        loop = self._loop_branch(state)
+        if loop < 0 or not self.store.reachable(self.dfa.term(loop), allowed):
+            return None
+        loops = self.dfa.loops[loop]
+        return byte_slice(self.trie, loops, loops)
+
+    def _loop_branch(self, state: int) -> int:
+        found = self._loops.get(state)
+        if found is None:
+            found = -1
+            dfa, store = self.dfa, self.store
+            term = dfa.term(state)
+            candidates = [state]
+            if store.kind[term] == ALT:
+                candidates += [dfa.state(c) for c in store.arg[term] if store.is_live(c)]
+            best = MIN_LOOP_BYTES - 1
+            for idx in candidates:
+                if not dfa.built[idx]:
+                    dfa.build(idx, ahead=0)
+                size = int(dfa.loops[idx].sum())
+                if size > best and not dfa.accepting[idx]:
+                    found, best = idx, size
+            self._loops[state] = found
+        return found
+
     def _path(self, node: int) -> bytes:
         """The bytes from the trie root to `node`."""
         out = []
@@ -194,6 +239,7 @@ class LexemeMaskBuilder:
             self._hyp_masks.clear()
         if self.dfa.over_budget():
             self._walks.clear()
+            self._loops.clear()
             self.dfa.clear()
 
 
