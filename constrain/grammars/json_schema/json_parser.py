@@ -218,8 +218,14 @@ class JsonParser:
         node = self.comp.node(nid)
         scalar = s.union((node.string, node.number, node.literal))
         if excluded:
-            spelled = [scalar_literal_term(t, value)[1] for _, value in excluded]
-            scalar = s.minus(scalar, s.union(spelled))
+            # Values a unique array already holds. A finite set of values (an enum, booleans, a
+            # short bounded pattern) loses them here, so no prefix leads only to repeats; an
+            # infinite one keeps its term (shared by every item) and a repeat is refused where it
+            # ends (_complete), which is exact as long as every prefix has a fresh completion.
+            finite = [part for part in (node.string, node.literal) if part != s.empty and not s.is_infinite(part)]
+            if node.values is not None or finite:
+                spelled = [scalar_literal_term(t, value)[1] for _, value in excluded]
+                scalar = s.minus(scalar, s.union(spelled))
         parts = []
         if s.is_live(scalar):
             parts.append(s.cat(scalar, s.tag(SCALAR)))

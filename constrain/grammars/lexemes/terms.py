@@ -22,6 +22,7 @@ computed once per class, not per byte.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 
 FULL = (1 << 256) - 1
@@ -346,16 +347,25 @@ class TermStore:
         if lead is None:
             return self.empty
         base, n = lead  # the code points starting with this byte: base .. base + 64**n - 1
-        size = 64 ** n
         low, high = _UTF8_WIDTH_RANGE[n]  # no overlong forms, nothing past U+10FFFF
-        clipped = tuple((max(lo, low), min(hi, high)) for lo, hi in ranges if hi >= low and lo <= high)
-        return self.cont(_sub_block(clipped, 0, size, base), n)
+        start, stop = max(base, low), min(base + 64 ** n - 1, high)
+        return self.cont(_sub_block(ranges, 0, stop - start + 1, start, shift=start - base), n)
 
     def _symbolic_classes(self, t: int) -> tuple[int, ...]:
         """Group bytes by derivative (each derivative is cheap here; there are at most 256)."""
         groups: dict[int, int] = {}
         k = self.kind[t]
-        candidates = range(256) if k == UTF8 else (range(0x80, 0xC0) if k == CONT else _HEX_BYTES)
+        if k == UTF8:  # ASCII members step to the empty string without asking
+            ascii_mask = 0
+            for lo, hi in self.arg[t]:
+                if lo >= 0x80:
+                    break
+                ascii_mask |= ((1 << (min(hi, 0x7F) + 1)) - 1) ^ ((1 << lo) - 1)
+            if ascii_mask:
+                groups[self.eps] = ascii_mask
+            candidates = _LEADS
+        else:
+            candidates = range(0x80, 0xC0) if k == CONT else _HEX_BYTES
         for b in candidates:
             d = self.deriv(t, b)
             groups[d] = groups.get(d, 0) | (1 << b)
@@ -741,18 +751,19 @@ def _contains(ranges: tuple, value: int) -> bool:
     return False
 
 
-def _sub_block(ranges: tuple, index: int, size: int, base: int = 0) -> tuple:
+def _sub_block(ranges: tuple, index: int, size: int, base: int = 0, shift: int = 0) -> tuple:
     """The part of `ranges` inside block `index` of `size` values starting at `base`, as offsets
-    from the block's start."""
+    from the block's start (plus `shift`)."""
     start = base + index * size
     stop = start + size - 1
     out = []
-    for lo, hi in ranges:
-        if hi < start:
-            continue
+    i = bisect.bisect_left(ranges, (start, -1))
+    if i > 0 and ranges[i - 1][1] >= start:
+        i -= 1
+    for lo, hi in ranges[i:]:
         if lo > stop:
             break
-        out.append((max(lo, start) - start, min(hi, stop) - start))
+        out.append((max(lo, start) - start + shift, min(hi, stop) - start + shift))
     return tuple(out)
 
 
