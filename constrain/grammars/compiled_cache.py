@@ -1,14 +1,23 @@
-"""The one cache of compiled grammars in a process: bounded, least recently used first out.
+"""The caches of compiled grammars: one in memory, bounded, least recently used first out; and
+on disk, what a previous process learned about a grammar.
 
 A compiled grammar holds its parser tables, lexer states and mask memos; a server that compiles a
 schema per request would otherwise keep every one of them. `CONSTRAIN_GRAMMAR_CACHE_SIZE` sets how
 many stay (default 64); a grammar object in use keeps its engine alive whatever the cache drops.
+
+On disk (`$CONSTRAIN_CACHE_DIR/grammars`, else ~/.cache/constrain/grammars) a JSON Schema that
+compiled once is marked as known-good, keyed by its content, options and the compiler's version:
+a later process then compiles it lazily, position by position as generation reaches them, instead
+of checking every position for refusals first. At most `MAX_DISK_ENTRIES` marks are kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+import time
+from pathlib import Path
 from collections import OrderedDict
 from typing import Callable, Generic, TypeVar
 
@@ -56,3 +65,50 @@ class CompiledGrammarCache(Generic[T]):
 
 
 ENGINES: CompiledGrammarCache = CompiledGrammarCache()
+
+
+MAX_DISK_ENTRIES = 20_000
+COMPILER_VERSION = "1"  # bump when a change could turn an accepted schema into a refused one
+
+
+def _disk_dir() -> Path:
+    from constrain.grammars.vocabulary import cache_dir
+
+    return cache_dir() / "grammars"
+
+
+def _mark_path(key: str) -> Path:
+    digest = hashlib.sha256(f"{COMPILER_VERSION}:{key}".encode()).hexdigest()[:40]
+    return _disk_dir() / f"{digest}.ok"
+
+
+def known_good(key: str) -> bool:
+    """A previous process compiled this grammar without a refusal."""
+    try:
+        return _mark_path(key).is_file()
+    except OSError:
+        return False
+
+
+def mark_good(key: str) -> None:
+    """Remember that this grammar compiles (an unwritable cache only costs the check next time)."""
+    path = _mark_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            return
+        path.touch()
+        if hash(key) % 256 == 0:  # now and then, keep the folder bounded
+            _prune(path.parent)
+    except OSError:
+        pass
+
+
+def _prune(folder: Path) -> None:
+    entries = sorted(folder.glob("*.ok"), key=lambda p: p.stat().st_mtime)
+    for stale in entries[: max(0, len(entries) - MAX_DISK_ENTRIES)]:
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+    _ = time  # (mtime order: the oldest marks go first)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from constrain.grammars.compiled_cache import known_good, mark_good
 from constrain.grammars.json_schema.errors import (
     InvalidSchemaError,
     JsonSchemaError,
@@ -60,16 +61,23 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
         raise InvalidSchemaError(f"schema is not JSON data: {exc}") from None
     options = f"ws={whitespace or 0};strict={strict};lenient={lenient};registry={id(registry) if registry else 0}"
 
+    key = content_hash("json-schema", options, text)
+
     def build():
         store = shared_store()
         compiler = SchemaCompiler(root, store=store, whitespace=whitespace or None, strict=strict, lenient=lenient,
                                   registry=registry)
         try:
-            compiler.compile_reachable()
-            return JsonParser(compiler)
+            seen_before = registry is None and known_good(key)
+            if not seen_before:  # find every refusal now rather than mid-generation
+                compiler.compile_reachable()
+            parser = JsonParser(compiler)
+            if not seen_before and registry is None and not lenient:
+                mark_good(key)
+            return parser
         except TermBudgetError as exc:
             raise SchemaTooLargeError(str(exc)) from None
         except RecursionError:
             raise SchemaTooLargeError("schema nests too deeply") from None
 
-    return LexemeGrammar(content_hash("json-schema", options, text), build, f"json_schema({text[:50]})")
+    return LexemeGrammar(key, build, f"json_schema({text[:50]})")
