@@ -97,7 +97,12 @@ class Grammar(CompiledGrammar):
     @property
     def lark(self) -> lark.Lark:
         """lark's own LALR parser for this grammar: the ground truth the matcher agrees with."""
-        return self.engine.grammar.lark_parser
+        parsed = self.engine.grammar
+        if not hasattr(parsed.lark_parser, "grammar"):
+            # loaded from lark's cache, which keeps the tables but not the grammar object that
+            # tools such as hypothesis.extra.lark read: build the full parser once, on demand
+            parsed.lark_parser = lark.Lark(self.lark_text, parser="lalr", lexer="contextual", start=self.start)
+        return parsed.lark_parser
 
     def parse(self, text: str):
         return self.lark.parse(text)
