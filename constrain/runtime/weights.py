@@ -19,7 +19,7 @@ from constrain.errors import ModelFormatError, UnsupportedModelError
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
 from constrain.runtime.quants import QuantMatrix, check_supported
-from constrain.runtime.stacked_layers import StackedLayers, stack_layers
+from constrain.runtime.stacked_layers import LayerStack, stack_layers
 
 
 @dataclass
@@ -42,10 +42,10 @@ class LlamaWeights:
     output_norm: np.ndarray
     output: QuantMatrix  # the embedding matrix itself when the model ties them
     rope_freq_factors: np.ndarray | None
-    stacked: StackedLayers | None = None  # the layers' row-tiled stack, when their types allow one
+    stacked: LayerStack | None = None  # the layers' tiles (stacked_layers.py), made at load
 
     @classmethod
-    def load(cls, gguf: GGUFFile, hp: LlamaHParams) -> "LlamaWeights":
+    def load(cls, gguf: GGUFFile, hp: LlamaHParams, cache_dir: str | None = None) -> "LlamaWeights":
         loader = _Loader(gguf)
         if any(name.endswith("_exps.weight") for name in gguf.tensors):
             raise UnsupportedModelError(f"{gguf.path}: mixture-of-experts llama models are not supported")
@@ -77,19 +77,13 @@ class LlamaWeights:
         return weights
 
     def _tile_matrices(self) -> None:
-        """Move the weights into row-tiled copies: the layers into one stack when their
-        types allow (stacked_layers.py), else each matrix with a tiled kernel on its own.
-        The mapped file pages a copy came from go back to the OS, so memory does not
-        double (they are read back from the file only if something reads `data` again;
-        a tied embedding's lookups read the tiled copy)."""
-        layer_matrices = [m for layer in self.layers for m in
-                          (layer.wq, layer.wk, layer.wv, layer.wo, layer.w_gate, layer.w_up, layer.w_down)]
+        """Move the weights into tiled copies (quants/tiles.py): the layers into one stack,
+        the output matrix on its own. The mapped file pages a copy came from go back to
+        the OS, so memory does not double (they are read back from the file only if
+        something reads `data` again; a tied embedding's lookups read the tiled copy)."""
         self.stacked = stack_layers(self.layers, release=lambda matrix: _release_file_pages(matrix.data))
-        if self.stacked is not None:
-            layer_matrices = []
-        for matrix in [self.output] + layer_matrices:
-            if matrix.tile_rows():
-                _release_file_pages(matrix.data)
+        self.output.tile_rows()
+        _release_file_pages(self.output.data)
 
 
 class _Loader:
