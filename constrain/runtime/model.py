@@ -9,8 +9,10 @@ in one numba call (decode_step.py).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
+from constrain.runtime.threads import ThreadGovernor  # first: bounds the OpenMP spin before numba starts it
 from constrain.runtime.attention import causal_attention, store
 from constrain.runtime.decode_step import decode_layers
 from constrain.runtime.gguf_file import GGUFFile
@@ -23,7 +25,10 @@ from constrain.runtime.weights import LlamaWeights
 
 
 class LlamaModel:
-    def __init__(self, gguf: GGUFFile, n_ctx: int, cache_dir: str | None = None):
+    def __init__(self, gguf: GGUFFile, n_ctx: int, n_threads: int | None = None, cache_dir: str | None = None):
+        """n_threads: fixed thread count; None uses the cores other processes leave free
+        (threads.py), re-checked before each evaluation."""
+        self.threads = ThreadGovernor(numba.config.NUMBA_NUM_THREADS, fixed=n_threads)
         self.hp = LlamaHParams.from_metadata(gguf.metadata, gguf.path)
         self.weights = LlamaWeights.load(gguf, self.hp, cache_dir=cache_dir)
         self.cache = KVCache(self.hp, n_ctx)
@@ -37,6 +42,7 @@ class LlamaModel:
         n = len(tokens)
         cache.check_room(n)
         start = cache.n_tokens
+        numba.set_num_threads(self.threads.threads())
         x = w.token_embd.get_rows(tokens)
         if n == 1:
             decode_layers(x[0], start, self.inv_freq, hp.rope_scale, self.shape, w.stacked, cache.keys, cache.values)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from constrain.runtime.hparams import LlamaHParams
-from constrain.runtime.quants.tiles import TiledRole, build_role, padded_rows, role_nbytes
+from constrain.runtime.quants.tiles import TiledRole, padded_rows
 
 
 class LayerStack(NamedTuple):
@@ -56,20 +56,3 @@ ROLES = {
     "gate_up": ("w_gate", "w_up"),
     "down": ("w_down",),
 }
-
-
-def stack_layers(layers, release=None, allocate=np.zeros) -> LayerStack:
-    """The stacked, fused copy of `layers` (LayerWeights). `release(matrix)` is called as
-    soon as a matrix is copied, so its file pages can go before the next one is read
-    (a 7B model would otherwise hold the file and the copy at once)."""
-    roles = {role: build_role([[getattr(layer, name) for name in names] for layer in layers], allocate, release)
-             for role, names in ROLES.items()}
-    return LayerStack(
-        attn_norm=np.stack([layer.attn_norm for layer in layers]),
-        ffn_norm=np.stack([layer.ffn_norm for layer in layers]),
-        **roles,
-    )
-
-
-def stack_nbytes(stack: LayerStack) -> int:
-    return sum(role_nbytes(getattr(stack, role)) for role in ROLES)

@@ -63,9 +63,15 @@ class QuantMatrix:
         from then on, so the caller may release `data`'s pages (dequantize() and any other
         reader get them back from the file). Every supported type tiles; returns True."""
         if self._tiles is None:
-            self._tiles = tiles.build_role([[self]])
+            self._tiles = tiles.frozen(tiles.build_role([[self]]))
             self._act = tiles.new_activations(self.cols)
         return True
+
+    def use_tiles(self, role) -> None:
+        """Use `role`, a one-matrix tiles.TiledRole of these weights (e.g. mapped from the
+        tile cache), as tile_rows() would have made it."""
+        self._tiles = role
+        self._act = tiles.new_activations(self.cols)
 
     @property
     def is_row_tiled(self) -> bool:

@@ -601,37 +601,67 @@ def repack_matrix(matrix, tiles) -> None:
     _repack_quant(code, matrix.data, matrix.rows, matrix.cols, traits.row_bytes(matrix.cols), g16, *tiles)
 
 
+def plan_role(layers):
+    """(tile_kind, tile_slot, tiles per kind) of the TiledRole of `layers` (see build_role),
+    from the matrices' types and row counts alone."""
+    kinds = list(TileKind)
+    counts = dict.fromkeys(kinds, 0)
+    n_out = sum(padded_rows(m.rows) // TILE for m in layers[0])
+    tile_kind = np.empty((len(layers), n_out), np.int64)
+    tile_slot = np.empty((len(layers), n_out), np.int64)
+    for layer, group in enumerate(layers):
+        if sum(padded_rows(m.rows) // TILE for m in group) != n_out:
+            raise ValueError("every layer of a role must have the same row counts")
+        i = 0
+        for m in group:
+            kind, n = tile_kind_of(m.ggml_type), padded_rows(m.rows) // TILE
+            tile_kind[layer, i:i + n] = int(kind)
+            tile_slot[layer, i:i + n] = np.arange(counts[kind], counts[kind] + n)
+            counts[kind] += n
+            i += n
+    return tile_kind, tile_slot, counts
+
+
+def empty_role(layers, allocate=np.zeros) -> TiledRole:
+    """The TiledRole of `layers` with zeroed tiles from `allocate(shape, dtype)`."""
+    cols = layers[0][0].cols
+    tile_kind, tile_slot, counts = plan_role(layers)
+    stacks = {kind: (_quant_tiles if kind in QUANT_KINDS else _float_tiles)(kind, counts[kind], cols, allocate)
+              for kind in TileKind}
+    return TiledRole(tile_kind, tile_slot, stacks[T_U4], stacks[T_U4_G16], stacks[T_U5], stacks[T_U6_G16],
+                     stacks[T_I8], stacks[T_F16], stacks[T_F32])
+
+
+def fill_role(role: TiledRole, layers, release=None) -> None:
+    """Repack every matrix of `layers` into the tiles the role's map gives it."""
+    stacks = dict(zip(TileKind, role[2:]))
+    for layer, group in enumerate(layers):
+        i = 0
+        for m in group:
+            n = padded_rows(m.rows) // TILE
+            start = int(role.tile_slot[layer, i])
+            repack_matrix(m, _slice(stacks[tile_kind_of(m.ggml_type)], start, start + n))
+            if release is not None:
+                release(m)
+            i += n
+
+
 def build_role(layers, allocate=np.zeros, release=None) -> TiledRole:
     """The TiledRole of `layers`: per layer, a list of matrices (ggml_type, data, rows, cols)
     of one column count whose rows are fused in that order. Every layer must have the same
     row counts; types may differ anywhere. `allocate(shape, dtype)` must return zeroed
     arrays; `release(matrix)` is called once a matrix is repacked (its file pages may go)."""
-    cols = layers[0][0].cols
-    kinds = list(TileKind)
-    counts = dict.fromkeys(kinds, 0)
-    for group in layers:
-        for m in group:
-            counts[tile_kind_of(m.ggml_type)] += padded_rows(m.rows) // TILE
-    stacks = {kind: (_quant_tiles if kind in QUANT_KINDS else _float_tiles)(kind, counts[kind], cols, allocate)
-              for kind in kinds}
-    n_out = sum(padded_rows(m.rows) // TILE for m in layers[0])
-    tile_kind = np.empty((len(layers), n_out), np.int64)
-    tile_slot = np.empty((len(layers), n_out), np.int64)
-    used = dict.fromkeys(kinds, 0)
-    for layer, group in enumerate(layers):
-        i = 0
-        for m in group:
-            kind, n = tile_kind_of(m.ggml_type), padded_rows(m.rows) // TILE
-            start = used[kind]
-            tile_kind[layer, i:i + n] = int(kind)
-            tile_slot[layer, i:i + n] = np.arange(start, start + n)
-            repack_matrix(m, _slice(stacks[kind], start, start + n))
-            if release is not None:
-                release(m)
-            used[kind] = start + n
-            i += n
-    return TiledRole(tile_kind, tile_slot, stacks[T_U4], stacks[T_U4_G16], stacks[T_U5], stacks[T_U6_G16],
-                     stacks[T_I8], stacks[T_F16], stacks[T_F32])
+    role = empty_role(layers, allocate)
+    fill_role(role, layers, release)
+    return role
+
+
+def frozen(role: TiledRole) -> TiledRole:
+    """The role with every array read-only: the kernels are compiled for read-only arrays
+    (what the tile cache's mapping gives), one specialization whatever the source."""
+    for a in (role.tile_kind, role.tile_slot, *(a for part in role[2:] for a in part)):
+        a.flags.writeable = False
+    return role
 
 
 def role_nbytes(role: TiledRole) -> int:
