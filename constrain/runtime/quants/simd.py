@@ -9,9 +9,9 @@ so these are LLVM IR emitted straight from numba intrinsics. On a CPU without AV
 same IR is written with portable vector operations, which LLVM lowers to whatever the
 CPU has: slower, same results.
 
-Each intrinsic writes float32 sums: out[o:o+16] for the block's values 0..15 and
-out[o+TILE:o+TILE+16] for values 16..31, row by row, so a group of 16 gets its own
-scale and a group of 32 adds the two.
+Each intrinsic takes one 32-value block of all TILE rows of a tile and writes float32
+sums: out[o:o+TILE] for the block's values 0..15 and out[o+TILE:o+2*TILE] for values
+16..31, row by row, so a group of 16 gets its own scale and a group of 32 adds the two.
 
 Overflow: a 16-bit lane takes pairs of products q * x with |x| <= 127; it is widened to
 32 bits after 8 pairs for 4-bit q (8 * 2 * 15 * 127 = 30480), after 2 pairs for 5- and
@@ -112,12 +112,14 @@ def _store_halves(builder, out, halves):
 def _unsigned_block_dot(high_bits: int):
     """The intrinsic for nibble tiles with `high_bits` more bits per value in a high plane."""
     widen_every = 8 if high_bits == 0 else 2
+    groups = TILE // 16
 
     @intrinsic
     def dot(typingctx, quants, q_off, highs, h_off, xq, x_off, out, o_off):
-        """quants[q_off:]: nibble plane (8, TILE, 2) from row r0 (q_off includes 2*r0);
-        highs[h_off:]: high plane (2 * high_bits, TILE, 2), same rows; xq[x_off:x_off+32]
-        int8; writes out (float32) as in the module doc."""
+        """quants[q_off:]: a block's nibble plane (8, TILE, 2); highs[h_off:]: its high
+        plane (2 * high_bits, TILE, 2); xq[x_off:x_off+32] int8; writes out (float32) for
+        all TILE rows, as in the module doc. Each activation pair is broadcast once and
+        serves the TILE // 16 row groups."""
         sig = types.void(quants, q_off, highs, h_off, xq, x_off, out, o_off)
 
         def codegen(context, builder, signature, args):
@@ -127,27 +129,29 @@ def _unsigned_block_dot(high_bits: int):
             x = _element_pointer(context, builder, a[4], args[4], args[5], _I8)
             o = _element_pointer(context, builder, a[6], args[6], args[7], _F32)
             low = _bytes(builder, 15)
-            narrow = [ir.Constant(_V16_I16, None)] * 2
-            wide = [ir.Constant(_V16_I32, None)] * 2
+            narrow = [[ir.Constant(_V16_I16, None)] * 2 for _ in range(groups)]
+            wide = [[ir.Constant(_V16_I32, None)] * 2 for _ in range(groups)]
             for p in range(8):
-                v = _load(builder, q, p * TILE * 2, _V32_I8)
-                values = [builder.and_(v, low), builder.and_(builder.lshr(v, _bytes(builder, 4)), low)]
-                if high_bits:
+                xb = [_pair_bytes(builder, x, 16 * half + 2 * p) for half in range(2)]
+                for g in range(groups):
+                    v = _load(builder, q, p * TILE * 2 + 32 * g, _V32_I8)
+                    values = [builder.and_(v, low), builder.and_(builder.lshr(v, _bytes(builder, 4)), low)]
+                    if high_bits:
+                        for half in range(2):
+                            bit = (2 * p + half) * high_bits  # value index 2p+half of this column of the pair
+                            plane = _load(builder, h, (bit // 8) * TILE * 2 + 32 * g, _V32_I8)
+                            shift = bit % 8
+                            field = builder.lshr(plane, _bytes(builder, shift)) if shift else plane
+                            field = builder.and_(field, _bytes(builder, (1 << high_bits) - 1))
+                            values[half] = builder.or_(values[half], builder.shl(field, _bytes(builder, 4)))
                     for half in range(2):
-                        bit = (2 * p + half) * high_bits  # value index 2p+half of this column of the pair
-                        plane = _load(builder, h, (bit // 8) * TILE * 2, _V32_I8)
-                        shift = bit % 8
-                        field = builder.lshr(plane, _bytes(builder, shift)) if shift else plane
-                        field = builder.and_(field, _bytes(builder, (1 << high_bits) - 1))
-                        values[half] = builder.or_(values[half], builder.shl(field, _bytes(builder, 4)))
-                for half in range(2):
-                    xb = _pair_bytes(builder, x, 16 * half + 2 * p)
-                    narrow[half] = builder.add(narrow[half], _maddubs(builder, values[half], xb))
-                if (p + 1) % widen_every == 0:
-                    for half in range(2):
-                        wide[half] = builder.add(wide[half], builder.sext(narrow[half], _V16_I32))
-                        narrow[half] = ir.Constant(_V16_I16, None)
-            _store_halves(builder, o, wide)
+                        narrow[g][half] = builder.add(narrow[g][half], _maddubs(builder, values[half], xb[half]))
+                    if (p + 1) % widen_every == 0:
+                        for half in range(2):
+                            wide[g][half] = builder.add(wide[g][half], builder.sext(narrow[g][half], _V16_I32))
+                            narrow[g][half] = ir.Constant(_V16_I16, None)
+            for g in range(groups):
+                _store_halves(builder, builder.gep(o, [ir.Constant(_I32, 16 * g)]), wide[g])
             return context.get_dummy_value()
 
         return sig, codegen
@@ -162,27 +166,29 @@ dot_u6_block = _unsigned_block_dot(2)
 
 @intrinsic
 def dot_i8_block(typingctx, quants, q_off, xq, x_off, out, o_off):
-    """quants[q_off:]: int8 plane (16, TILE, 2) from row r0 (q_off includes 2*r0): pair p
-    holds columns 2p, 2p+1; xq[x_off:x_off+32] int8; writes out as in the module doc.
+    """quants[q_off:]: a block's int8 plane (16, TILE, 2): pair p holds columns 2p, 2p+1;
+    xq[x_off:x_off+32] int8; writes out for all TILE rows as in the module doc.
     Signed times signed has no vpmaddubsw form: 16-bit widening and vpmaddwd instead."""
     sig = types.void(quants, q_off, xq, x_off, out, o_off)
+    groups = TILE // 16
 
     def codegen(context, builder, signature, args):
         a = signature.args
         q = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
         x = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
         o = _element_pointer(context, builder, a[4], args[4], args[5], _F32)
-        halves = []
-        for half in range(2):
-            rows = [ir.Constant(_V8_I32, None)] * 2  # rows 0..7, 8..15
-            for p in range(8 * half, 8 * half + 8):
-                xb = _pair_words(builder, x, 2 * p)
-                for part in range(2):
-                    w = builder.sext(_load(builder, q, p * TILE * 2 + 16 * part, _V16_I8), _V16_I16)
-                    rows[part] = builder.add(rows[part], _maddwd(builder, w, xb))
-            joined = builder.shuffle_vector(rows[0], rows[1], ir.Constant(ir.VectorType(_I32, 16), list(range(16))))
-            halves.append(joined)
-        _store_halves(builder, o, halves)
+        rows = [[[ir.Constant(_V8_I32, None)] * 2 for _ in range(2)] for _ in range(groups)]  # [g][half][part]
+        for p in range(16):
+            half = p // 8
+            xb = _pair_words(builder, x, 2 * p)
+            for g in range(groups):
+                for part in range(2):  # rows 16g..16g+7, 16g+8..16g+15
+                    w = builder.sext(_load(builder, q, p * TILE * 2 + 32 * g + 16 * part, _V16_I8), _V16_I16)
+                    rows[g][half][part] = builder.add(rows[g][half][part], _maddwd(builder, w, xb))
+        join = ir.Constant(ir.VectorType(_I32, 16), list(range(16)))
+        for g in range(groups):
+            halves = [builder.shuffle_vector(rows[g][half][0], rows[g][half][1], join) for half in range(2)]
+            _store_halves(builder, builder.gep(o, [ir.Constant(_I32, 16 * g)]), halves)
         return context.get_dummy_value()
 
     return sig, codegen

@@ -167,15 +167,14 @@ def _quant_tile(kind, tiles, t, act, acc, sums):
     for b in range(nb):
         q_base = (t * nb + b) * pairs * TILE * 2
         h_base = (t * nb + b) * planes * TILE * 2
-        for r0 in range(0, TILE, 16):
-            if kind == T_I8:
-                dot_i8_block(tiles.quants, q_base + r0 * 2, act.xq, b * 32, sums, r0)
-            elif kind == T_U5:
-                dot_u5_block(tiles.quants, q_base + r0 * 2, tiles.highs, h_base + r0 * 2, act.xq, b * 32, sums, r0)
-            elif kind == T_U6_G16:
-                dot_u6_block(tiles.quants, q_base + r0 * 2, tiles.highs, h_base + r0 * 2, act.xq, b * 32, sums, r0)
-            else:
-                dot_u4_block(tiles.quants, q_base + r0 * 2, tiles.highs, h_base + r0 * 2, act.xq, b * 32, sums, r0)
+        if kind == T_I8:
+            dot_i8_block(tiles.quants, q_base, act.xq, b * 32, sums, 0)
+        elif kind == T_U5:
+            dot_u5_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
+        elif kind == T_U6_G16:
+            dot_u6_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
+        else:
+            dot_u4_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
         d = act.dx[b]
         lo_sum = act.sums[2 * b]
         hi_sum = act.sums[2 * b + 1]
