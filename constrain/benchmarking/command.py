@@ -35,6 +35,8 @@ SMALL_CTX, LARGE_CTX = 512, 4096
 
 
 def _int_list(text: str) -> tuple[int, ...]:
+    if text.strip().lower() == "none":
+        return ()
     try:
         return tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:

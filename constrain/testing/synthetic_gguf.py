@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import gguf
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+from gguf.constants import GGMLQuantizationType
 
 from constrain.runtime.quants.type_traits import TYPE_TRAITS
 
@@ -91,7 +91,7 @@ def _random_blocks(qtype: GGMLQuantizationType, n_blocks: int, std: float,
     """(n_blocks, type_size) random blocks whose float16 scales are set so the dequantized
     values have roughly `std` (values are linear in the scales), never NaN or infinite."""
     offsets = TYPE_TRAITS[qtype].f16_scale_offsets
-    type_size = GGML_QUANT_SIZES[qtype][1]
+    type_size = TYPE_TRAITS[qtype].type_size
     raw = draw_bytes(n_blocks * type_size).reshape(n_blocks, type_size)
     for off in offsets:
         raw[:, off:off + 2] = np.frombuffer(np.float16(1.0).tobytes(), np.uint8)
@@ -117,7 +117,7 @@ def random_weight_bytes(rng: np.random.Generator, qtype: GGMLQuantizationType, r
     if qtype == GGMLQuantizationType.BF16:
         values = (rng.standard_normal((rows, cols)) * std).astype(np.float32)
         return (values.view(np.uint32) >> 16).astype(np.uint16).view(np.uint8)
-    block = GGML_QUANT_SIZES[qtype][0]
+    block = TYPE_TRAITS[qtype].block_size
     if block == 256:
         raw = _random_blocks(qtype, rows * cols // block, std,
                              lambda n: rng.integers(0, 256, size=n, dtype=np.uint8))
@@ -203,7 +203,7 @@ def write_llama_gguf(path: str | os.PathLike, shape: LlamaShape, weight_type: st
     kv_dim = head_dim * shape.n_kv_head
     for t in {type_of(role, layer) for role in ("token_embd", "output", "attn_v", "ffn_down", "attn_q")
               for layer in range(n)}:
-        block = GGML_QUANT_SIZES[t][0]
+        block = TYPE_TRAITS[t].block_size
         if shape.dim % block or shape.ffn_dim % block:
             raise ValueError(f"{t.name} needs dim and ffn_dim to be multiples of {block} "
                              f"(got {shape.dim}, {shape.ffn_dim})")
@@ -271,7 +271,7 @@ def write_llama_gguf(path: str | os.PathLike, shape: LlamaShape, weight_type: st
         if qtype is None:  # a norm vector: plain float32
             w.add_tensor_info(name, (cols,), np.dtype(np.float32), cols * 4)
         else:
-            block, type_size = GGML_QUANT_SIZES[qtype]
+            block, type_size = TYPE_TRAITS[qtype].block_size, TYPE_TRAITS[qtype].type_size
             row_bytes = cols // block * type_size
             w.add_tensor_info(name, (rows, row_bytes), np.dtype(np.uint8), rows * row_bytes, raw_dtype=qtype)
     w.write_header_to_file()

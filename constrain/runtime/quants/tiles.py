@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from gguf.constants import GGMLQuantizationType as GT
 from numba import njit, prange
 
 from constrain.runtime.quants.bits import f16_to_f32, load_f16
@@ -42,6 +43,9 @@ from constrain.runtime.quants.type_traits import KIND_TRAITS, TYPE_TRAITS, TileK
 T_U4, T_U4_G16, T_U5, T_U6_G16, T_I8, T_F16, T_F32 = (
     TileKind.U4, TileKind.U4_G16, TileKind.U5, TileKind.U6_G16, TileKind.I8, TileKind.F16, TileKind.F32)
 QUANT_KINDS = (T_U4, T_U4_G16, T_U5, T_U6_G16, T_I8)
+# GGML type codes for the repacking code (numba reads module-level ints as constants)
+Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 = (int(GT.Q4_0), int(GT.Q4_1), int(GT.Q5_0), int(GT.Q5_1), int(GT.Q8_0))
+Q2_K, Q3_K, Q4_K, Q5_K = int(GT.Q2_K), int(GT.Q3_K), int(GT.Q4_K), int(GT.Q5_K)
 
 # Columns decoded per step in the batched kernel, and output rows sharing one decoded chunk.
 CHUNK = 256
@@ -471,28 +475,28 @@ def _unpack_block(code, w, ro, b, q, sm):
     """Block b (32 values) of the GGUF row at byte ro of `w`: q[0..31] the stored integers
     (unsigned, or int8 for Q8_0) and sm = (scale, min) of values 0..15, then of 16..31:
     value = scale * q + min, exactly as ggml dequantizes (the products are exact in float32)."""
-    if code == 2 or code == 3:  # Q4_0, Q4_1
-        size, qo = (18, 2) if code == 2 else (20, 4)
+    if code == Q4_0 or code == Q4_1:  # Q4_0, Q4_1
+        size, qo = (18, 2) if code == Q4_0 else (20, 4)
         off = ro + b * size
         d = load_f16(w, U(off))
-        m = -8.0 * d if code == 2 else load_f16(w, U(off + 2))
+        m = -8.0 * d if code == Q4_0 else load_f16(w, U(off + 2))
         for j in range(16):
             q[j] = w[off + qo + j] & 15
             q[16 + j] = w[off + qo + j] >> 4
         sm[0] = sm[2] = d
         sm[1] = sm[3] = m
-    elif code == 6 or code == 7:  # Q5_0, Q5_1
-        size, ho, qo = (22, 2, 6) if code == 6 else (24, 4, 8)
+    elif code == Q5_0 or code == Q5_1:  # Q5_0, Q5_1
+        size, ho, qo = (22, 2, 6) if code == Q5_0 else (24, 4, 8)
         off = ro + b * size
         d = load_f16(w, U(off))
-        m = -16.0 * d if code == 6 else load_f16(w, U(off + 2))
+        m = -16.0 * d if code == Q5_0 else load_f16(w, U(off + 2))
         qh = _u32(w, off + ho)
         for j in range(16):
             q[j] = (w[off + qo + j] & 15) | (((qh >> np.uint32(j)) & np.uint32(1)) << np.uint32(4))
             q[16 + j] = (w[off + qo + j] >> 4) | (((qh >> np.uint32(j + 16)) & np.uint32(1)) << np.uint32(4))
         sm[0] = sm[2] = d
         sm[1] = sm[3] = m
-    elif code == 8:  # Q8_0
+    elif code == Q8_0:  # Q8_0
         off = ro + b * 34
         d = load_f16(w, U(off))
         for j in range(32):
@@ -501,7 +505,7 @@ def _unpack_block(code, w, ro, b, q, sm):
         sm[1] = sm[3] = 0.0
     else:  # K-quants: 256-value super-blocks of 8 blocks of 32
         k = b % 8
-        if code == 10:  # Q2_K: scales[16] @0, qs[64] @16, d @80, dmin @82
+        if code == Q2_K:  # Q2_K: scales[16] @0, qs[64] @16, d @80, dmin @82
             off = ro + (b // 8) * 84
             d = load_f16(w, U(off + 80))
             dmin = load_f16(w, U(off + 82))
@@ -512,7 +516,7 @@ def _unpack_block(code, w, ro, b, q, sm):
                 sc = w[off + 2 * k + g]
                 sm[2 * g] = d * np.float32(sc & 15)
                 sm[2 * g + 1] = -dmin * np.float32(sc >> 4)
-        elif code == 11:  # Q3_K: hmask[32] @0, qs[64] @32, scales[12] @96, d @108
+        elif code == Q3_K:  # Q3_K: hmask[32] @0, qs[64] @32, scales[12] @96, d @108
             off = ro + (b // 8) * 110
             d = load_f16(w, U(off + 108))
             half, si = k // 4, k % 4
@@ -524,8 +528,8 @@ def _unpack_block(code, w, ro, b, q, sm):
                 scale = d * np.float32(_q3_k_scale(w, U(off + 96), 2 * k + g))
                 sm[2 * g] = scale
                 sm[2 * g + 1] = -4.0 * scale
-        elif code == 12 or code == 13:  # Q4_K, Q5_K: d, dmin, scales[12] @4, (qh[32] @16,) qs
-            size, qo = (144, 16) if code == 12 else (176, 48)
+        elif code == Q4_K or code == Q5_K:  # Q4_K, Q5_K: d, dmin, scales[12] @4, (qh[32] @16,) qs
+            size, qo = (144, 16) if code == Q4_K else (176, 48)
             off = ro + (b // 8) * size
             d = load_f16(w, U(off))
             dmin = load_f16(w, U(off + 2))
@@ -533,7 +537,7 @@ def _unpack_block(code, w, ro, b, q, sm):
             group, shift = k // 2, 4 * (k % 2)
             for j in range(32):
                 v = (w[off + qo + group * 32 + j] >> shift) & 15
-                if code == 13:
+                if code == Q5_K:
                     v |= ((w[off + 16 + j] >> k) & 1) << 4
                 q[j] = v
             sm[0] = sm[2] = d * np.float32(sc)
@@ -622,9 +626,9 @@ def repack_matrix(matrix, tiles) -> None:
     traits = TYPE_TRAITS[matrix.ggml_type]
     if isinstance(tiles, FloatTiles):
         rows, cols = matrix.rows, matrix.cols
-        if traits.ggml_type.name == "F32":
+        if traits.ggml_type == GT.F32:
             values = matrix.data.view(np.float32)
-        elif traits.ggml_type.name == "F16":
+        elif traits.ggml_type == GT.F16:
             values = matrix.data.view(np.uint16)
         else:  # BF16: the upper halves of float32s
             values = (matrix.data.view(np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
