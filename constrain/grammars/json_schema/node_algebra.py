@@ -168,7 +168,7 @@ def close_objects(comp, node: Node) -> Node:
 
 
 def _free_object(comp, keys=(), values=(), required=0, **bounds) -> int:
-    terms, s = comp.terms, comp.store
+    terms = comp.terms
     key_terms = tuple(terms.string_literal(k) for k in keys)
     any_id = _ids()[0]
     shape = ObjectShape(path="(complement)", keys=tuple(keys), key_terms=key_terms, key_values=tuple(values),
@@ -179,7 +179,7 @@ def _free_object(comp, keys=(), values=(), required=0, **bounds) -> int:
 
 def negate_object(comp, shape: ObjectShape, path: str) -> list[int]:
     """Object shapes whose union is every object the shape rejects."""
-    s, terms = comp.store, comp.terms
+    terms = comp.terms
     any_id = _ids()[0]
     out = []
     for i, k in enumerate(shape.keys):

@@ -16,8 +16,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from constrain.grammars.lexemes.terms import FilterTag, TermStore
-
-DEAD = 0  # the empty hypothesis set
+from constrain.grammars.recognizer import DEAD
 
 
 class LexemeParser(Protocol):
