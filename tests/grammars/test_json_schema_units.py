@@ -176,10 +176,13 @@ def test_long_decimals_near_bounds_never_round_into_invalid(digits):
         assert json.loads(text) < 1.1
 
 
-def test_integer_type_with_multiple_of():
-    grammar = json_schema({"type": "integer", "multipleOf": 5, "minimum": -12})
-    for value in range(-40, 200):
-        assert grammar.accepts(str(value)) == (value % 5 == 0 and value >= -12)
+@pytest.mark.parametrize("multiple", [5, 7, 33, 4096])
+def test_integer_multiple_of_any_divisor(multiple):
+    grammar = json_schema({"type": "integer", "multipleOf": multiple, "minimum": -12})
+    for value in list(range(-40, 200)) + [multiple * 1234567, multiple * 1234567 + 1]:
+        assert grammar.accepts(str(value)) == (value % multiple == 0 and value >= -12), value
+        assert grammar.accepts(f"{value}.0") == (value % multiple == 0 and value >= -12), value
+    assert not grammar.accepts(f"{multiple}.5")
 
 
 # ------------------------------------------------------------------ formats

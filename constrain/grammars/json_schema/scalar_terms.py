@@ -93,6 +93,12 @@ def number_term(comp, eff: dict, mode: str, ctx) -> tuple[int, bool]:
         keyword = str(exc).split(" ", 1)[0]
         raise InvalidSchemaError(str(exc), keyword=keyword, path=ctx.path) from None
     except NumberRangeError as exc:
+        multiple = _integer_divisor(eff.get("multipleOf"))
+        if multiple is not None:  # any integer divisor: digits read modulo it
+            base = number_regex({k: v for k, v in eff.items() if k != "multipleOf"}, "integer")
+            if base is None:
+                return terms.s.empty, False
+            return terms.s.both(terms.number(base), terms.s.multiple_of(multiple)), False
         keyword = "multipleOf" if "multipleOf" in eff else "minimum"
         comp.unsupported(keyword, ctx, str(exc))
         regex = number_regex({}, mode)
@@ -101,6 +107,16 @@ def number_term(comp, eff: dict, mode: str, ctx) -> tuple[int, bool]:
     if regex == ANY_NUMBER:
         return terms.any_number, True
     return terms.number(regex), False
+
+
+def _integer_divisor(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer() or value >= 2 ** 53:
+            return None
+        value = int(value)
+    return value if value > 0 else None
 
 
 # ------------------------------------------------------------------ literal values

@@ -13,6 +13,11 @@ the set, CONT(offsets, n) the n continuation bytes still to come, HEX(values, n)
 case) spelling a value of the set. Their derivatives narrow the set by interval arithmetic, so \\w
 (700 ranges) or "any character but these" cost one term, not a union of thousands.
 
+MOD(m, r, fraction) is the decimal spellings whose integer value is a multiple of m, read so far
+with remainder r: a digit d makes it (10r + d) mod m, digits after "." leave it (the number's own
+term allows only zeros there), and it ends when r is 0. Intersected with a number term, it makes
+`multipleOf` exact for any integer divisor without listing multiples.
+
 TAG(t) is an empty string that marks which lexeme accepted: a lexer state for several lexemes is
 ALT(CAT(r1, TAG(1)), CAT(r2, TAG(2)), ...), and `tags(state)` tells which of them end here.
 
@@ -27,7 +32,7 @@ import heapq
 
 FULL = (1 << 256) - 1
 
-EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX = range(12)
+EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX, MOD = range(13)
 INFINITE = -1  # REP upper bound
 
 
@@ -136,6 +141,10 @@ class TermStore:
         if n == 0:
             return self.eps
         return self._add(HEX, (values, n), False, False)
+
+    def multiple_of(self, m: int, remainder: int = 0, fraction: bool = False) -> int:
+        """Spellings `-?digits(.digits)?` whose integer part is a multiple of m (see MOD)."""
+        return self._add(MOD, (m, remainder % m, fraction), remainder % m == 0, False)
 
     def tag(self, value) -> int:
         return self._add(TAG, value, True, False)
@@ -298,6 +307,16 @@ class TermStore:
             out = self.empty
             if digit is not None:
                 out = self.hex_digits(_sub_block(values, digit, 16 ** (n - 1)), n - 1)
+        elif k == MOD:
+            m, r, fraction = arg
+            if 0x30 <= byte <= 0x39:
+                out = t if fraction else self.multiple_of(m, 10 * r + byte - 0x30, False)
+            elif byte == 0x2D:  # the sign does not change divisibility
+                out = t
+            elif byte == 0x2E:
+                out = self.multiple_of(m, r, True)
+            else:
+                out = self.empty
         else:  # EMPTY, EPS, TAG
             out = self.empty
         self._deriv[key] = out
@@ -335,6 +354,13 @@ class TermStore:
             out = self.classes(arg[0])
         elif k in (UTF8, CONT, HEX):
             out = self._symbolic_classes(t)
+        elif k == MOD:
+            digits = sum(1 << b for b in range(0x30, 0x3A))
+            if arg[2]:
+                out = (digits | 1 << 0x2D, 1 << 0x2E, FULL & ~(digits | 1 << 0x2D | 1 << 0x2E))
+            else:
+                out = tuple(1 << b for b in range(0x30, 0x3A)) + (1 << 0x2D, 1 << 0x2E,
+                                                                  FULL & ~(digits | 1 << 0x2D | 1 << 0x2E))
         else:
             out = (FULL,)
         self._classes[t] = out
@@ -550,6 +576,8 @@ class TermStore:
             out = 1 if first < 0x80 else 2 if first < 0x800 else 3 if first < 0x10000 else 4
         elif k == HEX:
             out = arg[1]
+        elif k == MOD:
+            out = 1  # a lower bound: one more digit
         elif k == CONT:
             out = arg[1]
         elif k == CAT:
@@ -694,6 +722,8 @@ class TermStore:
             return "<cont%d %s>" % (arg[1], _describe_ranges(arg[0]))
         if k == HEX:
             return "<hex%d %s>" % (arg[1], _describe_ranges(arg[0]))
+        if k == MOD:
+            return "<mod%d r%d%s>" % (arg[0], arg[1], " frac" if arg[2] else "")
         a, lo, hi = arg
         return "(" + self.describe(a, depth - 1) + "){%d,%s}" % (lo, "" if hi == INFINITE else hi)
 
