@@ -22,10 +22,12 @@ def test_greedy_completion_matches_llama_cpp(smollm2):
 
 @pytest.mark.slow
 def test_chat_answers_and_stops_at_end_of_turn(smollm2):
-    result = create_chat_completion(smollm2, [{"role": "user", "content": "What is the capital of France?"}],
-                                    max_tokens=24, seed=1)
+    # llama.cpp, greedy on this file: "The answer to this classic math problem is 4." then end of turn
+    # (the 135M model answers "What is the capital of France?" with "L'Étoile, ..." there and here)
+    result = create_chat_completion(smollm2, [{"role": "user", "content": "What is 2 + 2?"}],
+                                    max_tokens=32, temperature=0)
     choice = result["choices"][0]
-    assert "Paris" in choice["message"]["content"]
+    assert "4" in choice["message"]["content"]
     assert choice["finish_reason"] == "stop"
     assert "<|im_end|>" not in choice["message"]["content"]
 

@@ -4,7 +4,9 @@ Grammar protocol (the grammar engine provides it): `matcher.mask() -> bool[n_voc
 `matcher.advance(token)`, `matcher.is_accepting()`, `matcher.is_finished()`, `matcher.reset()`.
 End-of-generation tokens are allowed exactly when the matcher accepts; the loop ends with
 "stop" when the matcher is finished (only EOS could follow) or an end-of-generation token is
-drawn, and with "length" after max_tokens.
+drawn, and with "length" after max_tokens. With `finish_within_budget` (and a GrammarMatcher),
+the last tokens before the budget runs out are narrowed to those after which the sentence can
+still be completed in time (constrain/grammars/budget.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 
 from constrain.errors import SamplingError
 from constrain.generation.context import evaluate_more, evaluate_prompt
+from constrain.grammars.budget import BudgetedEnding
+from constrain.grammars.matcher import GrammarMatcher
 from constrain.samplers import Pipeline
 
 
@@ -46,7 +50,7 @@ def max_new_tokens(llm, n_prompt: int, max_tokens: int | None) -> int:
 
 def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: int | None,
                     matcher=None, on_logits: Callable[[np.ndarray, int], None] | None = None,
-                    state: Generation | None = None) -> Iterator[int]:
+                    state: Generation | None = None, finish_within_budget: bool = True) -> Iterator[int]:
     """Yield generated token ids; `state.finish_reason` is set when the iterator ends normally.
 
     `on_logits(raw_logits, token)` sees the model's unprocessed logits of each drawn token
@@ -64,7 +68,8 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
     if matcher is not None:
         matcher.reset()
     pending = None
-    for _ in range(limit):
+    ending = BudgetedEnding(matcher) if finish_within_budget and isinstance(matcher, GrammarMatcher) else None
+    for step in range(limit):
         if pending is not None:
             evaluate_more(llm, [pending])
         if matcher is not None and matcher.is_finished():
@@ -77,7 +82,11 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
                 raise SamplingError(f"grammar mask has shape {allowed.shape}, expected ({n_vocab},)")
             allowed[eog] = bool(matcher.is_accepting())
         raw = np.asarray(llm.logits, dtype=np.float32)
-        token = pipeline(context[:n], raw, allowed)
+        restrict = None
+        if ending is not None:
+            tokens_left = limit - step
+            restrict = lambda logits: ending.restrict(logits, tokens_left)  # noqa: E731
+        token = pipeline(context[:n], raw, allowed, restrict)
         if np.any(eog == token):
             state.finish_reason = "stop"
             return

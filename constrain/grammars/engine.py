@@ -159,6 +159,9 @@ class GrammarEngine:
             hid = self.step(hid, byte)
         return hid
 
+    def nesting(self, hid: int) -> int:
+        return min((len(stack) for stack, _, _ in self._sets[hid]), default=0)
+
     def hypothesis_accepts(self, hyp) -> bool:
         stack, lex, _ = hyp
         if self.lexer.is_fresh(lex):

@@ -30,6 +30,10 @@ class Recognizer(Protocol):
     def is_accepting(self, state: int) -> bool:
         """The text so far is a complete sentence: end of generation may come here."""
 
+    def nesting(self, state: int) -> int:
+        """How much is open (parser stack depth or open frames); guides the search for a way
+        to finish (completions.py), so it need only shrink as structures close."""
+
 
 class MaskSource(Protocol):
     n_words: int  # uint32 words per mask

@@ -67,6 +67,35 @@ class TokenVocabulary:
         skip = self.forbidden | self.eos_ids
         return [i for i, b in enumerate(self.token_bytes) if b and i not in skip]
 
+    @functools.cached_property
+    def _text_token_of_bytes(self) -> dict[bytes, int]:
+        table: dict[bytes, int] = {}
+        for i in self.text_ids():
+            table.setdefault(self.token_bytes[i], i)
+        return table
+
+    @functools.cached_property
+    def _longest_text_token(self) -> int:
+        return max((len(b) for b in self._text_token_of_bytes), default=0)
+
+    def greedy_tokens(self, data: bytes) -> list[int] | None:
+        """`data` as text tokens, longest match first: a spelling the grammar mask always allows
+        for text the grammar allows (masks are byte-exact), though not always the tokenizer's own.
+        None when some byte has no token."""
+        table, longest = self._text_token_of_bytes, self._longest_text_token
+        out: list[int] = []
+        i = 0
+        while i < len(data):
+            for j in range(min(len(data), i + longest), i, -1):
+                token = table.get(data[i:j])
+                if token is not None:
+                    out.append(token)
+                    i = j
+                    break
+            else:
+                return None
+        return out
+
 
 @dataclass(frozen=True)
 class VocabularyTrie:

@@ -52,8 +52,13 @@ class Pipeline:
             logits = as_logits(processor(ids, logits))
         return logits
 
-    def __call__(self, ids, logits, allowed: np.ndarray | None = None) -> int:
+    def __call__(self, ids, logits, allowed: np.ndarray | None = None,
+                 restrict: Callable[[np.ndarray], np.ndarray] | None = None) -> int:
+        """`restrict(processed) -> logits` narrows the choice after every processor (the grammar's
+        budget-aware ending uses it: it needs the final order of the candidates)."""
         processed = self.process(ids, logits, allowed)
+        if restrict is not None:
+            processed = restrict(processed)
         if processed.max() == -np.inf:
             raise SamplingError(self._explain_empty(ids, logits, allowed))
         return int(self.sampler(processed))

@@ -87,6 +87,14 @@ class JsonParser:
     def config(self, cid: int) -> tuple:
         return self._configs[cid]
 
+    def nesting(self, cid: int) -> int:
+        """Frames open above the document: what is left to close."""
+        depth = 0
+        while cid >= 0 and cid != self.done:
+            cid = self._configs[cid][0]
+            depth += 1
+        return depth
+
     def start_configs(self) -> tuple[int, ...]:
         return (self.root,)
 

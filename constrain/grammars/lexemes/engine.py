@@ -38,6 +38,9 @@ class LexemeParser(Protocol):
     def accepting(self, config: int) -> bool:
         """The text may end in this configuration."""
 
+    def nesting(self, config: int) -> int:
+        """How much is open in this configuration (0 when complete): a search guide only."""
+
     def needs_text(self, config: int) -> bool:
         """`after` needs the bytes of the lexemes that start in this configuration."""
 
@@ -108,6 +111,9 @@ class LexemeEngine:
                 return DEAD
             hid = self.step(hid, byte)
         return hid
+
+    def nesting(self, hid: int) -> int:
+        return min((self.parser.nesting(config) for config, _, _ in self._sets[hid]), default=0)
 
     def is_accepting(self, hid: int) -> bool:
         """The text so far is complete (end of generation allowed)."""

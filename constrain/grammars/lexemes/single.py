@@ -29,5 +29,8 @@ class SingleLexemeParser:
     def needs_text(self, config: int) -> bool:
         return False
 
+    def nesting(self, config: int) -> int:
+        return 0 if config == DONE else 1
+
     def allowed(self, config: int) -> None:
         return None
