@@ -182,8 +182,15 @@ class Run:
         threads = [threading.Thread(target=self.worker_thread, args=(p,), daemon=True) for p in pools]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        try:
+            for t in threads:
+                t.join()
+        except KeyboardInterrupt:
+            while not self.todo.empty():
+                self.todo.get_nowait()
+            for pool in pools:
+                pool.kill_all()
+            raise
 
 
 def check_same_vocabulary(ready: dict[str, dict]) -> None:

@@ -71,12 +71,21 @@ def figures(records: list[dict], timeout_s: float | None, count_timeouts: bool) 
     }
 
 
-def fmt(value: float) -> str:
+def fmt(value) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
     if value != value:  # nan
         return "-"
-    if float(value).is_integer() and abs(value) >= 1:
-        return f"{int(value):,}"
-    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+def ratio_text(value: float, reference: float) -> str:
+    if not reference or reference != reference or value != value:
+        return "-"
+    r = value / reference
+    return f"{r:,.0f}x" if r >= 100 else f"{r:.1f}x" if r >= 1 else f"{r:.2f}x"
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -105,7 +114,7 @@ def figures_table(engines: list[str], per_engine: dict[str, dict[str, float]]) -
         if ratio:
             for e in others:
                 ref = per_engine[REFERENCE][key]
-                row.append(f"{per_engine[e][key] / ref:,.1f}x" if ref and ref == ref and not key.startswith(("schemas", "masks")) else "")
+                row.append(ratio_text(per_engine[e][key], ref) if not key.startswith(("schemas", "masks")) else "")
         rows.append(row)
     return markdown_table(header, rows)
 

@@ -172,3 +172,8 @@ class WorkerPool:
         for worker in self.workers.values():
             worker.stop()
         self.workers.clear()
+
+    def kill_all(self) -> None:
+        for worker in list(self.workers.values()):
+            worker.kill()
+        self.workers.clear()
