@@ -130,7 +130,7 @@ def both_forced(engines: list[str], table: dict[str, dict[str, dict]], files: li
 
 # ---------------------------------------------------------------- failure reasons
 _QUOTED = re.compile(r"'[^']{49,}'|\"[^\"]{49,}\"")
-_NUMBER = re.compile(r"(?<![\w.-])-?\d+(\.\d+)?(?![\w.-])")  # not inside names and dates (2020-12)
+_NUMBER = re.compile(r"(?<![\w.(-])-?\d+(\.\d+)?(?![\w.-])")  # not inside names and dates (2020-12)
 _PATH = re.compile(r"(?<![\w/])#(/[^\s:'\"]*)?")
 
 
@@ -143,25 +143,45 @@ def normalized(message: str) -> str:
     return text[:180]
 
 
-def reason(r: dict) -> str:
+# llguidance names no keyword; its messages say which, in a few shapes
+_MESSAGE_KEYWORDS = (
+    (re.compile(r"Unimplemented keys: \[(.*?)\]"), lambda m: m.group(1).replace('"', "")),
+    (re.compile(r"Unknown format"), lambda m: "format"),
+    (re.compile(r"^(\w+) constraints are not supported"), lambda m: m.group(1)),
+    (re.compile(r"^(min/maxProperties|min/maxItems|\$ref|pattern|regex)", re.I), lambda m: m.group(1)),
+)
+
+
+def keyword_of(error: dict) -> str:
+    if error.get("keyword"):
+        return error["keyword"]
+    message = error.get("message", "")
+    for pattern, name in _MESSAGE_KEYWORDS:
+        match = pattern.search(message)
+        if match:
+            return name(match)
+    return "(no keyword)"
+
+
+def reason(r: dict) -> tuple[str, str]:
+    """(group, pattern): the verdict and keyword, then the message with its particulars blanked."""
     cls, error = r["class"], r.get("error") or {}
     if cls == "refused":
         message = error.get("message", "")
         if error.get("path") and message.startswith("#"):
             message = message.split(": ", 1)[-1]
-        keyword = error.get("keyword")
-        head = f"{error.get('error_type')}" + (f" [{keyword}]" if keyword else "")
-        return f"{head}: {normalized(message)}"
+        return f"refused: {keyword_of(error)}", f"{error.get('error_type')}: {normalized(message)}"
     if cls == "crash":
-        return f"{r.get('phase')} {error.get('kind')} {error.get('type', '')}: {normalized(error.get('message', ''))}"
+        return (f"crash during {r.get('phase')} ({error.get('kind')})",
+                f"{error.get('type', '')}: {normalized(error.get('message', ''))}")
     if cls == "timeout":
-        return f"timeout during {r.get('phase')}"
+        return "timeout", f"during {r.get('phase')}"
     if cls == "over":
         first = r["over"][0]
-        return "valid instance: end of generation refused" if first["at"] == "end" else "valid instance: a token refused"
+        return "over-constrained", "end of generation refused" if first["at"] == "end" else "a token refused"
     if cls == "under":
-        return "invalid instance accepted"
-    return cls
+        return "under-constrained", "invalid instance accepted"
+    return cls, ""
 
 
 def example(r: dict) -> str:
@@ -176,14 +196,18 @@ def example(r: dict) -> str:
 
 
 def reasons(records: list[dict], examples: int = 3) -> str:
-    groups: dict[str, list[dict]] = defaultdict(list)
+    """Failures grouped by verdict and keyword, then by message pattern, most frequent first."""
+    groups: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
         if r["class"] not in ("correct", "no tests", "compiled"):
-            groups[reason(r)].append(r)
+            group, pattern = reason(r)
+            groups[group][pattern].append(r)
     lines = []
-    for key, members in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        lines.append(f"- {len(members)} x {key}")
-        lines += [f"    - {example(m)}" for m in members[:examples]]
+    for group, patterns in sorted(groups.items(), key=lambda kv: (-sum(map(len, kv[1].values())), kv[0])):
+        lines.append(f"- **{group}**: {sum(map(len, patterns.values()))}")
+        for pattern, members in sorted(patterns.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            lines.append(f"    - {len(members)} x {pattern}")
+            lines += [f"        - {example(m)}" for m in members[:examples]]
     return "\n".join(lines) if lines else "- none"
 
 
