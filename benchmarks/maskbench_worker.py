@@ -71,6 +71,7 @@ class Forcing:
     over: list[Rejection] = field(default_factory=list)   # valid instances rejected
     under: list[int] = field(default_factory=list)        # invalid instances accepted
     tokens: int = 0
+    first_test_masks: int = 0  # masks of the first instance: nothing memoized yet for this grammar
 
 
 def _us(start_ns: int, end_ns: int) -> float:
@@ -110,6 +111,8 @@ def force_all(engine: MaskEngine, tests: list[dict]) -> Forcing:
     forcing = Forcing()
     for i, test in enumerate(tests):
         rejected_at = force_one(engine, test["ids"], forcing)
+        if i == 0:
+            forcing.first_test_masks = len(forcing.mask_us)
         if test["valid"] and rejected_at is not None:
             forcing.over.append(Rejection(i, True, rejected_at))
         elif not test["valid"] and rejected_at is None:
@@ -166,7 +169,7 @@ def run_request(engine: MaskEngine, request: dict, send) -> dict:
     else:
         verdict = "correct" if request["tests"] else "no tests"
     return {**record, "class": verdict, "mask_us": forcing.mask_us, "advance_us": forcing.advance_us,
-            "tokens": forcing.tokens, "over": [asdict(r) for r in forcing.over], "under": forcing.under}
+            "tokens": forcing.tokens, "first_test_masks": forcing.first_test_masks, "over": [asdict(r) for r in forcing.over], "under": forcing.under}
 
 
 def warm_up(engine: MaskEngine, tokenizer) -> list[int]:

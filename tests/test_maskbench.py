@@ -107,6 +107,7 @@ def test_forcing_judges_tokens_and_the_end():
     assert forcing.under == [3]
     assert forcing.tokens == 3 + 2 + 1 + 3
     assert len(forcing.mask_us) == 4 + 3 + 2 + 4 and len(forcing.advance_us) == forcing.tokens
+    assert forcing.first_test_masks == 4
 
 
 def fake_worker(tmp_path: Path, body: str) -> Path:
