@@ -45,7 +45,8 @@ an earlier run is reused) and are restarted every --recycle schemas (bounded mem
 whose schema repeats an earlier one in the run keeps its verdict, but its compile time is left
 out of the compile figures (an in-process cache could answer it).
 
-Printed: counts per class per engine; compile p50/p95/max (ms); mask mean/p50/p99/max (us);
+Printed: counts per class per engine; compile p50/p95/max (ms); mask mean/p50/p99/max (us), and
+mean/p99 over each schema's first instance alone (nothing memoized yet for that grammar);
 constrain/llguidance ratios, on the schemas both engines compiled and overall. Compile
 figures "overall" count compile timeouts at the time limit, as MaskBench does. Every result is
 one JSON line in --out (rerun the summary with --summarize). llguidance is optional: without it
