@@ -79,3 +79,17 @@ def spm_tokenizer():
 @pytest.fixture(params=["smollm2", "spm"])
 def any_tokenizer(request):
     return request.getfixturevalue(f"{request.param}_tokenizer")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """SchemaStore schemas the JSON Schema engine refused, with the keyword and path it named."""
+    import sys
+
+    corpus = sys.modules.get("schemastore_corpus")
+    if corpus is None or not (corpus.COMPILED or corpus.REFUSALS):
+        return
+    total = len(corpus.COMPILED) + len(corpus.REFUSALS)
+    terminalreporter.section("SchemaStore corpus")
+    terminalreporter.write_line(f"{len(corpus.COMPILED)} of {total} schemas compiled; refused:")
+    for name, refusal in sorted(corpus.REFUSALS.items()):
+        terminalreporter.write_line(f"  {name}: {refusal[:300]}")
