@@ -44,7 +44,8 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
                            logit_bias: dict | None = None, logits_processor=None, sampler=None, grammar=None,
                            logprobs: bool = False, top_logprobs: int | None = None,
                            chat_template: str | None = None, penalty_last_n: int = 64,
-                          response_format: dict | None = None, finish_within_budget: bool = True):
+                          response_format: dict | None = None, finish_within_budget: bool = True,
+                           fast_forward: bool = True):
     """Answer `messages` as llama-cpp-python's Llama.create_chat_completion does.
 
     Returns {"id", "object": "chat.completion", "created", "model", "choices": [{"index",
@@ -52,7 +53,8 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
     stream=True, "chat.completion.chunk" dicts carrying `delta`s (role first, then content,
     then an empty delta with finish_reason). Generation stops at the model's end-of-generation
     tokens. `chat_template` overrides the GGUF's template. Under a grammar, `finish_within_budget`
-    (on by default) keeps room to complete a sentence before max_tokens or the context end.
+    (on by default) keeps room to complete a sentence before max_tokens or the context end, and
+    `fast_forward` (on by default) appends the text the grammar forces without sampling it.
     """
     if top_logprobs is not None and not logprobs:
         raise SamplingError("top_logprobs needs logprobs=True")
@@ -66,7 +68,7 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
                               pipeline_args=pipeline_args)
     events = completion_events(llm, request, max_tokens=max_tokens,
                                logprobs=(top_logprobs or 0) if logprobs else None, echo=False,
-                               finish_within_budget=finish_within_budget)
+                               finish_within_budget=finish_within_budget, fast_forward=fast_forward)
     header = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": getattr(llm, "model_name", "")}
     if stream:
         return _chunks(events, header)

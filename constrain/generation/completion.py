@@ -85,7 +85,8 @@ def prepare_request(llm, prompt, *, stop, grammar, pipeline_args: dict) -> Reque
 
 
 def completion_events(llm, request: Request, *, max_tokens, logprobs, echo,
-                      finish_within_budget: bool = True) -> Iterator[Piece | Finish]:
+                      finish_within_budget: bool = True,
+                      fast_forward: bool = True) -> Iterator[Piece | Finish]:
     """Pieces of text (each with the logprob entries of the tokens that begin in it), then one Finish."""
     prompt_ids, prompt_text = request.prompt_ids, request.prompt_text
     pipeline, matcher = request.pipeline, request.matcher
@@ -115,7 +116,7 @@ def completion_events(llm, request: Request, *, max_tokens, logprobs, echo,
     raw_logits: list = []
     on_logits = (lambda raw, token: raw_logits.append(raw.copy())) if recorder is not None else None
     tokens = generate_tokens(llm, prompt_ids, pipeline, max_tokens, matcher, on_logits, state,
-                             finish_within_budget=finish_within_budget)
+                             finish_within_budget=finish_within_budget, fast_forward=fast_forward)
     for token in tokens:
         starts.append(len(assembler.text))
         if recorder is not None:
@@ -159,14 +160,16 @@ def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: flo
                       seed: int | None = None, stop=None, logprobs: int | None = None, echo: bool = False,
                       stream: bool = False, logit_bias: dict | None = None, logits_processor=None,
                       sampler=None, grammar=None, penalty_last_n: int = 64,
-                      response_format: dict | None = None, finish_within_budget: bool = True):
+                      response_format: dict | None = None, finish_within_budget: bool = True,
+                      fast_forward: bool = True):
     """Complete `prompt` the way llama-cpp-python's Llama.create_completion does.
 
     Returns {"id", "object": "text_completion", "created", "model", "choices": [{"text",
     "index", "logprobs", "finish_reason"}], "usage"}; with stream=True an iterator of chunks of
     that shape whose texts concatenate to the whole text (the last carries finish_reason).
     Under a grammar, `finish_within_budget` (on by default) keeps room to complete a sentence
-    before max_tokens or the context end (docs/grammars.md). See constrain.generation.settings for how the sampling arguments become a Pipeline.
+    before max_tokens or the context end, and `fast_forward` (on by default) appends the text
+    the grammar forces without sampling it (docs/grammars.md). See constrain.generation.settings for how the sampling arguments become a Pipeline.
     """
     pipeline_args = dict(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, typical_p=typical_p,
                          repeat_penalty=repeat_penalty, frequency_penalty=frequency_penalty,
@@ -176,7 +179,7 @@ def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: flo
     request = prepare_request(llm, prompt, stop=stop, grammar=grammar_for(grammar, response_format),
                               pipeline_args=pipeline_args)
     events = completion_events(llm, request, max_tokens=max_tokens, logprobs=logprobs, echo=echo,
-                               finish_within_budget=finish_within_budget)
+                               finish_within_budget=finish_within_budget, fast_forward=fast_forward)
     header = {"id": _new_id(), "object": "text_completion", "created": int(time.time()),
               "model": getattr(llm, "model_name", "")}
     if stream:

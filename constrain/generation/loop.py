@@ -6,7 +6,9 @@ End-of-generation tokens are allowed exactly when the matcher accepts; the loop 
 "stop" when the matcher is finished (only EOS could follow) or an end-of-generation token is
 drawn, and with "length" after max_tokens. With `finish_within_budget` (and a GrammarMatcher),
 the last tokens before the budget runs out are narrowed to those after which the sentence can
-still be completed in time (constrain/grammars/budget.py).
+still be completed in time (constrain/grammars/budget.py). With `fast_forward`, text the grammar
+forces after a drawn token (constrain/grammars/forced.py) is appended as tokens without sampling
+and evaluated in the same batch as that token.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from constrain.errors import SamplingError
 from constrain.generation.context import evaluate_more, evaluate_prompt
 from constrain.grammars.budget import BudgetedEnding
+from constrain.grammars.forced import forced_tokens
 from constrain.grammars.matcher import GrammarMatcher
 from constrain.samplers import Pipeline
 
@@ -50,7 +53,8 @@ def max_new_tokens(llm, n_prompt: int, max_tokens: int | None) -> int:
 
 def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: int | None,
                     matcher=None, on_logits: Callable[[np.ndarray, int], None] | None = None,
-                    state: Generation | None = None, finish_within_budget: bool = True) -> Iterator[int]:
+                    state: Generation | None = None, finish_within_budget: bool = True,
+                    fast_forward: bool = True) -> Iterator[int]:
     """Yield generated token ids; `state.finish_reason` is set when the iterator ends normally.
 
     `on_logits(raw_logits, token)` sees the model's unprocessed logits of each drawn token
@@ -67,11 +71,16 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
     pipeline.reset()
     if matcher is not None:
         matcher.reset()
-    pending = None
+    pending: list[int] = []  # drawn or forced tokens not yet evaluated
     ending = BudgetedEnding(matcher) if finish_within_budget and isinstance(matcher, GrammarMatcher) else None
-    for step in range(limit):
-        if pending is not None:
-            evaluate_more(llm, [pending])
+    # logprobs need the logits of every token, which a batch of forced tokens does not give
+    forward = fast_forward and on_logits is None and isinstance(matcher, GrammarMatcher)
+    tokenize = lambda text: llm.tokenize(text, add_bos=False, special=False)  # noqa: E731
+    produced = 0
+    while produced < limit:
+        if pending:
+            evaluate_more(llm, pending)
+            pending = []
         if matcher is not None and matcher.is_finished():
             state.finish_reason = "stop"
             return
@@ -84,7 +93,7 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
         raw = np.asarray(llm.logits, dtype=np.float32)
         restrict = None
         if ending is not None:
-            tokens_left = limit - step
+            tokens_left = limit - produced
             restrict = lambda logits: ending.restrict(logits, tokens_left)  # noqa: E731
         token = pipeline(context[:n], raw, allowed, restrict)
         if np.any(eog == token):
@@ -92,13 +101,20 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
             return
         if on_logits is not None:
             on_logits(raw, token)
+        drawn = [token]
         if matcher is not None:
             matcher.advance(token)
-        context[n] = token
-        n += 1
-        state.tokens.append(token)
-        pending = token
-        yield token
+            if forward and not matcher.is_finished():
+                drawn += forced_tokens(matcher, tokenize)[: limit - produced - 1]
+        for i, token in enumerate(drawn):
+            if i:
+                matcher.advance(token)
+            context[n] = token
+            n += 1
+            produced += 1
+            state.tokens.append(token)
+            pending.append(token)
+            yield token
         if matcher is not None and matcher.is_finished():
             state.finish_reason = "stop"
             return
