@@ -616,3 +616,43 @@ def test_undeclared_legacy_positions_are_subresources():
         assert registry.resolver().lookup(uri).contents["$id"] == uri
     resolved = registry.resolver().lookup("#/items/0")
     assert resolved.resolver.lookup("#").contents["$id"] == "http://example.com/first"  # entered its base
+
+
+def test_contains_marks_items_evaluated_in_2019_09_as_jsonschema_reads_it():
+    # 2019-09's text lets only items/additionalItems (and in-place applicators) mark items evaluated;
+    # jsonschema's Draft201909Validator also counts `contains`, as 2020-12 does. The translation
+    # follows jsonschema, the oracle (docs/json_schema_dialects.md).
+    schema = {"contains": {"type": "string"}, "unevaluatedItems": False}
+    assert as_2020_12(schema, DRAFT_2019_09) == schema
+    same_meaning(schema, DRAFT_2019_09, [["a"], ["a", 1], [1]])
+
+
+# ------------------------------------------------------------------ shapes referencing's own rules trip on
+def test_mixed_dependencies_are_indexed():
+    # referencing's draft-04/06/07 rules yield every `dependencies` value once the first is a schema
+    # (SchemaStore's tmlanguage.json), arrays included
+    schema = {"dependencies": {"a": {"required": ["b"]}, "c": ["d"]},
+              "properties": {"e": {"$id": "http://example.com/e", "type": "string"}},
+              "items": {"$ref": "http://example.com/e"}}
+    registry = referencing.Registry().with_resource("", DRAFT_07.resource(schema)).crawl()
+    assert registry.resolver().lookup("http://example.com/e").contents["type"] == "string"
+    with pytest.raises(AttributeError):  # jsonschema indexes with referencing's own rules
+        DRAFT_07.validator(schema).is_valid(["x"])
+    out = translate_document(schema, DRAFT_07)
+    assert out["dependentRequired"] == {"c": ["d"]} and out["dependentSchemas"] == {"a": {"required": ["b"]}}
+    validator = jsonschema.Draft202012Validator(out)
+    instances = [{"a": 1, "b": 2, "c": 3, "d": 4}, {"c": 3}, {"a": 1}, ["x"], [1]]
+    assert [validator.is_valid(i) for i in instances] == [True, False, False, True, False]
+
+
+def test_an_embedded_draft_4_subschema_with_boolean_subschemas_translates():
+    # referencing's draft-04 rules fail on booleans while indexing (SchemaStore's config.json)
+    schema = {"$schema": "http://json-schema.org/draft-07/schema#",
+              "definitions": {"crawler": {"$schema": "http://json-schema.org/draft-04/schema",
+                                          "properties": {"on": True, "off": False}, "maximum": 3,
+                                          "exclusiveMaximum": True}},
+              "properties": {"crawler": {"$ref": "#/definitions/crawler"}}}
+    out = translate_document(schema, DRAFT_07)
+    assert out["definitions"]["crawler"]["exclusiveMaximum"] == 3
+    validator = jsonschema.Draft202012Validator(out)
+    assert validator.is_valid({"crawler": {"on": 1}}) and not validator.is_valid({"crawler": {"off": 1}})

@@ -1,10 +1,11 @@
 """`referencing` Specifications for the dialects: how `$ref`s, ids and anchors resolve.
 
 `tolerant(specification)` wraps one of referencing's drafts so that crawling never hands a
-non-object to the draft's id and anchor functions: referencing's draft-04 rules fail on boolean
-subschemas (which a draft-04 subschema embedded in a later document may hold), and its draft-04/06/07
-rules yield every value of a `dependencies` whose first value is a schema, array values included
-(SchemaStore's tmlanguage.json mixes them). Booleans and arrays have no ids or anchors to find.
+non-object to the draft's id and anchor functions: referencing's draft-04/06/07 rules yield every
+value of a `dependencies` whose first value is a schema, array values included (SchemaStore's
+tmlanguage.json mixes them), and its draft-04 rules fail on boolean subschemas. Booleans and arrays
+have no ids or anchors to find. (A subschema with its own `$schema` is crawled with referencing's
+own rules for that draft, which a wrapper cannot reach: see dialects._DocumentTranslator.)
 
 `UNDECLARED_SPECIFICATION` is for schemas with no `$schema`: draft 2020-12's rules plus the legacy
 identifiers and subschema positions that undeclared real-world schemas still write. On top of

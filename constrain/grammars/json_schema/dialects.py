@@ -356,10 +356,15 @@ class _DocumentTranslator:
         self.dialect = dialect_at(root, dialect)
         resource = self.dialect.resource(root)
         self.base = resource.id() or ""
+        self.registry = referencing.Registry().with_resource(self.base, resource)
         try:
-            self.registry = referencing.Registry().with_resource(self.base, resource).crawl()
-        except (AttributeError, TypeError) as exc:  # e.g. a non-string id deep inside
-            raise InvalidSchemaError(f"not a {self.dialect.name} schema: {exc}") from None
+            self.registry = self.registry.crawl()
+            self.crawled = True
+        except (AttributeError, TypeError):
+            # referencing's own rules for a subschema that switches to draft-04 with `$schema` fail
+            # on its boolean subschemas (SchemaStore's config.json). Pointers from the root still
+            # resolve; _retarget refuses the references that would need the crawl.
+            self.crawled = False
         self.placed: dict[int, tuple] = {}   # id(original object) -> (its output path, its dialect)
         self.copied: set[tuple] = set()      # output paths of verbatim (untranslated) values
         self.references: list = []           # (output object, keyword, resolver, dialect)
@@ -435,8 +440,13 @@ class _DocumentTranslator:
         try:
             resolved = resolver.lookup(reference)
             base = resolver.lookup(uri + "#").contents
-        except (referencing.exceptions.Unresolvable, LookupError, AttributeError, TypeError, ValueError):
+        except (referencing.exceptions.Unresolvable, LookupError, ValueError):
             return  # another document (translated on its own) or a dangling reference: left as written
+        except (AttributeError, TypeError):  # the lookup needed the crawl that failed
+            if self.crawled:
+                raise
+            raise UnsupportedSchemaError(f"{reference!r} cannot be followed: the document holds a subschema that "
+                                         "referencing cannot index", keyword=keyword) from None
         if id(base) not in self.placed:
             return
         segments = _pointer_segments(base, fragment)
