@@ -37,7 +37,7 @@ from constrain.grammars.json_schema.dialects import (
     dialect_of,
     translate_document,
 )
-from constrain.grammars.json_schema.errors import InvalidSchemaError, UnsupportedSchemaError
+from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError, UnsupportedSchemaError
 
 SUITE = Path(__file__).resolve().parents[1] / "data" / "jsonschema_suite"
 REMOTE_BASE = "http://localhost:1234/"
@@ -162,7 +162,10 @@ def test_suite_group_agrees_with_the_drafts_validator(run, name, path, g):
 
 
 def agreement_table() -> str:
-    """Instances on which both validators agree, per run (python tests/grammars/test_json_schema_dialects.py)."""
+    """Instances on which both validators agree, per run.
+
+    python tests/grammars/test_json_schema_dialects.py [MASKBENCH_DATA_DIR]
+    """
     rows = ["| run | files | groups | instances | agree | cannot agree |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for run in RUNS:
         files, groups, instances, disagree = set(), 0, 0, 0
@@ -175,8 +178,51 @@ def agreement_table() -> str:
     return "\n".join(rows)
 
 
+def maskbench_table(data_dir: str) -> str:
+    """The same comparison over JSONSchemaBench's MaskBench schemas and instances (a checkout of its
+    `maskbench/data` folder; it has no licence to vendor): per dialect, schemas translated, refused,
+    valid 2020-12, and whose instances both validators decide alike."""
+    from collections import Counter
+
+    counts: dict[str, Counter] = {}
+    refusals = []
+    for path in sorted(Path(data_dir).glob("*.json")):
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            dialect = dialect_of(entry["schema"])
+        except (InvalidSchemaError, UnsupportedSchemaError) as exc:
+            counts.setdefault("refused $schema", Counter())["schemas"] += 1
+            refusals.append(f"{path.name}: {exc}")
+            continue
+        if isinstance(dialect, CustomMetaSchema):
+            counts.setdefault("custom meta-schema", Counter())["schemas"] += 1
+            continue
+        row = counts.setdefault(dialect.name, Counter())
+        row["schemas"] += 1
+        try:
+            translated = translate_document(entry["schema"], dialect)
+        except (InvalidSchemaError, UnsupportedSchemaError) as exc:
+            row["refused"] += 1
+            refusals.append(f"{path.name}: {exc}")
+            continue
+        row["valid 2020-12"] += _meta_schema_validator().is_valid(translated)
+        original, new = dialect.validator(entry["schema"]), jsonschema.Draft202012Validator(translated)
+        verdicts = [(original.is_valid(test["data"]), new.is_valid(test["data"])) for test in entry["tests"]]
+        row["instances"] += len(verdicts)
+        row["instances agree"] += sum(a == b for a, b in verdicts)
+        row["schemas agree"] += all(a == b for a, b in verdicts)
+    columns = ["schemas", "refused", "valid 2020-12", "schemas agree", "instances", "instances agree"]
+    rows = ["| dialect | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
+    rows += [f"| {name} | " + " | ".join(str(row[c]) for c in columns) + " |" for name, row in counts.items()]
+    return "\n".join(rows + refusals)
+
+
 if __name__ == "__main__":
+    import sys
+
     print(agreement_table())
+    if len(sys.argv) > 1:
+        print(maskbench_table(sys.argv[1]))
 
 
 # ------------------------------------------------------------------ helpers for the unit tests
@@ -466,7 +512,8 @@ def test_properties_named_like_keywords_are_not_keywords():
 def test_pointers_into_moved_positions_are_rewritten():
     schema = {"items": [{"type": "integer"}, {"$ref": "#/items/0"}], "additionalItems": {"$ref": "#/dependencies/a"},
               "dependencies": {"a": {"type": "string"}},
-              "definitions": {"tail": {"$ref": "#/additionalItems"}}, "properties": {"t": {"$ref": "#/definitions/tail"}}}
+              "definitions": {"tail": {"$ref": "#/additionalItems"}},
+              "properties": {"t": {"$ref": "#/definitions/tail"}}}
     out = same_meaning(schema, DRAFT_07, [[1, 2, "x"], [1, "2"], [1, 2, 3], {"t": "x"}, {"t": 1}])
     assert out["prefixItems"][1] == {"$ref": "#/prefixItems/0"}
     assert out["items"] == {"$ref": "#/dependentSchemas/a"}
@@ -515,6 +562,23 @@ def test_translate_document_returns_a_fresh_document():
     assert schema == before
     assert out["$schema"] == DRAFT202012_URI and out["definitions"]["a"] == {"$anchor": "a"}
     assert translate_document(False, DRAFT_07) is False
+
+
+def test_malformed_documents_get_typed_errors():
+    with pytest.raises(InvalidSchemaError) as caught:
+        translate_document({"properties": {"a": {"items": "string"}}}, DRAFT_07)
+    assert caught.value.path == "#/properties/a/items"
+    with pytest.raises(InvalidSchemaError) as caught:
+        translate_document({"allOf": {"type": "string"}}, DRAFT_07)
+    assert caught.value.keyword == "allOf"
+    with pytest.raises(InvalidSchemaError) as caught:  # draft-04 ids are strings
+        translate_document({"items": {"id": {"type": "string"}}}, DRAFT_04)
+    assert (caught.value.keyword, caught.value.path) == ("id", "#/items")
+    deep = {"type": "string"}
+    for _ in range(1200):  # past Python's recursion limit
+        deep = {"items": deep}
+    with pytest.raises(SchemaTooLargeError):
+        translate_document(deep, DRAFT_07)
 
 
 def test_an_embedded_resource_is_identified_by_the_embedding_dialect():
@@ -580,7 +644,8 @@ def test_recursive_ref_across_a_resource_without_recursive_anchor_cannot_be_mapp
              "$recursiveAnchor": True, "not": {"type": "integer"}, "$ref": "b"}
     middle = {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": "http://example.com/b", "$ref": "c"}
     inner = {"$schema": "https://json-schema.org/draft/2019-09/schema", "$id": "http://example.com/c",
-             "$recursiveAnchor": True, "anyOf": [{"type": "integer"}, {"type": "array", "items": {"$recursiveRef": "#"}}]}
+             "$recursiveAnchor": True,
+             "anyOf": [{"type": "integer"}, {"type": "array", "items": {"$recursiveRef": "#"}}]}
     originals = referencing.Registry().with_resources(
         [(s["$id"], referencing.jsonschema.DRAFT201909.create_resource(s)) for s in (middle, inner)])
     translations = referencing.Registry().with_resources(

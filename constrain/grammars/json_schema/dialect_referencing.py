@@ -5,7 +5,7 @@ non-object to the draft's id and anchor functions: referencing's draft-04/06/07 
 value of a `dependencies` whose first value is a schema, array values included (SchemaStore's
 tmlanguage.json mixes them), and its draft-04 rules fail on boolean subschemas. Booleans and arrays
 have no ids or anchors to find. (A subschema with its own `$schema` is crawled with referencing's
-own rules for that draft, which a wrapper cannot reach: see dialects._DocumentTranslator.)
+own rules for that draft, which a wrapper cannot reach: see dialect_document.DocumentTranslator.)
 
 `UNDECLARED_SPECIFICATION` is for schemas with no `$schema`: draft 2020-12's rules plus the legacy
 identifiers and subschema positions that undeclared real-world schemas still write. On top of
@@ -38,6 +38,11 @@ SCHEMA_VALUED = frozenset({
 SCHEMA_ARRAYS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 SCHEMA_MAPS = frozenset({"$defs", "definitions", "dependentSchemas", "patternProperties", "properties"})
 ANCHOR_NAME = re.compile(r"[A-Za-z_][-A-Za-z0-9._]*")  # what 2020-12's meta-schema allows in `$anchor`
+
+
+def pointer_token(key) -> str:
+    """One JSON pointer segment (RFC 6901 escapes)."""
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 @functools.cache
