@@ -1,6 +1,6 @@
 """Structured extraction on the default model over realistic schemas and texts.
 
-    python benchmarks/extraction_eval.py [--seeds 2]
+    python benchmarks/extraction_eval.py [--seeds 2] [--features]
 
 For every schema: compile time (vocabulary index warm), then greedy and mirostat v2
 extractions from each of its texts. Every output must parse and validate with jsonschema
@@ -102,7 +102,108 @@ SCHEMAS: dict[str, tuple[dict, list[str]]] = {
 }
 
 
-def run(llm, seeds: int = 2, log=print) -> tuple[int, int, list[str], dict[str, float]]:
+TAG = {"type": "string", "pattern": "^[a-z][a-z0-9-]*$", "minLength": 2, "maxLength": 20}
+NAME63 = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "minLength": 1, "maxLength": 63}
+
+# Schemas with what real-world schemas use and a context-free grammar alone cannot express:
+# anyOf of object shapes that share keys, a pattern together with lengths, uniqueItems.
+FEATURE_SCHEMAS: dict[str, tuple[dict, list[str]]] = {
+    "payment": ({
+        "type": "object",
+        "properties": {"amount": {"type": "number", "minimum": 0}, "method": {"anyOf": [
+            {"type": "object", "properties": {"kind": {"const": "card"},
+                                              "last4": {"type": "string", "pattern": "^[0-9]{4}$"}},
+             "required": ["kind", "last4"], "additionalProperties": False},
+            {"type": "object", "properties": {"kind": {"const": "bank"},
+                                              "iban": {"type": "string", "pattern": "^[A-Z]{2}[0-9]{2}[A-Z0-9]+$",
+                                                       "minLength": 15, "maxLength": 34}},
+             "required": ["kind", "iban"], "additionalProperties": False}]}},
+        "required": ["amount", "method"],
+    }, ["Paid 42.50 with the Visa card ending in 4242.",
+        "Transfer of 1200 from account DE89370400440532013000."]),
+    "pod": ({
+        "type": "object",
+        "properties": {"name": NAME63, "namespace": NAME63,
+                       "images": {"type": "array", "items": {"type": "string", "maxLength": 60},
+                                  "uniqueItems": True, "minItems": 1, "maxItems": 4},
+                       "replicas": {"type": "integer", "minimum": 1, "maximum": 10}},
+        "required": ["name", "images", "replicas"],
+    }, ["Deploy web-frontend in namespace shop with 3 replicas of nginx:1.25 and redis:7.",
+        "The api pod (namespace prod) runs python:3.12-slim, two copies."]),
+    "article": ({
+        "type": "object",
+        "properties": {"title": S, "tags": {"type": "array", "items": TAG, "uniqueItems": True, "maxItems": 5}},
+        "required": ["title", "tags"],
+    }, ["New paper: sparse attention for long documents, about machine learning and NLP.",
+        "Recipe of the week: vegan chocolate cake, baking and desserts."]),
+    "contact_point": ({
+        "type": "object",
+        "properties": {"name": S, "reach": {"anyOf": [
+            {"type": "object", "properties": {"email": {"type": "string", "format": "email", "maxLength": 60}},
+             "required": ["email"], "additionalProperties": False},
+            {"type": "object", "properties": {"phone": {"type": "string", "pattern": "^\\+?[0-9 ]+$",
+                                                        "minLength": 7, "maxLength": 16}},
+             "required": ["phone"], "additionalProperties": False}]}},
+        "required": ["name", "reach"],
+    }, ["Call Dr. Lee on +44 20 7946 0958.", "Write to Sam at sam@example.org."]),
+    "shape": ({
+        "type": "object",
+        "properties": {"shape": {"anyOf": [
+            {"type": "object", "properties": {"radius": {"type": "number", "exclusiveMinimum": 0}},
+             "required": ["radius"], "additionalProperties": False},
+            {"type": "object", "properties": {"width": {"type": "number", "exclusiveMinimum": 0},
+                                              "height": {"type": "number", "exclusiveMinimum": 0}},
+             "required": ["width", "height"], "additionalProperties": False},
+            {"type": "object", "properties": {"radius": {"type": "number"}, "height": {"type": "number"}},
+             "required": ["radius", "height"], "additionalProperties": False}]}},
+        "required": ["shape"],
+    }, ["A round table with a radius of 0.6 metres.", "A poster 70 wide and 100 high."]),
+    "flight_plan": ({
+        "type": "object",
+        "properties": {"code": {"type": "string", "pattern": "^[A-Z]{2}[0-9]+$", "minLength": 3, "maxLength": 6},
+                       "stops": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                                 "uniqueItems": True, "minItems": 2, "maxItems": 4}},
+        "required": ["code", "stops"],
+    }, ["LH400 flies FRA to JFK.", "Route of QF1: Sydney SYD, Singapore SIN, London LHR."]),
+    "account": ({
+        "type": "object",
+        "properties": {"username": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$", "minLength": 3,
+                                    "maxLength": 16},
+                       "roles": {"type": "array", "items": {"enum": ["admin", "editor", "viewer"]},
+                                 "uniqueItems": True, "minItems": 1}},
+        "required": ["username", "roles"],
+    }, ["Create user jdoe_42 as an editor and viewer.", "Give maria admin rights."]),
+    "order": ({
+        "type": "object",
+        "properties": {"id": {"type": "string", "pattern": "^ORD-[0-9]+$", "minLength": 6, "maxLength": 12},
+                       "status": {"anyOf": [
+                           {"type": "object", "properties": {"state": {"const": "pending"}},
+                            "required": ["state"], "additionalProperties": False},
+                           {"type": "object", "properties": {"state": {"const": "shipped"},
+                                                             "carrier": {"enum": ["UPS", "DHL", "FedEx"]}},
+                            "required": ["state", "carrier"], "additionalProperties": False}]}},
+        "required": ["id", "status"],
+    }, ["Order ORD-20931 has shipped with DHL.", "ORD-77 is still pending."]),
+    "shopping": ({
+        "type": "object",
+        "properties": {"store": S, "items": {"type": "array", "items": {"type": "string", "maxLength": 30},
+                                             "uniqueItems": True, "minItems": 1, "maxItems": 6}},
+        "required": ["store", "items"],
+    }, ["At the market get apples, bread and cheese.", "Pick up batteries and a lamp from Ikea."]),
+    "location": ({
+        "type": "object",
+        "properties": {"place": {"anyOf": [
+            {"type": "object", "properties": {"city": SHORT, "zip": {"type": "string", "pattern": "^[0-9]{5}$"}},
+             "required": ["city", "zip"], "additionalProperties": False},
+            {"type": "object", "properties": {"city": SHORT, "postcode": {
+                "type": "string", "pattern": "^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", "maxLength": 8}},
+             "required": ["city", "postcode"], "additionalProperties": False}]}},
+        "required": ["place"],
+    }, ["The shop is in Boston, MA 02118.", "Visit us at 10 Downing Street, London SW1A 2AA."]),
+}
+
+
+def run(llm, seeds: int = 2, log=print, schemas=None) -> tuple[int, int, list[str], dict[str, float]]:
     import jsonschema
 
     from constrain.extraction import extract, ExtractionError
@@ -111,7 +212,7 @@ def run(llm, seeds: int = 2, log=print) -> tuple[int, int, list[str], dict[str, 
     passed = total = 0
     failures: list[str] = []
     compile_ms: dict[str, float] = {}
-    for name, (schema, texts) in SCHEMAS.items():
+    for name, (schema, texts) in (SCHEMAS if schemas is None else schemas).items():
         json_schema(schema).matcher(llm.tokenizer)  # warm the vocabulary index
         started = time.perf_counter()
         grammar = json_schema(dict(schema, title=f"{name}-{time.time_ns()}"))  # defeat the grammar cache
@@ -143,11 +244,14 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=2, help="mirostat seeds per text")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--features", action="store_true",
+                    help="the schemas with anyOf of objects, pattern with lengths and uniqueItems")
     args = ap.parse_args()
     from constrain import Llama
 
     llm = Llama(n_threads=args.threads)
-    passed, total, failures, compile_ms = run(llm, seeds=args.seeds)
+    passed, total, failures, compile_ms = run(llm, seeds=args.seeds,
+                                              schemas=FEATURE_SCHEMAS if args.features else SCHEMAS)
     print(f"total: {passed}/{total} extractions parsed and validated; "
           f"compile max {max(compile_ms.values()):.1f} ms over {len(compile_ms)} schemas")
     for failure in failures:

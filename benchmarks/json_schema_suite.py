@@ -1,4 +1,4 @@
-"""JSON-Schema-Test-Suite (draft 2020-12) against the schema -> grammar translation.
+"""JSON-Schema-Test-Suite (draft 2020-12) against the schema -> grammar compiler.
 
 For every group (one schema, several instances) the schema is compiled with strict=False (the
 spec's additionalProperties default); then either compilation refused with a JsonSchemaError,
@@ -6,11 +6,11 @@ or every instance must be accepted exactly when the suite says it is valid. Inst
 serialized compactly (json.dumps(separators=(",", ":"), ensure_ascii=False)), the grammar's
 default style.
 
-The acceptor is pluggable: "lark" parses with lark's own LALR parser (the ground truth the
-engine matches); "matcher" feeds SmolLM2 tokens of the instance to the engine's token-level
-matcher (slow: one compiled grammar and mask table per group).
+The acceptor is pluggable: "bytes" steps the engine byte by byte over the instance (what a
+matcher does, without a tokenizer); "matcher" feeds SmolLM2 tokens of the instance to the
+token-level matcher, checking each token against the mask.
 
-    python benchmarks/json_schema_suite.py [--acceptor lark|matcher] [--files a.json,b.json] [--markdown]
+    python benchmarks/json_schema_suite.py [--acceptor bytes|matcher] [--files a.json,b.json] [--details]
 """
 
 from __future__ import annotations
@@ -50,28 +50,15 @@ def serialize(instance) -> str:
 
 
 # ------------------------------------------------------------------ acceptors
-def lark_acceptor(text: str):
-    import lark
-
-    parser = lark.Lark(text, parser="lalr", lexer="contextual")
-
-    def accepts(instance_text: str) -> bool:
-        try:
-            parser.parse(instance_text)
-        except lark.exceptions.LarkError:
-            return False
-        return True
-
-    return accepts
+def bytes_acceptor(grammar):
+    return grammar.accepts
 
 
 _TOKENIZER = []
 
 
-def matcher_acceptor(text: str):
-    """Feed the instance's SmolLM2 tokens one by one through the engine's matcher."""
-    from constrain.grammars import Grammar
-
+def matcher_acceptor(grammar):
+    """Feed the instance's SmolLM2 tokens one by one through the matcher, checking the mask."""
     if not _TOKENIZER:
         from constrain.runtime.default_model import default_model_path
         from constrain.runtime.gguf_file import GGUFFile
@@ -79,12 +66,12 @@ def matcher_acceptor(text: str):
 
         _TOKENIZER.append(load_tokenizer(GGUFFile(default_model_path()).metadata))
     tokenizer = _TOKENIZER[0]
-    matcher = Grammar.from_lark(text).matcher(tokenizer)
+    matcher = grammar.matcher(tokenizer)
 
     def accepts(instance_text: str) -> bool:
         matcher.reset()
         for token in tokenizer.encode(instance_text, add_bos=False):
-            if not matcher.mask()[token]:
+            if not matcher.is_allowed(token):
                 return False
             matcher.advance(token)
         return matcher.is_accepting()
@@ -92,7 +79,7 @@ def matcher_acceptor(text: str):
     return accepts
 
 
-ACCEPTORS = {"lark": lark_acceptor, "matcher": matcher_acceptor}
+ACCEPTORS = {"bytes": bytes_acceptor, "matcher": matcher_acceptor}
 
 
 # ------------------------------------------------------------------ running
@@ -107,13 +94,13 @@ class GroupResult:
 
 
 def run_group(file: str, group: dict, acceptor, registry, *, strict: bool = False) -> GroupResult:
-    from constrain.grammars.json_schema import JsonSchemaError, json_schema_to_lark
+    from constrain.grammars.json_schema import JsonSchemaError, json_schema
 
     try:
-        text = json_schema_to_lark(group["schema"], strict=strict, registry=registry)
+        grammar = json_schema(group["schema"], strict=strict, registry=registry)
     except JsonSchemaError as exc:
         return GroupResult(file, group["description"], "refused", str(exc))
-    accepts = acceptor(text)
+    accepts = acceptor(grammar)
     result = GroupResult(file, group["description"], "correct")
     for test in group["tests"]:
         got = accepts(serialize(test["data"]))
@@ -185,7 +172,7 @@ def table(summary: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--acceptor", choices=sorted(ACCEPTORS), default="lark")
+    parser.add_argument("--acceptor", choices=sorted(ACCEPTORS), default="bytes")
     parser.add_argument("--files", help="comma-separated file names (default: all)")
     parser.add_argument("--optional-formats", action="store_true", help="run optional/format/ files instead")
     parser.add_argument("--details", action="store_true", help="print each wrong or refused group")

@@ -38,7 +38,7 @@ class Llama:
         self.metadata: dict[str, Any] = self._gguf.metadata
         if n_ctx <= 0:
             raise ValueError(f"n_ctx must be positive, got {n_ctx}")
-        self._model = LlamaModel(self._gguf, n_ctx)
+        self._model = LlamaModel(self._gguf, n_ctx, n_threads=n_threads)
         self.tokenizer = load_tokenizer(self.metadata)
         if self.tokenizer.n_vocab != self._model.hp.n_vocab:
             raise ConstrainError(

@@ -35,3 +35,13 @@ def test_extractions_validate(smollm2):
     passed, total, failures, compile_ms = bench.run(smollm2, seeds=1, log=lambda *a: None)
     assert total == len(bench.SCHEMAS) * 2 * 2
     assert not failures
+
+
+@pytest.mark.slow
+def test_extractions_with_any_of_objects_patterns_with_lengths_and_unique_items_validate(smollm2):
+    bench = load_benchmark("extraction_eval")
+    schemas = bench.FEATURE_SCHEMAS
+    assert len(schemas) >= 10
+    passed, total, failures, compile_ms = bench.run(smollm2, seeds=1, log=lambda *a: None, schemas=schemas)
+    assert total == len(schemas) * 2 * 2
+    assert not failures

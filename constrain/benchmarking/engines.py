@@ -21,7 +21,7 @@ def have_llama_cpp() -> bool:
 class ConstrainEngine:
     name = "constrain"
 
-    def __init__(self, model: str, n_ctx: int, threads: int):
+    def __init__(self, model: str, n_ctx: int, threads: int | None):
         from constrain import Llama
 
         self.llm = Llama(model, n_ctx=n_ctx, n_threads=threads)
@@ -54,11 +54,12 @@ class ConstrainEngine:
 class LlamaCppEngine(ConstrainEngine):
     name = "llama_cpp"
 
-    def __init__(self, model: str, n_ctx: int, threads: int):
+    def __init__(self, model: str, n_ctx: int, threads: int | None):
         from llama_cpp import Llama
 
-        self.llm = Llama(model, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512,
-                         verbose=False)
+        # threads None: llama-cpp-python's defaults (half the CPUs for generation, all for batches)
+        counts = {} if threads is None else {"n_threads": threads, "n_threads_batch": threads}
+        self.llm = Llama(model, n_ctx=n_ctx, n_batch=512, verbose=False, **counts)
 
     def greedy_next(self) -> int:
         # llama-cpp-python 0.3 keeps no scores unless logits_all: read the context's last row
@@ -73,7 +74,7 @@ class LlamaCppEngine(ConstrainEngine):
         return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
 
 
-def open_engine(name: str, model: str, n_ctx: int, threads: int):
+def open_engine(name: str, model: str, n_ctx: int, threads: int | None):
     if name == "constrain":
         return ConstrainEngine(model, n_ctx, threads)
     if name == "llama_cpp":

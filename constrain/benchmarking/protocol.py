@@ -23,10 +23,15 @@ class Workload:
     contexts: tuple[int, ...] = (128, 512, 2048)
     ctx_gen_tokens: int = 32  # generated at each context position
     json_tokens: int = 0  # constrained JSON chat generation; 0 skips it
+    n_ctx_fixed: int = 0  # the context window; 0: the smallest that fits the steps (n_ctx)
+    gen_only: bool = False  # only the generation from a short context (contention runs)
 
     @property
     def n_ctx(self) -> int:
-        """The context window both engines get: room for every step, in 256-token units."""
+        """The context window both engines get: n_ctx_fixed, or room for every step in
+        256-token units."""
+        if self.n_ctx_fixed:
+            return self.n_ctx_fixed
         need = max(self.prompt_tokens, WARMUP_TOKENS + self.gen_tokens,
                    max(self.contexts, default=0) + self.ctx_gen_tokens, 512)
         if self.json_tokens:
@@ -56,11 +61,18 @@ def _generate(engine, n: int) -> float:
     return time.perf_counter() - t
 
 
-def measure(engine, work: Workload, started: float, loaded: float) -> dict:
+def measure(engine, work: Workload, started: float, loaded: float, barrier=None) -> dict:
+    """barrier: called before the timed generation of a gen_only workload (several
+    processes start generating together)."""
     ids = prompt_ids(engine.n_vocab(), max(work.prompt_tokens, max(work.contexts, default=0), WARMUP_TOKENS))
     engine.eval(ids[:WARMUP_TOKENS])  # first eval: includes any kernel compile or warm-up
     first = time.perf_counter()
     result = {"load_s": loaded - started, "first_eval_s": first - started}
+    if work.gen_only:
+        if barrier is not None:
+            barrier()
+        result["gen_tps"] = work.gen_tokens / _generate(engine, work.gen_tokens)
+        return result
 
     engine.reset()
     t = time.perf_counter()

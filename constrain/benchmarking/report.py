@@ -13,7 +13,8 @@ ENGINE_TITLES = {"constrain": "constrain", "llama_cpp": "llama.cpp"}
 
 def metric_rows(work: Workload) -> list[tuple[str, str, str]]:
     """(key, label, number format) of every row the workload measures."""
-    rows = [("load_s", "load time (s)", ".2f"),
+    rows = [("first_load_s", "load, first process: builds the tile cache (s)", ".2f"),
+            ("load_s", "load, tile cache present (s)", ".2f"),
             ("first_eval_s", "process start to first eval (s)", ".2f"),
             ("prompt_tps", f"prompt, {work.prompt_tokens} tokens in one batch (tokens/s)", ".1f"),
             ("gen_tps", f"generation, {work.gen_tokens} greedy tokens (tokens/s)", ".2f")]
@@ -30,9 +31,10 @@ def metric_rows(work: Workload) -> list[tuple[str, str, str]]:
                  ("chat_generated", "  tokens generated: free", ".0f"),
                  ("json_generated", "  tokens generated: JSON grammar", ".0f")]
     rows += [("load_VmRSS", "RSS after load (MiB)", ".0f"),
-             ("peak_rss_mib", "peak RSS (MiB)", ".0f"),
+             ("peak_rss_mib", f"peak RSS, n_ctx {work.n_ctx} (MiB)", ".0f"),
              ("RssAnon", "  at exit: anonymous (MiB)", ".0f"),
-             ("RssFile", "  at exit: file-backed (MiB)", ".0f")]
+             ("RssFile", "  at exit: file-backed (MiB)", ".0f"),
+             ("peak_rss_4096_mib", "peak RSS, n_ctx 4096 (MiB)", ".0f")]
     return rows
 
 
@@ -86,15 +88,41 @@ def memory_note(file_mib: float, kv: dict[str, tuple[float, str]], meds: dict[st
     return "- " + "\n- ".join(lines)
 
 
-def summary_table(rows: list[tuple[str, dict[str, dict[str, float]]]], work_by_model: dict[str, Workload]) -> str:
-    """One line per model: constrain / llama.cpp ratios of the headline figures."""
-    lines = ["| model | prompt | generation | gen. at largest context | peak RSS |", "|---|---|---|---|---|"]
+def summary_table(rows: list[tuple[str, dict[str, dict[str, float]]]], contexts: tuple[int, ...]) -> str:
+    """One line per model: constrain / llama.cpp ratios of the acceptance figures."""
+    ctx = max(contexts, default=None)
+    head = ["model", "prompt", "generation"] + ([f"gen. at context {ctx}"] if ctx else []) + \
+        ["peak RSS n_ctx 512", "peak RSS n_ctx 4096", "load (tile cache present)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, meds in rows:
         c, l = meds.get("constrain", {}), meds.get("llama_cpp", {})
-        top = max(work_by_model[label].contexts, default=None)
-        ctx_key = f"gen_tps@{top}" if top else None
-        cells = [label, ratio(c.get("prompt_tps"), l.get("prompt_tps")), ratio(c.get("gen_tps"), l.get("gen_tps")),
-                 (f"{ratio(c.get(ctx_key), l.get(ctx_key))} ({top})" if ctx_key and ctx_key in c and ctx_key in l else ""),
-                 ratio(c.get("peak_rss_mib"), l.get("peak_rss_mib"))]
-        lines.append("| " + " | ".join(cells) + " |")
+        keys = ["prompt_tps", "gen_tps"] + ([f"gen_tps@{ctx}"] if ctx else []) + \
+            ["peak_rss_mib", "peak_rss_4096_mib", "load_s"]
+        lines.append("| " + " | ".join([label] + [ratio(c.get(k), l.get(k)) for k in keys]) + " |")
+    return "\n".join(lines)
+
+
+def contention_table(contention: dict[str, dict[str, dict[str, list[float]]]]) -> str:
+    """Generation tokens/s per process with each engine's default thread count: alone, two
+    processes at once, and beside two busy CPU-bound processes (medians over rounds)."""
+    import statistics
+
+    def med(values):
+        return statistics.median(values) if values else None
+
+    lines = ["| model | engine | alone | two at once, each | beside two busy processes | drop, two at once | "
+             "drop, busy neighbours |", "|---|---|---|---|---|---|---|"]
+    for label, engines in contention.items():
+        for engine, runs in engines.items():
+            alone, two, busy = med(runs["alone"]), med(runs["two"]), med(runs["busy"])
+            cells = [label, ENGINE_TITLES.get(engine, engine)] + \
+                ["" if v is None else f"{v:.1f}" for v in (alone, two, busy)] + \
+                [f"{alone / v:.2f}x" if alone and v else "" for v in (two, busy)]
+            lines.append("| " + " | ".join(cells) + " |")
+        if {"constrain", "llama_cpp"} <= set(engines):
+            c, l = engines["constrain"], engines["llama_cpp"]
+            two_ratio = ratio(med(c["two"]), med(l["two"]))
+            busy_ratio = ratio(med(c["busy"]), med(l["busy"]))
+            lines.append(f"| {label} | constrain / llama.cpp | {ratio(med(c['alone']), med(l['alone']))} | "
+                         f"{two_ratio} | {busy_ratio} | | |")
     return "\n".join(lines)

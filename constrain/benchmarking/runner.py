@@ -21,17 +21,60 @@ class WorkerError(RuntimeError):
     pass
 
 
-def run_worker(engine: str, model: str, threads: int, work: Workload, env_extra: dict | None = None) -> dict:
+# A CPU-bound neighbour process, bounded in time so that a crashed runner leaves nothing behind.
+BUSY_LOOP = "import time\nend = time.time() + 900\nwhile time.time() < end:\n    pass\n"
+
+
+def _worker_command(engine: str, model: str, threads: int | None, work: Workload) -> list[str]:
+    return [sys.executable, "-m", "constrain.benchmarking.worker", "--engine", engine, "--model", model,
+            "--threads", str(threads or 0), "--workload", json.dumps(work.to_dict())]
+
+
+def _parse(engine: str, model: str, returncode: int, stdout: str, stderr: str) -> dict:
+    if returncode:
+        raise WorkerError(f"{engine} worker on {model} failed (exit {returncode}):\n{stderr[-3000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def run_worker(engine: str, model: str, threads: int | None, work: Workload, env_extra: dict | None = None) -> dict:
+    """threads None: the engine's default thread count."""
     env = dict(os.environ, **(env_extra or {}))
-    cmd = [sys.executable, "-m", "constrain.benchmarking.worker", "--engine", engine, "--model", model,
-           "--threads", str(threads), "--workload", json.dumps(work.to_dict())]
+    cmd = _worker_command(engine, model, threads, work)
     t = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if out.returncode:
-        raise WorkerError(f"{engine} worker on {model} failed (exit {out.returncode}):\n{out.stderr[-3000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = _parse(engine, model, out.returncode, out.stdout, out.stderr)
     result["process_s"] = time.perf_counter() - t
     return result
+
+
+def run_together(engine: str, model: str, threads: int | None, work: Workload, generators: int,
+                 busy: int = 0) -> list[dict]:
+    """`generators` workers of a gen_only workload that start generating at the same moment
+    (each loads, warms up, then waits for the others), beside `busy` CPU-bound processes.
+    Returns each generator's result."""
+    neighbours = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(busy)]
+    procs = []
+    try:
+        cmd = _worker_command(engine, model, threads, work) + ["--barrier"]
+        procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(generators)]
+        for p in procs:
+            if p.stdout.readline().strip() != "ready":
+                p.wait()
+                raise WorkerError(f"{engine} worker on {model} failed before generating:\n{p.stderr.read()[-3000:]}")
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        results = []
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=1800)
+            results.append(_parse(engine, model, p.returncode, stdout, stderr))
+        return results
+    finally:
+        for p in procs + neighbours:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
 
 
 def run_rounds(jobs: list[tuple[str, str, Workload]], engines: list[str], rounds: int, threads: int,

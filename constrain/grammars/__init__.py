@@ -14,7 +14,7 @@ from constrain.grammars.vocabulary import TokenVocabulary
 
 # JSON Schema front end (its own subpackage). Imported last, and rebinding the name to the
 # function: `from constrain.grammars import json_schema` gives the callable json_schema(schema).
-from constrain.grammars.json_schema import json_schema, json_schema_to_lark  # noqa: E402
+from constrain.grammars.json_schema import json_schema  # noqa: E402
 
 __all__ = [
     "Grammar",
@@ -27,6 +27,5 @@ __all__ = [
     "choice",
     "json",
     "json_schema",
-    "json_schema_to_lark",
     "regex",
 ]

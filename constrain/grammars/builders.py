@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 from constrain.grammars.errors import GrammarError
-from constrain.grammars.grammar import Grammar
+from constrain.grammars.grammar import Grammar, LexemeGrammar, content_hash
+from constrain.grammars.lexemes.from_regex import regex_term
+from constrain.grammars.lexemes.single import SingleLexemeParser
+from constrain.grammars.lexemes.shared import shared_store
 
 JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
 JSON_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
@@ -76,19 +79,35 @@ def json(max_whitespace: int | None = 16) -> Grammar:
     return Grammar(json_lark(max_whitespace))
 
 
-def regex(pattern: str, flags: str = "") -> Grammar:
-    """Text matched by one Python regular expression (as lark matches a terminal: re.match
-    from the start must return the whole text)."""
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "l": 0, "u": re.UNICODE, "x": re.VERBOSE}
+
+
+def regex(pattern: str, flags: str = "") -> LexemeGrammar:
+    """Text that `re.fullmatch(pattern, text, flags)` accepts: the language of one Python regular
+    expression (flags as letters from 'imsux'; classes such as \\w keep Python's Unicode meaning)."""
+    if not isinstance(pattern, str):
+        raise GrammarError(f"regex() takes a pattern str, got {type(pattern).__name__}")
+    if flags and not set(flags) <= set(_REGEX_FLAGS):
+        raise GrammarError(f"unknown regex flags {flags!r}: use letters from 'imsux'")
+    value = 0
+    for letter in flags:
+        value |= _REGEX_FLAGS[letter]
     try:
-        re.compile(pattern)
+        re.compile(pattern, value)
     except re.error as exc:
         raise GrammarError(f"invalid regular expression {pattern!r}: {exc}") from None
-    if flags and not set(flags) <= set("imslux"):
-        raise GrammarError(f"unknown regex flags {flags!r}: use letters from 'imslux'")
-    return Grammar(f"start: PATTERN\nPATTERN: /{lark_regex_literal(pattern)}/{flags}\n")
+
+    def build():
+        store = shared_store()
+        term = regex_term(store, pattern, value, what="regex()")
+        if not store.is_live(term):
+            raise GrammarError(f"regex() {pattern!r} matches no text")
+        return SingleLexemeParser(store, term)
+
+    return LexemeGrammar(content_hash("regex", flags, pattern), build, f"regex({pattern!r})")
 
 
-def choice(options) -> Grammar:
+def choice(options) -> LexemeGrammar:
     """Exactly one of the given strings."""
     options = list(options)
     if not options:
@@ -96,10 +115,13 @@ def choice(options) -> Grammar:
     for opt in options:
         if not isinstance(opt, str) or not opt:
             raise GrammarError(f"choice() options must be non-empty strings, got {opt!r}")
-    # Longest first: lark tries alternatives in order, a prefix must not win over a longer option.
-    alternatives = sorted(set(options), key=lambda s: (-len(s), s))
-    pattern = "|".join(re.escape(opt) for opt in alternatives)
-    return Grammar(f"start: CHOICE\nCHOICE: /{lark_regex_literal(pattern)}/\n")
+    unique = sorted(set(options))
+
+    def build():
+        store = shared_store()
+        return SingleLexemeParser(store, store.union([store.literal(o.encode("utf-8")) for o in unique]))
+
+    return LexemeGrammar(content_hash("choice", *unique), build, f"choice({unique[:4]!r})")
 
 
 __all__ = ["json", "regex", "choice", "json_lark", "lark_regex_literal"]

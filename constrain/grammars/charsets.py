@@ -8,7 +8,14 @@ every code point, which makes them exact by construction.
 from __future__ import annotations
 
 import functools
+import json
+import os
 import re
+import sys
+import tempfile
+import unicodedata
+
+import numpy as np
 
 from constrain.grammars.utf8_ranges import MAX_CODE_POINT
 
@@ -53,15 +60,61 @@ def contains(intervals: Intervals, cp: int) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _all_code_points() -> str:
-    return "".join(chr(c) for c in range(MAX_CODE_POINT + 1))
+    # decoding UTF-32 takes milliseconds; a million chr() calls took most of a second
+    return np.arange(MAX_CODE_POINT + 1, dtype="<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
 
 
 @functools.lru_cache(maxsize=None)
 def category(pattern: str, ascii_only: bool) -> tuple[tuple[int, int], ...]:
-    """Intervals matched by a one-character class such as r'\\w' under Python's re."""
+    """Intervals matched by a one-character class such as r'\\w' under Python's re.
+
+    Running `re` over every code point takes ~0.1 s, so the tables are kept on disk, keyed by
+    the Python and Unicode versions that define them."""
+    path = _tables_path()
+    tables = _read_tables(path)
+    key = f"{pattern}:{int(ascii_only)}"
+    if key in tables:
+        return tuple(tuple(pair) for pair in tables[key])
     flags = re.ASCII if ascii_only else 0
     runs = re.finditer("(?:%s)+" % pattern, _all_code_points(), flags)
-    return tuple((m.start(), m.end() - 1) for m in runs)
+    result = tuple((m.start(), m.end() - 1) for m in runs)
+    tables[key] = [list(pair) for pair in result]
+    _write_tables(path, tables)
+    return result
+
+
+def _tables_path():
+    from constrain.grammars.vocabulary import cache_dir
+
+    version = f"py{sys.version_info[0]}.{sys.version_info[1]}-unicode{unicodedata.unidata_version}"
+    return cache_dir() / f"re-classes-{version}.json"
+
+
+def _read_tables(path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}  # missing or damaged: recomputed
+
+
+def _write_tables(path, tables: dict) -> None:
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(tables, handle)
+        os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
+        tmp = None
+    except OSError:
+        pass  # an unwritable cache only costs the computation next time
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 @functools.lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from constrain.grammars.lark_frontend import ParsedGrammar
 from constrain.grammars.lexer_states import VIOLATION, LexerAutomaton
 
-DEAD = 0  # the empty hypothesis set
+from constrain.grammars.recognizer import DEAD  # the empty hypothesis set
 
 
 class GrammarEngine:

@@ -1,27 +1,60 @@
-"""Grammar: a compiled lark grammar; `grammar.matcher(tokenizer)` starts a constrained generation."""
+"""Compiled grammars; `grammar.matcher(tokenizer)` starts a constrained generation.
+
+Two engines sit behind one interface. `Grammar` is a lark grammar (LALR(1), lark's contextual
+lexer, matched byte for byte). `LexemeGrammar` is a grammar made of lexemes with a parser above
+them, built directly from a regular expression, a list of choices or a JSON Schema (no lark text in
+between). Both compile once per content (the bounded cache in compiled_cache.py) and share their
+memo tables among all matchers.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Callable
 
 import lark
 
-from constrain.grammars.engine import GrammarEngine
+from constrain.grammars.compiled_cache import ENGINES
+from constrain.grammars.engine import DEAD, GrammarEngine
 from constrain.grammars.errors import GrammarError
 from constrain.grammars.lark_frontend import parse_lark
+from constrain.grammars.lexemes.engine import LexemeEngine, LexemeParser
+from constrain.grammars.lexemes.masks import LexemeMaskBuilder
 from constrain.grammars.masks import MaskBuilder
 from constrain.grammars.matcher import GrammarMatcher
 from constrain.grammars.vocabulary import TokenVocabulary, load_trie
 
-_ENGINES: dict[str, GrammarEngine] = {}  # compiled grammars by content hash
+
+def content_hash(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def content_hash(text: str, start: str) -> str:
-    return hashlib.sha256(f"{start}\0{text}".encode()).hexdigest()
+class CompiledGrammar:
+    """What every grammar offers: matchers for a tokenizer, and recognition of whole texts."""
+
+    engine: GrammarEngine | LexemeEngine
+
+    def _mask_builder(self, trie):
+        raise NotImplementedError
+
+    def matcher(self, tokenizer) -> GrammarMatcher:
+        """A fresh matcher; `tokenizer` offers vocab_bytes(), control_ids, eog_ids (or is a TokenVocabulary)."""
+        vocab = TokenVocabulary.from_tokenizer(tokenizer)
+        fingerprint = vocab.fingerprint()
+        masks = self.engine.mask_builders.get(fingerprint)
+        if masks is None:
+            masks = self._mask_builder(load_trie(vocab))
+            self.engine.mask_builders[fingerprint] = masks
+        return GrammarMatcher(self.engine, vocab, masks)
+
+    def accepts_bytes(self, data: bytes) -> bool:
+        """Whether `data` is a complete sentence, as the matcher decides byte by byte."""
+        state = self.engine.step_bytes(self.engine.start, data)
+        return state != DEAD and self.engine.is_accepting(state)
 
 
-class Grammar:
+class Grammar(CompiledGrammar):
     """A grammar in lark syntax (LALR(1)), compiled once per content and shared by all matchers."""
 
     def __init__(self, lark_text: str, start: str = "start"):
@@ -29,12 +62,8 @@ class Grammar:
             raise GrammarError(f"grammar text must be a str, got {type(lark_text).__name__}")
         self.lark_text = lark_text
         self.start = start
-        self.key = content_hash(lark_text, start)
-        engine = _ENGINES.get(self.key)
-        if engine is None:
-            engine = GrammarEngine(parse_lark(lark_text, start))
-            _ENGINES[self.key] = engine
-        self.engine = engine
+        self.key = content_hash("lark", start, lark_text)
+        self.engine = ENGINES.get_or_build(self.key, lambda: GrammarEngine(parse_lark(lark_text, start)))
 
     # -- constructors ----------------------------------------------------------------------
     @classmethod
@@ -62,20 +91,18 @@ class Grammar:
         return cls(text, start)
 
     # -- use -------------------------------------------------------------------------------
-    def matcher(self, tokenizer) -> GrammarMatcher:
-        """A fresh matcher; `tokenizer` offers vocab_bytes(), control_ids, eog_ids (or is a TokenVocabulary)."""
-        vocab = TokenVocabulary.from_tokenizer(tokenizer)
-        fingerprint = vocab.fingerprint()
-        masks = self.engine.mask_builders.get(fingerprint)
-        if masks is None:
-            masks = MaskBuilder(self.engine, load_trie(vocab))
-            self.engine.mask_builders[fingerprint] = masks
-        return GrammarMatcher(self.engine, vocab, masks)
+    def _mask_builder(self, trie):
+        return MaskBuilder(self.engine, trie)
 
     @property
     def lark(self) -> lark.Lark:
         """lark's own LALR parser for this grammar: the ground truth the matcher agrees with."""
-        return self.engine.grammar.lark_parser
+        parsed = self.engine.grammar
+        if not hasattr(parsed.lark_parser, "grammar"):
+            # loaded from lark's cache, which keeps the tables but not the grammar object that
+            # tools such as hypothesis.extra.lark read: build the full parser once, on demand
+            parsed.lark_parser = lark.Lark(self.lark_text, parser="lalr", lexer="contextual", start=self.start)
+        return parsed.lark_parser
 
     def parse(self, text: str):
         return self.lark.parse(text)
@@ -91,3 +118,26 @@ class Grammar:
     def __repr__(self) -> str:
         first = self.lark_text.strip().splitlines()[0] if self.lark_text.strip() else ""
         return f"Grammar({first[:40]!r}..., start={self.start!r})"
+
+
+class LexemeGrammar(CompiledGrammar):
+    """A grammar compiled straight to lexemes and a parser (regex, choice, JSON Schema)."""
+
+    def __init__(self, key: str, build_parser: Callable[[], LexemeParser], description: str):
+        self.key = key
+        self.description = description
+        self.engine = ENGINES.get_or_build(key, lambda: LexemeEngine(build_parser()))
+
+    def _mask_builder(self, trie):
+        return LexemeMaskBuilder(self.engine, trie)
+
+    def accepts(self, text: str) -> bool:
+        """Whether `text` is a complete sentence of the grammar."""
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return self.accepts_bytes(data)
+
+    def __repr__(self) -> str:
+        return f"LexemeGrammar({self.description[:60]!r})"

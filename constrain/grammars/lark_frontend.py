@@ -6,7 +6,9 @@ accepts exactly the texts `Lark(text, parser="lalr").parse` accepts.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -67,8 +69,13 @@ def parse_lark(text: str, start: str = "start") -> ParsedGrammar:
     lark_logger.handlers = [conflict_log]
     lark_logger.propagate = False
     lark_logger.setLevel(logging.DEBUG)
+    cache_file = _lark_cache_file(text, start)
     try:
-        parser = lark.Lark(text, parser="lalr", lexer="contextual", start=start)
+        try:
+            parser = lark.Lark(text, parser="lalr", lexer="contextual", start=start, cache=cache_file)
+        except Exception:  # noqa: BLE001 - a damaged cache file, or a grammar error the retry reports
+            _remove(cache_file)
+            parser = lark.Lark(text, parser="lalr", lexer="contextual", start=start)
     except lark.exceptions.GrammarError as exc:
         raise GrammarError(_explain_lark_error(str(exc))) from None
     except lark.exceptions.LarkError as exc:
@@ -79,8 +86,32 @@ def parse_lark(text: str, start: str = "start") -> ParsedGrammar:
         lark_logger.propagate = saved[2]
     parsed = _extract(parser, text, start)
     parsed.conflicts = conflict_log.messages
+    if parsed.conflicts:
+        _remove(cache_file)  # conflicts are only reported while lark analyses: keep that happening
     _check_nonempty_language(parser, start)
     return parsed
+
+
+def _lark_cache_file(text: str, start: str) -> str | bool:
+    """Where lark keeps its analysis of this grammar (LALR tables, terminals) for later processes,
+    keyed by content and lark's version; False (no cache) when the folder cannot be written."""
+    from constrain.grammars.vocabulary import cache_dir
+
+    folder = cache_dir() / "lark"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    digest = hashlib.sha256(f"{lark.__version__}\0{start}\0{text}".encode()).hexdigest()[:40]
+    return str(folder / f"{digest}.lark-cache")
+
+
+def _remove(path) -> None:
+    if path:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 class _ConflictLog(logging.Handler):

@@ -20,6 +20,10 @@ from constrain.grammars.lark_frontend import ParsedGrammar
 from constrain.grammars.regex_dfa import ByteDFA, regex_to_dfa
 
 VIOLATION = -2  # shadow outcome: lark would have lexed differently, the hypothesis dies
+# Terminal DFAs by regex, shared by every grammar of the process (a JSON string or a number is
+# the same automaton in every grammar that has one); the oldest go first past the bound.
+MAX_SHARED_DFAS = 512
+_TERMINAL_DFAS: dict[str, ByteDFA] = {}
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,12 @@ class LexerAutomaton:
 
     def _dfa(self, term) -> ByteDFA:
         where = f"terminal {term.name}" + (f" (grammar line {term.line})" if term.line else "")
-        dfa = regex_to_dfa(term.regexp, where)
+        dfa = _TERMINAL_DFAS.get(term.regexp)
+        if dfa is None:
+            dfa = regex_to_dfa(term.regexp, where)
+            if len(_TERMINAL_DFAS) >= MAX_SHARED_DFAS:
+                _TERMINAL_DFAS.pop(next(iter(_TERMINAL_DFAS)))
+            _TERMINAL_DFAS[term.regexp] = dfa
         if not dfa.accepting.any():
             raise GrammarError(f"{where}: its pattern {term.regexp!r} matches no text")
         return dfa

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from constrain.grammars.engine import DEAD, GrammarEngine
 from constrain.grammars.errors import GrammarError
-from constrain.grammars.masks import MaskBuilder
+from constrain.grammars.recognizer import DEAD, MaskSource, Recognizer
 from constrain.grammars.vocabulary import TokenVocabulary
 
 _ENDED = -1  # history entry after end-of-generation was accepted
 
 
 class GrammarMatcher:
-    def __init__(self, engine: GrammarEngine, vocab: TokenVocabulary, masks: MaskBuilder):
+    def __init__(self, engine: Recognizer, vocab: TokenVocabulary, masks: MaskSource):
         self.engine = engine
         self.vocab = vocab
         self.masks = masks

@@ -69,6 +69,7 @@ class Slice:
     residual: WalkTrie  # the nodes whose subtree holds a token with some byte outside the set
 
 
+MAX_SLICES_PER_TRIE = 64  # about 1 ms and a packed mask each
 MIN_SAVING = 0.5  # a slice is only kept if its residual trie has at most this share of the nodes
 
 
@@ -78,6 +79,8 @@ def byte_slice(trie: VocabularyTrie, first: np.ndarray, allowed: np.ndarray) -> 
     slices = trie.__dict__.setdefault("_byte_slices", {})
     key = np.packbits(first).tobytes() + np.packbits(allowed).tobytes()
     if key not in slices:
+        if len(slices) >= MAX_SLICES_PER_TRIE:
+            return None  # bounded: byte sets this rare are walked
         slices[key] = _build_slice(trie, first, allowed)
     return slices[key]
 

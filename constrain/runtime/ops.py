@@ -1,7 +1,8 @@
 """The non-matmul operations of a llama layer, as numba kernels.
 
-Activations are float32 matrices of shape (n_tokens, width): a prompt batch and a
-single generated token go through the same code.
+Each is written once as a row primitive (one token's vector, in place or into `out`),
+used as is by the one-call decode step (decode_step.py) and looped over the rows of a
+batch (n_tokens, width) by the batched pass (model.py): the two paths cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,18 +11,64 @@ import numpy as np
 from numba import njit
 
 
+@njit(inline="always", fastmath=True, cache=True)
+def rms_norm_row(x, weight, eps, out):
+    """out = x scaled to unit root-mean-square, then by `weight` (all (width,))."""
+    ss = np.float32(0.0)
+    for j in range(x.shape[0]):
+        ss += x[j] * x[j]
+    scale = np.float32(1.0) / np.sqrt(ss / np.float32(x.shape[0]) + np.float32(eps))
+    for j in range(x.shape[0]):
+        out[j] = x[j] * scale * weight[j]
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def rope_row(v, offset, n_heads, head_dim, cos, sin):
+    """Rotate adjacent pairs (v[2j], v[2j+1]) of each head of v[offset:offset+n_heads*head_dim]
+    in place, by the angles whose cos/sin are given for the first len(cos) pairs.
+
+    GGUF llama files store Q/K rows permuted by the converter so that rotating adjacent
+    pairs here equals the Hugging Face "rotate halves" formulation.
+    """
+    for h in range(n_heads):
+        base = offset + h * head_dim
+        for j in range(cos.shape[0]):
+            a = v[base + 2 * j]
+            b = v[base + 2 * j + 1]
+            v[base + 2 * j] = a * cos[j] - b * sin[j]
+            v[base + 2 * j + 1] = a * sin[j] + b * cos[j]
+
+
+@njit(inline="always", cache=True)
+def rope_angles(position, pos_scale, inv_freq, cos, sin):
+    """cos/sin (float32, rope_dim // 2) of one position's rotation angles."""
+    p = np.float64(position) / pos_scale
+    for j in range(inv_freq.shape[0]):
+        angle = p * inv_freq[j]
+        cos[j] = np.float32(np.cos(angle))
+        sin[j] = np.float32(np.sin(angle))
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def swiglu_row(gate_up, up_at, width, out):
+    """SwiGLU's elementwise part on a fused gate/up product: out[j] = silu(gate_up[j]) * gate_up[up_at + j]."""
+    for j in range(width):
+        g = gate_up[j]
+        out[j] = g / (np.float32(1.0) + np.exp(-g)) * gate_up[up_at + j]
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def add_row(x, y):
+    for j in range(x.shape[0]):
+        x[j] += y[j]
+
+
 @njit(cache=True, fastmath=True)
 def rms_norm(x, weight, eps):
-    """Each row scaled to unit root-mean-square, then by `weight`."""
-    n, d = x.shape
+    """Each row of x (n, width) normalized (rms_norm_row), as a new array."""
     out = np.empty_like(x)
-    for i in range(n):
-        ss = np.float32(0.0)
-        for j in range(d):
-            ss += x[i, j] * x[i, j]
-        scale = np.float32(1.0) / np.sqrt(ss / np.float32(d) + np.float32(eps))
-        for j in range(d):
-            out[i, j] = x[i, j] * scale * weight[j]
+    for i in range(x.shape[0]):
+        rms_norm_row(x[i], weight, eps, out[i])
     return out
 
 
@@ -34,55 +81,25 @@ def rope_inverse_frequencies(rope_dim: int, base: float, freq_factors: np.ndarra
 
 
 @njit(cache=True, fastmath=True)
-def apply_rope(x, n_heads, head_dim, rope_dim, positions, inv_freq, pos_scale):
-    """Rotate adjacent pairs (x[2j], x[2j+1]) of each head in place.
-
-    GGUF llama files store Q/K rows permuted by the converter so that rotating adjacent
-    pairs here equals the Hugging Face "rotate halves" formulation.
-    """
-    n = x.shape[0]
-    half = rope_dim // 2
-    for t in range(n):
-        p = positions[t] / pos_scale
-        for j in range(half):
-            angle = p * inv_freq[j]
-            c = np.float32(np.cos(angle))
-            s = np.float32(np.sin(angle))
-            for h in range(n_heads):
-                base = h * head_dim + 2 * j
-                a = x[t, base]
-                b = x[t, base + 1]
-                x[t, base] = a * c - b * s
-                x[t, base + 1] = a * s + b * c
+def apply_rope(x, offset, n_heads, head_dim, positions, inv_freq, pos_scale):
+    """rope_row on each row of x (n, width) at its position, heads from column `offset`."""
+    cos = np.empty(inv_freq.shape[0], np.float32)
+    sin = np.empty(inv_freq.shape[0], np.float32)
+    for t in range(x.shape[0]):
+        rope_angles(positions[t], pos_scale, inv_freq, cos, sin)
+        rope_row(x[t], offset, n_heads, head_dim, cos, sin)
 
 
 @njit(cache=True, fastmath=True)
-def silu_mul(gate, up):
-    """SwiGLU's elementwise part: silu(gate) * up, written into gate."""
-    n, d = gate.shape
-    for i in range(n):
-        for j in range(d):
-            g = gate[i, j]
-            gate[i, j] = g / (np.float32(1.0) + np.exp(-g)) * up[i, j]
-    return gate
-
-
-@njit(cache=True, fastmath=True)
-def silu_mul_halves(gate_up, width):
-    """SwiGLU on a fused product: silu(gate_up[:, :width]) * gate_up[:, width:], as a new
-    contiguous (n, width) array (no copies of the two halves)."""
-    n = gate_up.shape[0]
-    out = np.empty((n, width), np.float32)
-    for i in range(n):
-        for j in range(width):
-            g = gate_up[i, j]
-            out[i, j] = g / (np.float32(1.0) + np.exp(-g)) * gate_up[i, width + j]
+def swiglu(gate_up, up_at, width):
+    """swiglu_row on each row of a fused gate/up product, as a new contiguous (n, width) array."""
+    out = np.empty((gate_up.shape[0], width), np.float32)
+    for i in range(gate_up.shape[0]):
+        swiglu_row(gate_up[i], up_at, width, out[i])
     return out
 
 
 @njit(cache=True, fastmath=True)
 def add_inplace(x, y):
-    n, d = x.shape
-    for i in range(n):
-        for j in range(d):
-            x[i, j] += y[i, j]
+    for i in range(x.shape[0]):
+        add_row(x[i], y[i])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
 import sys
 from dataclasses import dataclass
 
@@ -19,7 +20,9 @@ from constrain.errors import ModelFormatError, UnsupportedModelError
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
 from constrain.runtime.quants import QuantMatrix, check_supported
-from constrain.runtime.stacked_layers import StackedLayers, stack_layers
+from constrain.runtime import tile_cache
+from constrain.runtime.quants import tiles
+from constrain.runtime.stacked_layers import ROLES, LayerStack
 
 
 @dataclass
@@ -42,10 +45,10 @@ class LlamaWeights:
     output_norm: np.ndarray
     output: QuantMatrix  # the embedding matrix itself when the model ties them
     rope_freq_factors: np.ndarray | None
-    stacked: StackedLayers | None = None  # the layers' row-tiled stack, when their types allow one
+    stacked: LayerStack | None = None  # the layers' tiles (stacked_layers.py), made at load
 
     @classmethod
-    def load(cls, gguf: GGUFFile, hp: LlamaHParams) -> "LlamaWeights":
+    def load(cls, gguf: GGUFFile, hp: LlamaHParams, cache_dir: str | None = None) -> "LlamaWeights":
         loader = _Loader(gguf)
         if any(name.endswith("_exps.weight") for name in gguf.tensors):
             raise UnsupportedModelError(f"{gguf.path}: mixture-of-experts llama models are not supported")
@@ -73,23 +76,76 @@ class LlamaWeights:
         if "rope_freqs.weight" in gguf.tensors:
             freq_factors = loader.vector("rope_freqs.weight", hp.rope_dim // 2)
         weights = cls(token_embd, layers, output_norm, output, freq_factors)
-        weights._tile_matrices()
+        weights._tile_matrices(gguf.path, cache_dir)
         return weights
 
-    def _tile_matrices(self) -> None:
-        """Move the weights into row-tiled copies: the layers into one stack when their
-        types allow (stacked_layers.py), else each matrix with a tiled kernel on its own.
-        The mapped file pages a copy came from go back to the OS, so memory does not
-        double (they are read back from the file only if something reads `data` again;
-        a tied embedding's lookups read the tiled copy)."""
-        layer_matrices = [m for layer in self.layers for m in
-                          (layer.wq, layer.wk, layer.wv, layer.wo, layer.w_gate, layer.w_up, layer.w_down)]
-        self.stacked = stack_layers(self.layers, release=lambda matrix: _release_file_pages(matrix.data))
-        if self.stacked is not None:
-            layer_matrices = []
-        for matrix in [self.output] + layer_matrices:
-            if matrix.tile_rows():
-                _release_file_pages(matrix.data)
+    def _tile_matrices(self, model_path: str, cache_dir: str | None | bool) -> None:
+        """Give every product its tiles (quants/tiles.py): mapped from the tile cache
+        (tile_cache.py) when it holds this model, else repacked from the file's matrices
+        and written there. While repacking, the mapped file pages a copy came from go back
+        to the OS, so memory does not double (they are read back from the file only if
+        something reads `data` again; a tied embedding's lookups read the tiled copy).
+        cache_dir: a directory, None for the default one, False for no cache."""
+        groups = {role: [[getattr(layer, name) for name in names] for layer in self.layers]
+                  for role, names in ROLES.items()}
+        groups["output"] = [[self.output]]
+        planned = {role: tiles.empty_role(layers, allocate=_shape_only) for role, layers in groups.items()}
+        expected = {name: (a.shape, a.dtype) for name, a in _tile_arrays(planned).items()}
+        path = None
+        if cache_dir is not False and os.environ.get("CONSTRAIN_TILE_CACHE", "1") != "0":
+            path = tile_cache.cache_path(model_path, cache_dir or tile_cache.cache_directory())
+        arrays = _load_cache(path, expected)
+        if arrays is None:
+            roles = {role: tiles.empty_role(layers) for role, layers in groups.items()}
+            for role, layers in groups.items():
+                tiles.fill_role(roles[role], layers, release=lambda matrix: _release_file_pages(matrix.data))
+            arrays = _tile_arrays(roles)
+            if path is not None:
+                try:
+                    tile_cache.write(path, arrays)
+                    arrays = tile_cache.load(path, expected)  # the mapped file: shared, not anonymous
+                except (OSError, tile_cache.CacheMismatch):
+                    pass
+        roles = {role: tiles.frozen(_role_from(planned[role], role, arrays)) for role in groups}
+        self.output.use_tiles(roles.pop("output"))
+        self.stacked = LayerStack(
+            attn_norm=np.stack([layer.attn_norm for layer in self.layers]),
+            ffn_norm=np.stack([layer.ffn_norm for layer in self.layers]),
+            **roles,
+        )
+
+
+def _shape_only(shape, dtype):
+    """An array of the given shape and dtype that owns no memory (for planning)."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), shape, (0,) * len(shape))
+
+
+_KIND_FIELDS = ("u4", "u4_g16", "u5", "u6_g16", "i8", "f16", "f32")
+
+
+def _tile_arrays(roles: dict) -> dict[str, np.ndarray]:
+    return {f"{role}.{kind}.{field}": array
+            for role, r in roles.items() for kind in _KIND_FIELDS
+            for field, array in getattr(r, kind)._asdict().items()}
+
+
+def _role_from(plan: tiles.TiledRole, role: str, arrays: dict[str, np.ndarray]) -> tiles.TiledRole:
+    parts = {}
+    for kind in _KIND_FIELDS:
+        bundle = getattr(plan, kind)
+        parts[kind] = type(bundle)(*(arrays[f"{role}.{kind}.{field}"] for field in bundle._fields))
+    return tiles.TiledRole(plan.tile_kind, plan.tile_slot, **parts)
+
+
+def _load_cache(path: str | None, expected) -> dict[str, np.ndarray] | None:
+    if path is None or not os.path.exists(path):
+        return None
+    try:
+        arrays = tile_cache.load(path, expected)
+    except (OSError, tile_cache.CacheMismatch):
+        return None
+    tile_cache.touch(path)
+    return arrays
 
 
 class _Loader:

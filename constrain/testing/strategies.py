@@ -1,6 +1,6 @@
 """hypothesis strategies for testing your own grammars.
 
-    @given(sentences(g))                 # strings of the language (lark parses them)
+    @given(sentences(g))                 # strings of the language
     @given(token_walks(g, tokenizer))    # random constrained generations under a tokenizer
 """
 
@@ -12,15 +12,22 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
-from constrain.grammars.grammar import Grammar
+from hypothesis import assume
+
+from constrain.grammars.engine import DEAD
+from constrain.grammars.grammar import CompiledGrammar, Grammar
 
 
-def sentences(grammar: Grammar, alphabet=None) -> st.SearchStrategy[str]:
-    """Strings lark's LALR parser accepts, drawn with hypothesis.extra.lark.
+def sentences(grammar: CompiledGrammar, alphabet=None, max_bytes: int = 300) -> st.SearchStrategy[str]:
+    """Strings of the grammar's language.
 
-    from_lark joins terminals without lexing them, so a draw can lex differently than it was
-    built (two names run together); those are filtered out, the rest are sentences.
+    For a lark grammar: drawn with hypothesis.extra.lark (from_lark joins terminals without
+    lexing them, so a draw can lex differently than it was built; those are filtered out). For
+    other grammars (regex, choice, JSON Schema): random walks over the bytes the engine allows
+    next, ended where the text is complete.
     """
+    if not isinstance(grammar, Grammar):
+        return byte_walks(grammar, max_bytes=max_bytes)
     kwargs = {"start": grammar.start}
     if alphabet is not None:
         kwargs["alphabet"] = alphabet
@@ -69,3 +76,44 @@ def token_walks(draw, grammar: Grammar, tokenizer, max_tokens: int = 40, stop_bi
             break
         text += vocab.token_bytes[choice]
     return TokenWalk(tuple(ids), bytes(text), ended)
+
+
+@st.composite
+def byte_walks(draw, grammar: CompiledGrammar, max_bytes: int = 300, stop_bias: float = 0.3) -> str:
+    """A text built byte by byte from the bytes the engine allows, ending where it is complete.
+
+    Past half of `max_bytes` the walk heads for an end: closing brackets and quotes first, else
+    the byte that leaves the current lexeme closest to complete."""
+    engine = grammar.engine
+    state = engine.start
+    out = bytearray()
+    for _ in range(max_bytes):
+        if engine.is_accepting(state) and draw(st.floats(0, 1)) < stop_bias:
+            return out.decode("utf-8")
+        allowed = [b for b in range(256) if engine.step(state, b) != DEAD]
+        if not allowed:
+            if engine.is_accepting(state):
+                return out.decode("utf-8")
+            raise AssertionError(f"dead end: no byte allowed after {bytes(out)!r}")
+        if len(out) > max_bytes // 2 and draw(st.floats(0, 1)) < 0.8:
+            allowed = _closing_bytes(engine, state, allowed)
+        byte = draw(st.sampled_from(allowed))
+        state = engine.step(state, byte)
+        out.append(byte)
+    assume(engine.is_accepting(state))
+    return out.decode("utf-8")
+
+
+def _closing_bytes(engine, state, allowed: list[int]) -> list[int]:
+    """The allowed bytes that leave the current lexeme closest to complete, closing brackets and
+    quotes first among them."""
+    store = getattr(engine, "store", None)
+    if store is not None:
+        def left(b):
+            return min((store.min_length(term) for _, term, _ in engine.hypotheses(engine.step(state, b))),
+                       default=0)
+
+        best = min(left(b) for b in allowed)
+        allowed = [b for b in allowed if left(b) == best]
+    closing = [b for b in allowed if b in b'}]"']
+    return closing or allowed

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import gguf
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+from gguf.constants import GGMLQuantizationType
+
+from constrain.runtime.quants.type_traits import TYPE_TRAITS
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content']"
@@ -60,30 +62,36 @@ FULL_SHAPES = {
                             ffn_dim=11008, context_length=4096, tokenizer="llama"),
 }
 
-# Byte offsets of the float16 super-block scales (d, and dmin where present) in K-quant blocks.
-_KQUANT_SCALE_OFFSETS = {
-    GGMLQuantizationType.Q2_K: (80, 82),
-    GGMLQuantizationType.Q3_K: (108,),
-    GGMLQuantizationType.Q4_K: (0, 2),
-    GGMLQuantizationType.Q5_K: (0, 2),
-    GGMLQuantizationType.Q6_K: (208,),
-}
-# The same for the legacy block types (d first, then m for the _1 types).
-_LEGACY_SCALE_OFFSETS = {
-    GGMLQuantizationType.Q4_0: (0,),
-    GGMLQuantizationType.Q4_1: (0, 2),
-    GGMLQuantizationType.Q5_0: (0,),
-    GGMLQuantizationType.Q5_1: (0, 2),
-    GGMLQuantizationType.Q8_0: (0,),
-}
+
+
+def _uses_more_bits(layer: int, n_layer: int) -> bool:
+    """llama.cpp's use_more_bits(): the layers whose attn_v / ffn_down its _M mixes keep in Q6_K."""
+    return layer < n_layer // 8 or layer >= 7 * n_layer // 8 or (layer - n_layer // 8) % 3 == 2
+
+
+def mix_tensor_type(mix: str, role: str, layer: int, n_layer: int) -> GGMLQuantizationType:
+    """The type llama.cpp's quantizer (llama_model_quantize) gives a tensor of a llama
+    model for file type `mix`; role is the tensor name without "blk.N." (e.g. "attn_v"),
+    or "token_embd" / "output". Q4_K_M and Q5_K_M: the base K-quant, Q6_K for the output
+    matrix and for attn_v and ffn_down in the use_more_bits layers; single types otherwise."""
+    if mix in MIXES:
+        base = MIXES[mix]
+        if role == "output" or (role in ("attn_v", "ffn_down") and _uses_more_bits(layer, n_layer)):
+            return GGMLQuantizationType.Q6_K
+        return base
+    return GGMLQuantizationType[mix]
+
+
+# llama.cpp's _M file types and their base type
+MIXES = {"Q4_K_M": GGMLQuantizationType.Q4_K, "Q5_K_M": GGMLQuantizationType.Q5_K}
 
 
 def _random_blocks(qtype: GGMLQuantizationType, n_blocks: int, std: float,
                    draw_bytes) -> np.ndarray:
     """(n_blocks, type_size) random blocks whose float16 scales are set so the dequantized
     values have roughly `std` (values are linear in the scales), never NaN or infinite."""
-    offsets = _KQUANT_SCALE_OFFSETS.get(qtype) or _LEGACY_SCALE_OFFSETS[qtype]
-    type_size = GGML_QUANT_SIZES[qtype][1]
+    offsets = TYPE_TRAITS[qtype].f16_scale_offsets
+    type_size = TYPE_TRAITS[qtype].type_size
     raw = draw_bytes(n_blocks * type_size).reshape(n_blocks, type_size)
     for off in offsets:
         raw[:, off:off + 2] = np.frombuffer(np.float16(1.0).tobytes(), np.uint8)
@@ -104,12 +112,17 @@ def random_weight_bytes(rng: np.random.Generator, qtype: GGMLQuantizationType, r
     """
     if qtype == GGMLQuantizationType.F32:
         return (rng.standard_normal((rows, cols)) * std).astype(np.float32).view(np.uint8)
-    block = GGML_QUANT_SIZES[qtype][0]
-    if qtype in _KQUANT_SCALE_OFFSETS:
+    if qtype == GGMLQuantizationType.F16:
+        return (rng.standard_normal((rows, cols)) * std).astype(np.float16).view(np.uint8)
+    if qtype == GGMLQuantizationType.BF16:
+        values = (rng.standard_normal((rows, cols)) * std).astype(np.float32)
+        return (values.view(np.uint32) >> 16).astype(np.uint16).view(np.uint8)
+    block = TYPE_TRAITS[qtype].block_size
+    if block == 256:
         raw = _random_blocks(qtype, rows * cols // block, std,
                              lambda n: rng.integers(0, 256, size=n, dtype=np.uint8))
         return raw.reshape(rows, -1)
-    if random_blocks and qtype in _LEGACY_SCALE_OFFSETS:
+    if random_blocks:
         raw = _random_blocks(qtype, rows * cols // block, std,
                              lambda n: np.frombuffer(rng.bytes(n), np.uint8).copy())
         return raw.reshape(rows, -1)
@@ -169,20 +182,28 @@ def write_llama_gguf(path: str | os.PathLike, shape: LlamaShape, weight_type: st
                      seed: int = 0, random_blocks: bool = False) -> str:
     """Write a random-weight llama GGUF; returns the path.
 
-    `weight_type` is used for the layer matrices, `embed_type` (default: weight_type) for
-    token_embd and `output_type` (default: weight_type) for the output matrix. Tensors
-    are drawn and written one at a time, so a 7B file never sits in memory whole.
+    `weight_type` is a GGML type name for the layer matrices or one of llama.cpp's mixes
+    (MIXES: "Q4_K_M", "Q5_K_M"; the type of each tensor as mix_tensor_type says);
+    `embed_type` and `output_type` override the token_embd and output matrix types.
+    Tensors are drawn and written one at a time, so a 7B file never sits in memory whole.
     `random_blocks`: see random_weight_bytes (set it for full-size files).
     """
     path = os.fspath(path)
     rng = np.random.default_rng(seed)
-    wtype = GGMLQuantizationType[weight_type]
-    etype = GGMLQuantizationType[embed_type or weight_type]
-    otype = GGMLQuantizationType[output_type or weight_type]
+    n = shape.n_layer
+
+    def type_of(role: str, layer: int = 0) -> GGMLQuantizationType:
+        if role == "token_embd" and embed_type:
+            return GGMLQuantizationType[embed_type]
+        if role == "output" and output_type:
+            return GGMLQuantizationType[output_type]
+        return mix_tensor_type(weight_type, role, layer, n)
+
     head_dim = shape.dim // shape.n_head
     kv_dim = head_dim * shape.n_kv_head
-    for t in {wtype, etype, otype}:
-        block = GGML_QUANT_SIZES[t][0]
+    for t in {type_of(role, layer) for role in ("token_embd", "output", "attn_v", "ffn_down", "attn_q")
+              for layer in range(n)}:
+        block = TYPE_TRAITS[t].block_size
         if shape.dim % block or shape.ffn_dim % block:
             raise ValueError(f"{t.name} needs dim and ffn_dim to be multiples of {block} "
                              f"(got {shape.dim}, {shape.ffn_dim})")
@@ -227,29 +248,30 @@ def write_llama_gguf(path: str | os.PathLike, shape: LlamaShape, weight_type: st
         w.add_add_space_prefix(True)
 
     std = 1.0 / np.sqrt(shape.dim)
-    plan: list[tuple] = [("token_embd.weight", etype, shape.n_vocab, shape.dim, 1.0)]
-    for i in range(shape.n_layer):
+    plan: list[tuple] = [("token_embd.weight", type_of("token_embd"), shape.n_vocab, shape.dim, 1.0)]
+    for i in range(n):
         plan += [
             (f"blk.{i}.attn_norm.weight", None, 1, shape.dim, 0.0),
-            (f"blk.{i}.attn_q.weight", wtype, shape.dim, shape.dim, std),
-            (f"blk.{i}.attn_k.weight", wtype, kv_dim, shape.dim, std),
-            (f"blk.{i}.attn_v.weight", wtype, kv_dim, shape.dim, std),
-            (f"blk.{i}.attn_output.weight", wtype, shape.dim, shape.dim, std),
+            (f"blk.{i}.attn_q.weight", type_of("attn_q", i), shape.dim, shape.dim, std),
+            (f"blk.{i}.attn_k.weight", type_of("attn_k", i), kv_dim, shape.dim, std),
+            (f"blk.{i}.attn_v.weight", type_of("attn_v", i), kv_dim, shape.dim, std),
+            (f"blk.{i}.attn_output.weight", type_of("attn_output", i), shape.dim, shape.dim, std),
             (f"blk.{i}.ffn_norm.weight", None, 1, shape.dim, 0.0),
-            (f"blk.{i}.ffn_gate.weight", wtype, shape.ffn_dim, shape.dim, std),
-            (f"blk.{i}.ffn_up.weight", wtype, shape.ffn_dim, shape.dim, std),
-            (f"blk.{i}.ffn_down.weight", wtype, shape.dim, shape.ffn_dim, 1.0 / np.sqrt(shape.ffn_dim)),
+            (f"blk.{i}.ffn_gate.weight", type_of("ffn_gate", i), shape.ffn_dim, shape.dim, std),
+            (f"blk.{i}.ffn_up.weight", type_of("ffn_up", i), shape.ffn_dim, shape.dim, std),
+            (f"blk.{i}.ffn_down.weight", type_of("ffn_down", i), shape.dim, shape.ffn_dim,
+             1.0 / np.sqrt(shape.ffn_dim)),
         ]
     plan.append(("output_norm.weight", None, 1, shape.dim, 0.0))
     if not shape.tied_output:
-        plan.append(("output.weight", otype, shape.n_vocab, shape.dim, std))
+        plan.append(("output.weight", type_of("output"), shape.n_vocab, shape.dim, std))
 
     # tensor infos first (sizes are known from the shapes), then the data tensor by tensor
     for name, qtype, rows, cols, _ in plan:
         if qtype is None:  # a norm vector: plain float32
             w.add_tensor_info(name, (cols,), np.dtype(np.float32), cols * 4)
         else:
-            block, type_size = GGML_QUANT_SIZES[qtype]
+            block, type_size = TYPE_TRAITS[qtype].block_size, TYPE_TRAITS[qtype].type_size
             row_bytes = cols // block * type_size
             w.add_tensor_info(name, (rows, row_bytes), np.dtype(np.uint8), rows * row_bytes, raw_dtype=qtype)
     w.write_header_to_file()

@@ -5,10 +5,16 @@ import pytest
 
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.model import LlamaModel
+from constrain.runtime.quants.type_traits import TileKind
+from constrain.testing.synthetic_gguf import mix_tensor_type
+from gguf import GGMLQuantizationType as T
 from reference_llama import ReferenceLlama
 from tiny_models import tiny_model
 
-# Every family shape with several weight types; K-quants need 256-wide rows.
+K_SHAPE = {"dim": 256, "ffn_dim": 512}  # K-quants need 256-wide rows
+
+# Every family shape with every weight type, and llama.cpp's mixes (Q6_K for attn_v and
+# ffn_down in some layers, Q6_K output): all go through the stacked, fused layers.
 CASES = [
     ("smollm", "F32", {}),
     ("smollm", "Q4_1", {}),
@@ -18,22 +24,31 @@ CASES = [
     ("llama2", "Q5_0", {}),
     ("llama2", "BF16", {}),
     ("llama3", "Q5_1", {}),
-    ("llama3", "Q4_K", {"dim": 256, "ffn_dim": 512}),
-    ("llama2", "Q4_K", {"dim": 256, "ffn_dim": 512}),
-    ("tinyllama", "Q6_K", {"dim": 256, "ffn_dim": 512}),
-    ("llama2", "Q2_K", {"dim": 256, "ffn_dim": 512}),
-    ("smollm", "Q3_K", {"dim": 256, "ffn_dim": 512}),
-    ("llama3", "Q5_K", {"dim": 256, "ffn_dim": 512}),
-    # every matrix a multiple of 64 rows: the stacked, fused layers and the one-call decode step
+    ("llama3", "Q4_K", K_SHAPE),
+    ("llama2", "Q4_K", K_SHAPE),
+    ("tinyllama", "Q6_K", K_SHAPE),
+    ("llama2", "Q2_K", K_SHAPE),
+    ("smollm", "Q3_K", K_SHAPE),
+    ("llama3", "Q5_K", K_SHAPE),
     ("llama2", "Q4_1", {}),
     ("llama2", "Q4_0", {}),
     ("llama3", "Q8_0", {"n_kv_head": 2}),
+    ("tinyllama", "Q4_K_M", {**K_SHAPE, "n_layer": 8}),
+    ("llama2", "Q5_K_M", {**K_SHAPE, "n_layer": 8}),
 ]
-STACKED = {"llama2-Q4_1", "llama2-Q4_0", "llama3-Q8_0", "llama2-Q4_K", "llama3-Q4_K"}
 
 
 def relative_error(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+def assert_exact_but_rounding_steps(got: np.ndarray, want: np.ndarray, min_exact: int) -> None:
+    """Decode-step logits (positions x vocabulary) against the reference's int8-rounded steps:
+    exact up to float32 rounding, unless a value computed in float32 and float64 lands on two
+    sides of an int8 or float16 (cache) rounding boundary; then that position and the later
+    ones move by a step of the rounding. So some positions must be exact, all close."""
+    errors = np.abs(got - want).max(axis=1) / np.abs(want).max()
+    assert (errors < 1e-4).sum() >= min_exact and errors.max() < 2e-2, errors
 
 
 @pytest.fixture(scope="module")
@@ -44,29 +59,55 @@ def model_dir(tmp_path_factory):
 @pytest.mark.parametrize("family,weight_type,overrides", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_logits_match_float64_reference(model_dir, family, weight_type, overrides):
     path = tiny_model(model_dir, family, weight_type, **overrides)
-    model = LlamaModel(GGUFFile(path), n_ctx=32)
-    assert (model.weights.stacked is not None) == (f"{family}-{weight_type}" in STACKED)
-    reference = ReferenceLlama(path)
     rng = np.random.default_rng(1)
+    model = LlamaModel(GGUFFile(path), n_ctx=32)
     tokens = rng.integers(0, model.hp.n_vocab, size=9)
 
-    # a prompt batch, then single tokens on top of the cache
-    got = [model.forward(tokens[:6], logits_all=True)]
-    for t in tokens[6:]:
-        got.append(model.forward(np.array([t]), logits_all=True))
-    got = np.concatenate(got)
-    want = np.stack([reference.step(int(t)) for t in tokens])
-    assert got.shape == want.shape
-    assert relative_error(got, want) < 1e-3
+    # token by token from an empty cache: the one-call decode step, whose products take
+    # int8 activations, against the reference rounding them the same way
+    stepwise = np.concatenate([model.forward(tokens[i:i + 1]) for i in range(len(tokens))])
+    reference = ReferenceLlama(path)
+    want = np.stack([reference.step(int(t), quantized=True) for t in tokens])
+    assert_exact_but_rounding_steps(stepwise, want, min_exact=3)
+
+    # a prompt batch (float32 products), then single tokens on top of its cache
+    model = LlamaModel(GGUFFile(path), n_ctx=32)
+    got = np.concatenate([model.forward(tokens[:6], logits_all=True)]
+                         + [model.forward(np.array([t])) for t in tokens[6:]])
+    reference = ReferenceLlama(path)
+    want = np.stack([reference.step(int(t), quantized=i >= 6) for i, t in enumerate(tokens)])
+    assert relative_error(got[:6], want[:6]) < 1e-3
+    # past the prompt, float rounding differences in the cached keys and values can move
+    # an activation across an int8 rounding boundary: a step of 1/127 of its block's range
+    assert relative_error(got[6:], want[6:]) < 2e-2
+    unrounded = ReferenceLlama(path)
+    assert relative_error(got[6:], np.stack([unrounded.step(int(t)) for t in tokens])[6:]) < 0.05
 
 
-def test_batch_equals_token_by_token(model_dir):
+def test_mixed_types_share_the_fused_decode_step(model_dir):
+    """A Q4_K_M file stores V and ffn_down in Q6_K in some layers only: one stack holds
+    both kinds, per layer, and the decode step reads each layer in its own kind."""
+    path = tiny_model(model_dir, "tinyllama", "Q4_K_M", **K_SHAPE, n_layer=8)
+    stack = LlamaModel(GGUFFile(path), n_ctx=8).weights.stacked
+    more_bits = [0, 3, 6, 7]  # llama.cpp's use_more_bits() layers of 8
+    assert [mix_tensor_type("Q4_K_M", "attn_v", i, 8) == T.Q6_K for i in range(8)] == [i in more_bits for i in range(8)]
+    v_tiles = stack.qkv.tile_kind[:, -1]  # the last output tile of Q/K/V is V's
+    down_tiles = stack.down.tile_kind[:, 0]
+    for layer in range(8):
+        want = TileKind.U6_G16 if layer in more_bits else TileKind.U4
+        assert v_tiles[layer] == want and down_tiles[layer] == want
+    assert set(stack.qkv.tile_kind[:, 0]) == {TileKind.U4}
+
+
+def test_batch_and_decode_step_agree(model_dir):
+    """The batched pass (float32 products) and the decode step (int8 activations) give the
+    same logits up to the rounding of the activations."""
     path = tiny_model(model_dir, "llama3", "Q8_0")
     tokens = np.arange(3, 40, 3)
     batched = LlamaModel(GGUFFile(path), n_ctx=64).forward(tokens, logits_all=True)
     single = LlamaModel(GGUFFile(path), n_ctx=64)
     stepwise = np.concatenate([single.forward(tokens[i:i + 1]) for i in range(len(tokens))])
-    assert relative_error(batched, stepwise) < 1e-4
+    assert relative_error(batched, stepwise) < 0.03
 
 
 def test_last_logits_only_by_default(model_dir):
@@ -101,12 +142,14 @@ def test_context_overflow_is_a_clear_error(model_dir):
 @pytest.mark.parametrize("weight_type", ["Q4_1", "Q8_0"])
 def test_decode_step_over_a_long_context(model_dir, weight_type):
     """Past a few hundred cached keys the one-call decode step attends with its heads in
-    parallel: it must agree with the batched pass there too."""
+    parallel: it must agree with the reference there too."""
     path = tiny_model(model_dir, "llama3", weight_type, n_kv_head=2)
     tokens = np.random.default_rng(2).integers(0, 400, size=560)
-    batched = LlamaModel(GGUFFile(path), n_ctx=600).forward(tokens, logits_all=True)[-4:]
     model = LlamaModel(GGUFFile(path), n_ctx=600)
-    assert model.weights.stacked is not None
-    model.forward(tokens[:-4])
+    model.forward(tokens[:-4], need_logits=False)
     stepwise = np.concatenate([model.forward(tokens[i:i + 1]) for i in range(len(tokens) - 4, len(tokens))])
-    assert relative_error(stepwise, batched) < 1e-4
+    reference = ReferenceLlama(path)
+    for t in tokens[:-4]:
+        reference.step(int(t))
+    want = np.stack([reference.step(int(t), quantized=True) for t in tokens[-4:]])
+    assert_exact_but_rounding_steps(stepwise, want, min_exact=1)

@@ -1,23 +1,31 @@
-"""JSON Schema (draft 2020-12) or a pydantic model -> an exact LALR(1) lark grammar.
+"""JSON Schema (draft 2020-12) or a pydantic model -> a grammar whose texts are exactly the valid
+JSON documents, or a refusal naming the keyword and its JSON path.
 
-    text = json_schema_to_lark(schema)          # lark grammar text, start rule "start"
-    grammar = json_schema(schema)               # the engine's Grammar, ready for .matcher(tokenizer)
+    grammar = json_schema(schema)               # ready for grammar.matcher(tokenizer)
 
-The grammar's language is exactly the compact JSON texts valid under the schema, or the schema is
-refused with a JsonSchemaError naming the keyword and its JSON path. See docs/json_schema.md for
-the decisions (property order, strict mode, formats, whitespace, limits).
+The pipeline, in order: schema_input.py (dicts, JSON text, pydantic models; the meta-schema check),
+node_compiler.py (positions -> nodes, lazily; refs and combinators, with node_algebra.py, and
+object_shapes.py / array_shapes.py / scalar_terms.py for the keywords), json_terms.py (JSON text
+as byte terms), emptiness.py and json_parser.py (the parser the lexeme engine drives). See
+docs/json_schema.md for the decisions (property order, strict mode, formats, whitespace).
 """
 
 from __future__ import annotations
 
-from constrain.grammars.json_schema.compiler import SchemaCompiler
+import json
+
+from constrain.grammars.compiled_cache import known_good, mark_good
 from constrain.grammars.json_schema.errors import (
     InvalidSchemaError,
     JsonSchemaError,
     SchemaTooLargeError,
     UnsupportedSchemaError,
 )
-from constrain.grammars.json_schema.validation import check_lalr, schema_of
+from constrain.grammars.json_schema.json_parser import JsonParser
+from constrain.grammars.json_schema.node_compiler import SchemaCompiler
+from constrain.grammars.json_schema.schema_input import schema_of
+from constrain.grammars.lexemes.shared import shared_store
+from constrain.grammars.lexemes.terms import TermBudgetError
 
 __all__ = [
     "InvalidSchemaError",
@@ -25,13 +33,12 @@ __all__ = [
     "SchemaTooLargeError",
     "UnsupportedSchemaError",
     "json_schema",
-    "json_schema_to_lark",
 ]
 
 
-def json_schema_to_lark(schema, *, whitespace: int | None = None, strict: bool = True, lenient: bool = False,
-                        registry=None) -> str:
-    """Lark grammar text (LALR(1), start rule `start`) whose sentences are the valid JSON texts.
+def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, lenient: bool = False,
+                registry=None):
+    """The grammar of the JSON texts valid under `schema`.
 
     schema: a JSON Schema (dict or bool), a JSON string of one, or a pydantic BaseModel subclass.
     whitespace: None or 0 for compact JSON (json.dumps(separators=(",", ":"))); an int n allows up
@@ -42,21 +49,35 @@ def json_schema_to_lark(schema, *, whitespace: int | None = None, strict: bool =
         instead of raising UnsupportedSchemaError.
     registry: a `referencing.Registry` holding documents that remote `$ref`s point to.
     """
+    from constrain.grammars.grammar import LexemeGrammar, content_hash
+
     if whitespace is not None and (isinstance(whitespace, bool) or not isinstance(whitespace, int)
                                    or whitespace < 0):
         raise JsonSchemaError(f"whitespace must be None or a non-negative int, not {whitespace!r}")
     root = schema_of(schema)
-    compiler = SchemaCompiler(root, whitespace=whitespace or None, strict=strict, lenient=lenient,
-                              registry=registry)
-    text = compiler.compile()
-    check_lalr(text, compiler.builder.rule_paths)
-    return text
+    try:
+        text = json.dumps(root, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidSchemaError(f"schema is not JSON data: {exc}") from None
+    options = f"ws={whitespace or 0};strict={strict};lenient={lenient};registry={id(registry) if registry else 0}"
 
+    key = content_hash("json-schema", options, text)
 
-def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, lenient: bool = False,
-                registry=None):
-    """The engine's `Grammar` for `schema` (see json_schema_to_lark for the arguments)."""
-    from constrain.grammars.grammar import Grammar
+    def build():
+        store = shared_store()
+        compiler = SchemaCompiler(root, store=store, whitespace=whitespace or None, strict=strict, lenient=lenient,
+                                  registry=registry)
+        try:
+            seen_before = registry is None and known_good(key)
+            if not seen_before:  # find every refusal now rather than mid-generation
+                compiler.compile_reachable()
+            parser = JsonParser(compiler)
+            if not seen_before and registry is None and not lenient:
+                mark_good(key)
+            return parser
+        except TermBudgetError as exc:
+            raise SchemaTooLargeError(str(exc)) from None
+        except RecursionError:
+            raise SchemaTooLargeError("schema nests too deeply") from None
 
-    return Grammar.from_lark(json_schema_to_lark(schema, whitespace=whitespace, strict=strict, lenient=lenient,
-                                                 registry=registry))
+    return LexemeGrammar(key, build, f"json_schema({text[:50]})")

@@ -1,20 +1,12 @@
-"""Sets of Unicode code points as sorted disjoint ranges, and their spelling inside a JSON string.
-
-A JSON string constraint (pattern, enum value, format) speaks about decoded code points, but the
-grammar sees the escaped wire form. `json_char_regex` turns a code point set into a regex that
-matches exactly one *encoded* character of the set: its raw UTF-8 form, its short escape (\\n, \\"),
-or its \\uXXXX escape (a surrogate pair for code points above U+FFFF), hex digits in either case.
-"""
+"""Sets of Unicode code points as sorted disjoint ranges (patterns, formats and string values speak
+about decoded code points; json_terms.py spells them as JSON string bytes), and the digit-range
+regexes numbers.py builds its bounds from."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = (0xD800, 0xDFFF)
-# Above this many ranges a set's \\uXXXX spellings would bloat the regex; such sets keep raw
-# spellings plus the escapes json.dumps itself needs (control characters, quote, backslash).
-MAX_RANGES_WITH_UNICODE_ESCAPES = 48
 
 SHORT_ESCAPES = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x08: "b", 0x0C: "f", 0x0A: "n", 0x0D: "r", 0x09: "t"}
 
@@ -181,91 +173,6 @@ def _any_digits(count: int, base: int, digit_class) -> str:
     return one if count == 1 else f"{one}{{{count}}}"
 
 
-# ---------------------------------------------------------------- JSON string spellings
-def _unicode_escape_regex(charset: CharSet) -> list[str]:
-    """Alternatives spelling code points of `charset` as \\uXXXX (surrogate pairs above U+FFFF)."""
-    alternatives = []
-    for lo, hi in charset.ranges:
-        bmp_lo, bmp_hi = lo, min(hi, 0xFFFF)
-        if bmp_lo <= bmp_hi:
-            alternatives.append(r"\\u" + fixed_width_range(bmp_lo, bmp_hi, 4, 16))
-        astral_lo, astral_hi = max(lo, 0x10000), hi
-        if astral_lo <= astral_hi:
-            alternatives.extend(_surrogate_pair_regex(astral_lo, astral_hi))
-    return alternatives
-
-
-def _surrogate_pair_regex(lo: int, hi: int) -> list[str]:
-    def split(cp):
-        v = cp - 0x10000
-        return 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF)
-
-    (hi_lo, lo_lo), (hi_hi, lo_hi) = split(lo), split(hi)
-
-    def pair(h_lo, h_hi, l_lo, l_hi):
-        return r"\\u" + fixed_width_range(h_lo, h_hi, 4, 16) + r"\\u" + fixed_width_range(l_lo, l_hi, 4, 16)
-
-    if hi_lo == hi_hi:
-        return [pair(hi_lo, hi_lo, lo_lo, lo_hi)]
-    out = [pair(hi_lo, hi_lo, lo_lo, 0xDFFF)]
-    if hi_hi - hi_lo > 1:
-        out.append(pair(hi_lo + 1, hi_hi - 1, 0xDC00, 0xDFFF))
-    out.append(pair(hi_hi, hi_hi, 0xDC00, lo_hi))
-    return out
-
-
 RAW_ALLOWED = CharSet([(0x20, MAX_CODE_POINT)]).minus(CharSet([SURROGATES])).minus(CharSet.of('"\\'))
-CONTROL = CharSet([(0, 0x1F)])
-
-
 # Code points json.dumps may spell as \\uXXXX: controls always, non-ASCII with ensure_ascii=True.
-ESCAPABLE = CONTROL.union(CharSet([(0x7F, MAX_CODE_POINT)])).minus(CharSet([SURROGATES]))
-ASCII_ESCAPABLE = CharSet([(0, 0x1F), (0x7F, 0x7F)])
-NON_ASCII = CharSet([(0x80, MAX_CODE_POINT)]).minus(CharSet([SURROGATES]))
-# Escape spellings of a huge set other than "any character" (complements, \\S, `.`) would make
-# regexes slow to compile for spellings nobody writes: those sets keep control escapes only.
-MAX_ESCAPED_CODE_POINTS = 0x1000
-
-
-@lru_cache(maxsize=4096)
-def json_char_regex(charset: CharSet) -> str:
-    """Regex matching one encoded JSON-string character whose decoded value is in `charset`.
-
-    Accepted spellings: the raw character (except quote, backslash and controls), the short
-    escapes, and \\uXXXX (surrogate pairs above U+FFFF) for controls and non-ASCII characters -
-    everything json.dumps writes with ensure_ascii either way. ASCII letters spelled as \\u0041
-    are not accepted (no encoder writes them).
-    """
-    alternatives = []
-    raw = charset.intersect(RAW_ALLOWED)
-    if raw:
-        alternatives.append(regex_class(raw))
-    short = [SHORT_ESCAPES[cp] for cp in sorted(SHORT_ESCAPES) if cp in charset]
-    if short:
-        alternatives.append(r"\\" + regex_class(CharSet.of("".join(short))))
-    escaped = charset.intersect(ESCAPABLE)
-    if charset != ANY_CHAR and (escaped.size() > MAX_ESCAPED_CODE_POINTS
-                                or len(escaped.ranges) > MAX_RANGES_WITH_UNICODE_ESCAPES):
-        # Keep what json.dumps(ensure_ascii=True) writes for ASCII, and all of non-ASCII when the
-        # set has all of it (one short regex); drop only escapes of scattered non-ASCII subsets.
-        kept = escaped.intersect(ASCII_ESCAPABLE)
-        if NON_ASCII.minus(charset).size() == 0:
-            kept = kept.union(NON_ASCII)
-        escaped = kept
-    if escaped:
-        alternatives.extend(_unicode_escape_regex(escaped))
-    if not alternatives:
-        raise ValueError("empty character set")
-    if len(alternatives) == 1:
-        return alternatives[0]
-    return "(?:" + "|".join(alternatives) + ")"
-
-
-# Any run of encoded characters, when nothing counts them: lone-surrogate escapes included, which
-# every JSON parser accepts inside an unconstrained string.
-ANY_CHARS_RUN = r'(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9A-Fa-f]{4})*'
-
-
-def json_literal_regex(text: str) -> str:
-    """Regex matching every JSON spelling of the string `text`, including its quotes."""
-    return '"' + "".join(json_char_regex(CharSet.of(c)) for c in text) + '"'
+ESCAPABLE = CharSet([(0, 0x1F), (0x7F, MAX_CODE_POINT)]).minus(CharSet([SURROGATES]))

@@ -25,7 +25,11 @@ MAX_BOUND_DIGITS = 400
 
 
 class NumberRangeError(ValueError):
-    """A bound cannot be turned into an exact regex."""
+    """The bounds cannot be enforced exactly."""
+
+
+class InvalidNumberKeyword(NumberRangeError):
+    """A number keyword's value is not what the spec allows (a string, a non-positive multipleOf)."""
 
 
 def to_decimal(value) -> Decimal:
@@ -295,7 +299,7 @@ def integer_multiple_regex(m: int, lo: int | None, hi: int | None) -> str | None
 
 def _check_number(keyword: str, value) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise NumberRangeError(f"{keyword} must be a number, not {value!r}")
+        raise InvalidNumberKeyword(f"{keyword} must be a number, not {value!r}")
 
 
 NON_INTEGER = r"-?(?:0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"
@@ -327,7 +331,7 @@ def number_regex(eff: dict, mode: str) -> str | None:
     if multiple is not None:
         _check_number("multipleOf", multiple)
         if multiple <= 0:
-            raise NumberRangeError("multipleOf must be greater than 0")
+            raise InvalidNumberKeyword("multipleOf must be greater than 0")
         if isinstance(multiple, float) and multiple.is_integer() and multiple < 2**53:
             multiple = int(multiple)
         if not isinstance(multiple, int):

@@ -1,8 +1,8 @@
-"""ECMA-262 `pattern` -> regex over the *encoded* body of a JSON string.
+"""ECMA-262 `pattern` -> a small IR over code points (json_terms.py turns it into byte terms).
 
 The pattern is parsed with Python's own regex parser into a tiny IR (sets of code points,
-sequences, alternations, bounded repetitions), then re-emitted so that every character position
-matches any JSON spelling of the characters it allows. Anything whose meaning is not regular or
+sequences, alternations, bounded repetitions); json_terms.py makes every character position match
+any JSON spelling of the characters it allows. Anything whose meaning is not regular or
 not shared by ECMA-262 and Python (backreferences, lookaround, word boundaries, inline flags)
 is refused; the caller turns `PatternError` into a keyword error with its schema path.
 
@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from constrain.grammars.json_schema.charset import ANY_CHAR, ANY_CHARS_RUN, CharSet, json_char_regex
+from constrain.grammars import charsets
+from constrain.grammars.json_schema.charset import ANY_CHAR, CharSet
 
 try:  # Python >= 3.11
     from re import _constants as sre_constants  # type: ignore[attr-defined]
@@ -24,9 +25,9 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants  # type: ignore[no-redef]
     import sre_parse as sre_parser  # type: ignore[no-redef]
 
-# Bounded repetition counts above this are refused: the byte-level DFA of the grammar engine
-# grows linearly with the count, times the width of an encoded character.
-MAX_REPEAT = 1000
+# Counted repetitions stay symbolic in the engine (a term with its bounds, stepped lazily), so
+# large counts cost nothing up front; past this they are refused as unreasonable.
+MAX_REPEAT = 100_000
 INFINITE = None
 
 
@@ -47,21 +48,8 @@ def repeat(node, lo: int, hi):
 @lru_cache(maxsize=None)
 def _python_category(name: str) -> CharSet:
     """The code points Python's `re` puts in category \\d, \\w or \\s (str patterns)."""
-    compiled = re.compile({"digit": r"\d", "word": r"\w", "space": r"\s"}[name])
-    ranges, start = [], None
-    for cp in range(0x110000):
-        if 0xD800 <= cp <= 0xDFFF:
-            hit = False
-        else:
-            hit = compiled.match(chr(cp)) is not None
-        if hit and start is None:
-            start = cp
-        elif not hit and start is not None:
-            ranges.append((start, cp - 1))
-            start = None
-    if start is not None:
-        ranges.append((start, 0x10FFFF))
-    return CharSet(ranges)
+    pattern = {"digit": r"\d", "word": r"\w", "space": r"\s"}[name]
+    return CharSet(charsets.category(pattern, False)).minus(CharSet([(0xD800, 0xDFFF)]))
 
 
 _ECMA_CATEGORY = {
@@ -98,6 +86,7 @@ def _category_set(code, narrow: bool) -> CharSet:
 
 _LINE_TERMINATORS = CharSet.of("\n\r\u2028\u2029")
 DOT = ANY_CHAR.minus(_LINE_TERMINATORS)
+WIDE_DOT = ANY_CHAR.minus(CharSet.of("\n"))  # Python's `.`: everything but a newline
 
 
 def _class_set(items, narrow: bool) -> CharSet:
@@ -119,7 +108,7 @@ def _class_set(items, narrow: bool) -> CharSet:
     return result.complement() if negate else result.intersect(ANY_CHAR)
 
 
-def _convert(data) -> tuple:
+def _convert(data, wide: bool = False) -> tuple:
     nodes = []
     for op, av in data:
         op_name = str(op)
@@ -128,18 +117,18 @@ def _convert(data) -> tuple:
         elif op_name == "NOT_LITERAL":
             nodes.append(char_node(CharSet([(av, av)]).complement()))
         elif op_name == "ANY":
-            nodes.append(char_node(DOT))
+            nodes.append(char_node(WIDE_DOT if wide else DOT))
         elif op_name == "IN":
-            nodes.append(char_node(_class_set(av, narrow=True)))
+            nodes.append(char_node(_class_set(av, narrow=not wide)))
         elif op_name == "CATEGORY":
-            nodes.append(char_node(_category_set(av, narrow=True)))
+            nodes.append(char_node(_category_set(av, narrow=not wide)))
         elif op_name == "BRANCH":
-            nodes.append(("alt", [_convert(branch) for branch in av[1]]))
+            nodes.append(("alt", [_convert(branch, wide) for branch in av[1]]))
         elif op_name == "SUBPATTERN":
             group, add_flags, del_flags, sub = av
             if add_flags or del_flags:
                 raise PatternError("inline flags are not supported")
-            nodes.append(_convert(sub))
+            nodes.append(_convert(sub, wide))
         elif op_name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             if op_name == "POSSESSIVE_REPEAT":
                 raise PatternError("possessive repetition is not ECMA-262")
@@ -147,7 +136,7 @@ def _convert(data) -> tuple:
             hi = INFINITE if hi == sre_constants.MAXREPEAT else hi
             if hi is not None and hi > MAX_REPEAT or lo > MAX_REPEAT:
                 raise PatternError(f"repetition count above {MAX_REPEAT}")
-            nodes.append(repeat(_convert(sub), lo, hi))
+            nodes.append(repeat(_convert(sub, wide), lo, hi))
         elif op_name == "AT":
             code = str(av)
             if code == "AT_BEGINNING":
@@ -212,8 +201,11 @@ def _search_form(node):
     return ("seq", ([] if anchored_start else [anything]) + items + ([] if anchored_end else [anything]))
 
 
-def parse_pattern(pattern: str, *, search: bool = True):
-    """The IR of an ECMA-262 pattern; `search=False` treats it as anchored at both ends."""
+def parse_pattern(pattern: str, *, search: bool = True, wide: bool = False):
+    """The IR of an ECMA-262 pattern; `search=False` treats it as anchored at both ends.
+
+    Classes (\\d, \\w, \\s, `.`) mean what both ECMA-262 and Python's `re` agree on; with `wide`, what
+    either of them matches (for "keys this pattern might apply to")."""
     # ECMA named groups (?<name>...) are spelled (?P<name>...) in Python.
     python_pattern = re.sub(r"\(\?<(?![=!])", "(?P<", pattern)
     try:
@@ -223,50 +215,9 @@ def parse_pattern(pattern: str, *, search: bool = True):
     flags = parsed.state.flags if hasattr(parsed, "state") else parsed.pattern.flags
     if flags & ~re.UNICODE:
         raise PatternError("inline flags are not supported")
-    node = _flatten(_convert(parsed.data if hasattr(parsed, "data") else parsed))
+    node = _flatten(_convert(parsed.data if hasattr(parsed, "data") else parsed, wide))
     if search:
         return _search_form(node)
     if _has_anchor(node):
         raise PatternError("anchors are not expected here")
     return node
-
-
-def ir_to_json_regex(node) -> str:
-    """Regex over the encoded string body that spells exactly the decoded strings of `node`."""
-    kind = node[0]
-    if kind == "set":
-        return json_char_regex(node[1])
-    if kind == "seq":
-        return "".join(_group(ir_to_json_regex(c)) if c[0] == "alt" else ir_to_json_regex(c) for c in node[1])
-    if kind == "alt":
-        return "(?:" + "|".join(ir_to_json_regex(c) for c in node[1]) + ")"
-    if kind == "rep":
-        if node[1] == ("set", ANY_CHAR) and (node[2], node[3]) == (0, None):
-            return ANY_CHARS_RUN
-        body = _group(ir_to_json_regex(node[1]))
-        lo, hi = node[2], node[3]
-        if (lo, hi) == (0, None):
-            return body + "*"
-        if (lo, hi) == (1, None):
-            return body + "+"
-        if (lo, hi) == (0, 1):
-            return body + "?"
-        if hi is None:
-            return body + "{%d,}" % lo
-        if lo == hi:
-            return body + "{%d}" % lo
-        return body + "{%d,%d}" % (lo, hi)
-    raise PatternError(f"unexpected node {kind}")
-
-
-def _group(regex: str) -> str:
-    """Wrap a regex so a quantifier applies to all of it."""
-    if len(regex) == 1 or (regex.startswith("\\") and len(regex) == 2):
-        return regex
-    if regex.startswith("[") and regex.endswith("]") and regex.count("[") == 1:
-        return regex
-    return "(?:" + regex + ")"
-
-
-def pattern_to_json_regex(pattern: str, *, search: bool = True) -> str:
-    return ir_to_json_regex(parse_pattern(pattern, search=search))

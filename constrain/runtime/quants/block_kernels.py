@@ -14,14 +14,15 @@ __pycache__/*.nbi and *.nbc files, or the kernels here keep the old block code.
 from __future__ import annotations
 
 import numpy as np
+from gguf.constants import GGMLQuantizationType as T
 from numba import njit, prange
 
 from constrain.runtime.quants import kquant_kernels as kq
 from constrain.runtime.quants import legacy_kernels as lg
 
-# GGML type codes (gguf.GGMLQuantizationType), as plain ints for numba
-Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 = 2, 3, 6, 7, 8
-Q2_K, Q3_K, Q4_K, Q5_K, Q6_K = 10, 11, 12, 13, 14
+# GGML type codes, as plain ints for the kernel table below
+Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 = (int(T.Q4_0), int(T.Q4_1), int(T.Q5_0), int(T.Q5_1), int(T.Q8_0))
+Q2_K, Q3_K, Q4_K, Q5_K, Q6_K = (int(T.Q2_K), int(T.Q3_K), int(T.Q4_K), int(T.Q5_K), int(T.Q6_K))
 
 # Unsigned indices spare numba's negative-index wraparound, which blocks vectorizing.
 U = np.uint64

@@ -7,12 +7,13 @@ Weights arrive as typed views of the mmap (float32 or uint16 bit patterns, shape
 from __future__ import annotations
 
 import numpy as np
+from gguf.constants import GGMLQuantizationType as T
 from numba import njit, prange, types
 from numba.extending import overload
 
 from constrain.runtime.quants.bits import bf16_to_f32, f16_to_f32
 
-F32, F16, BF16 = 0, 1, 30
+F32, F16, BF16 = int(T.F32), int(T.F16), int(T.BF16)
 
 ROW_TILE = 16
 

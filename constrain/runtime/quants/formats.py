@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+from gguf.constants import GGMLQuantizationType
 
 from constrain.errors import ModelFormatError, UnsupportedModelError
+from constrain.runtime.quants.type_traits import TYPE_TRAITS
 
-T = GGMLQuantizationType
-
-# Types with a kernel in this package; anything else in a GGUF is refused up front.
-SUPPORTED_TYPES: tuple[GGMLQuantizationType, ...] = (
-    T.F32, T.F16, T.BF16,
-    T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0,
-    T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K,
-)
+# Types with a kernel in this package (a row of type_traits.py); anything else in a GGUF is
+# refused up front.
+SUPPORTED_TYPES: tuple[GGMLQuantizationType, ...] = tuple(TYPE_TRAITS)
 _SUPPORTED_CODES = frozenset(int(t) for t in SUPPORTED_TYPES)
 
 
@@ -38,12 +34,12 @@ def check_supported(tensor_name: str, ggml_type: int) -> GGMLQuantizationType:
 
 def block_size(ggml_type: int) -> int:
     """Number of values one block encodes."""
-    return GGML_QUANT_SIZES[GGMLQuantizationType(int(ggml_type))][0]
+    return TYPE_TRAITS[GGMLQuantizationType(int(ggml_type))].block_size
 
 
 def block_nbytes(ggml_type: int) -> int:
     """Number of bytes one block occupies."""
-    return GGML_QUANT_SIZES[GGMLQuantizationType(int(ggml_type))][1]
+    return TYPE_TRAITS[GGMLQuantizationType(int(ggml_type))].type_size
 
 
 def check_row_length(tensor_name: str, ggml_type: int, ncols: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.errors import ModelFormatError
-from constrain.runtime.quants import block_kernels, float_kernels, row_tiles
+from constrain.runtime.quants import block_kernels, float_kernels, tiles
 from constrain.runtime.quants.formats import check_supported, row_nbytes, type_name
 from constrain.runtime.quants.scheduling import rows_per_parallel_task
 
@@ -55,24 +55,27 @@ class QuantMatrix:
         # Float weights are computed on through a typed (rows, cols) view of the same bytes.
         self._float_view = None if view_dtype is None else data.view(view_dtype).reshape(self.rows, self.cols)
         self._rows_per_task = rows_per_parallel_task(self.rows)
-        self._row_tiles = None  # (scales, mins, quants) once tile_rows() made a tiled copy
+        self._tiles = None  # a one-matrix tiles.TiledRole once tile_rows() made the tiled copy
+        self._act = None  # its input buffer for int8 activations
 
     def tile_rows(self) -> bool:
-        """Make a row-tiled copy of the weights (row_tiles.py) that matmul uses from then on.
-
-        Returns False, changing nothing, for types or row counts with no tiled kernel.
-        matmul and get_rows then read only the copy, so the caller may release `data`'s
-        pages (dequantize() and any other reader get them back from the file).
-        """
-        if not row_tiles.can_tile(self._code, self.rows):
-            return False
-        if self._row_tiles is None:
-            self._row_tiles = row_tiles.repack(self._code, self.data, self.rows, self.cols)
+        """Make a tiled copy of the weights (quants/tiles.py) that matmul and get_rows use
+        from then on, so the caller may release `data`'s pages (dequantize() and any other
+        reader get them back from the file). Every supported type tiles; returns True."""
+        if self._tiles is None:
+            self._tiles = tiles.frozen(tiles.build_role([[self]]))
+            self._act = tiles.new_activations(self.cols)
         return True
+
+    def use_tiles(self, role) -> None:
+        """Use `role`, a one-matrix tiles.TiledRole of these weights (e.g. mapped from the
+        tile cache), as tile_rows() would have made it."""
+        self._tiles = role
+        self._act = tiles.new_activations(self.cols)
 
     @property
     def is_row_tiled(self) -> bool:
-        return self._row_tiles is not None
+        return self._tiles is not None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -107,9 +110,15 @@ class QuantMatrix:
         elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
             raise ValueError(f"{self.name}: out must be a contiguous float32 array of shape {shape}")
         out2d = out.reshape(n, self.rows)
-        if self._row_tiles is not None:
-            kernel = row_tiles.KERNELS[self._code][0 if n == 1 else 1]
-            kernel(*self._row_tiles, x[0] if n == 1 else x, out2d[0] if n == 1 else out2d)
+        if self._tiles is not None:
+            padded = tiles.padded_rows(self.rows)
+            target = out2d if padded == self.rows else np.empty((n, padded), np.float32)
+            if n == 1:
+                tiles.matvec(self._tiles, 0, x[0], self._act, target[0])
+            else:
+                tiles.role_matmul(self._tiles, 0, x, target)
+            if target is not out2d:
+                out2d[:] = target[:, :self.rows]
         elif n == 1:
             if self._float_view is not None:
                 float_kernels.matvec(self._code, self._float_view, x[0], out2d[0], self._rows_per_task)
@@ -132,8 +141,8 @@ class QuantMatrix:
             bad = int(ids[(ids < 0) | (ids >= self.rows)][0])
             raise IndexError(f"{self.name}: row id {bad} is outside 0..{self.rows - 1}")
         out = np.empty((ids.size, self.cols), np.float32)
-        if self._row_tiles is not None:
-            row_tiles.get_rows(row_tiles.KERNEL_KIND[self._code], *self._row_tiles, ids, out)
+        if self._tiles is not None:
+            tiles.get_rows(self._tiles, 0, self.cols, ids, out)
         elif self._float_view is not None:
             float_kernels.get_rows(self._code, self._float_view, ids, out)
         else:

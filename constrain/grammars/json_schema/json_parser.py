@@ -1,0 +1,345 @@
+"""The parser of JSON under a compiled schema: configurations, the lexemes each allows, and moves.
+
+A configuration is (parent configuration, frame), interned to an int:
+
+    ("D",)                              the value is complete (end of text allowed)
+    ("V", node, excluded)               a value of `node` comes next; `excluded`: values a unique
+                                        array already holds (canonical keys), which it must not repeat
+    ("O", shape, phase, seen, count, others)
+                                        inside an object: phase OPEN (after "{"), AFTER_VALUE or
+                                        AFTER_COMMA; `seen` is the bitmask of listed keys written,
+                                        `count` the members written, `others` the other keys written
+                                        (only kept when minProperties must not count a repeated key)
+    ("A", shape, index, matched, seen)  inside an array after `index` items, `matched` of them
+                                        matching `contains`, `seen` the values so far (uniqueItems)
+    ("E", shape)                        just after "[" of an array that may stay empty: only "]"
+
+Members may come in any order: `seen` makes `required`, `dependentRequired` and min/maxProperties
+exact. The parser only ever offers a lexeme after which the value can still be completed (every
+node is checked for emptiness, every object and array for whether its bounds can still be met),
+so a generation can always finish.
+"""
+
+from __future__ import annotations
+
+import json
+
+from constrain.grammars.json_schema.emptiness import Emptiness
+from constrain.grammars.json_schema.literals import canonical_key
+from constrain.grammars.json_schema.node_compiler import NOTHING, SchemaCompiler
+from constrain.grammars.json_schema.scalar_terms import scalar_literal_term
+from constrain.grammars.lexemes.terms import FilterTag
+
+OPEN, AFTER_VALUE, AFTER_COMMA = 0, 1, 2
+ABSENT = -1
+SCALAR, CLOSE, COMMA = "S", "}", ","
+NO_VALUES = frozenset()
+CLOSE_BIT, COMMA_BIT = 0, 1  # FilterTag bits inside objects; keys and other-key entries interleave
+
+
+def key_bit(i: int) -> int:
+    return 3 + 2 * i
+
+
+def other_bit(j: int) -> int:
+    return 2 + 2 * j
+
+
+def _bits(mask: int):
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+class JsonParser:
+    def __init__(self, comp: SchemaCompiler):
+        self.comp = comp
+        self.store = comp.store
+        self.terms = comp.terms
+        self.empty = Emptiness(self)
+        self._configs: list[tuple] = []
+        self._config_ids: dict[tuple, int] = {}
+        self._lexemes: dict[int, int] = {}
+        self._value_lexemes: dict[tuple, int] = {}
+        self._after: dict[tuple, tuple] = {}
+        self._admissible: dict[int, list] = {}
+        self._allowed: dict[int, int] = {}
+        self._usable: dict[int, int] = {}
+        self._object_terms: dict[tuple, int] = {}
+        self.done = self._intern(-1, ("D",))
+        if not self.empty.nonempty(comp.root_id):
+            from constrain.grammars.json_schema.errors import UnsupportedSchemaError
+
+            raise UnsupportedSchemaError("the schema accepts no JSON value at all", path="#")
+        self.root = self._intern(self.done, ("V", comp.root_id, NO_VALUES))
+
+    # -- configurations ----------------------------------------------------------------------
+    def _intern(self, parent: int, frame: tuple) -> int:
+        key = (parent, frame)
+        cid = self._config_ids.get(key)
+        if cid is None:
+            cid = len(self._configs)
+            self._config_ids[key] = cid
+            self._configs.append(key)
+        return cid
+
+    def config(self, cid: int) -> tuple:
+        return self._configs[cid]
+
+    def start_configs(self) -> tuple[int, ...]:
+        return (self.root,)
+
+    def accepting(self, cid: int) -> bool:
+        return cid == self.done
+
+    def needs_text(self, cid: int) -> bool:
+        parent, frame = self._configs[cid]
+        kind = frame[0]
+        if kind == "V":
+            return self._records_values(parent)
+        if kind == "O":
+            return frame[2] != AFTER_VALUE and self._tracks_others(frame[1])
+        return False
+
+    def _records_values(self, parent: int) -> bool:
+        if parent < 0:
+            return False
+        frame = self._configs[parent][1]
+        return frame[0] == "A" and self.comp.arrays[frame[1]].unique
+
+    def _tracks_others(self, sid: int) -> bool:
+        shape = self.comp.objects[sid]
+        return shape.min_properties > 0 and bool(shape.others)
+
+    # -- lexemes -----------------------------------------------------------------------------
+    def lexemes(self, cid: int) -> int:
+        term = self._lexemes.get(cid)
+        if term is None:
+            term = self._lexemes[cid] = self._build_lexemes(cid)
+        return term
+
+    def _build_lexemes(self, cid: int) -> int:
+        parent, frame = self._configs[cid]
+        s, t = self.store, self.terms
+        kind = frame[0]
+        if kind == "D":
+            return s.empty
+        if kind == "V":
+            return self.value_lexemes(frame[1], frame[2])
+        if kind == "E":
+            return s.cat(t.close_array, s.tag(CLOSE))
+        if kind == "A":
+            _, aid, index, matched, seen = frame
+            parts = []
+            if self.empty.array_can_close(aid, index, matched):
+                parts.append(s.cat(t.close_array, s.tag(CLOSE)))
+            if self._item_variants(aid, index, matched, seen):
+                parts.append(s.cat(t.comma, s.tag(COMMA)))
+            return s.union(parts)
+        _, sid, phase, seen, count, others = frame
+        return self._object_lexemes(sid, others)
+
+    def allowed(self, cid: int) -> int | None:
+        """Inside an object every configuration shares the shape's one term (all keys, "," and
+        "}"); this mask picks what the configuration offers."""
+        parent, frame = self._configs[cid]
+        if frame[0] != "O":
+            return None
+        out = self._allowed.get(cid)
+        if out is None:
+            out = self._allowed[cid] = self._object_allowed(*frame[1:])
+        return out
+
+    def _object_allowed(self, sid: int, phase: int, seen: int, count: int, others: frozenset) -> int:
+        keys = self._addable_keys(sid, seen, count)
+        other = self.comp.objects[sid].others and self.empty.other_addable(sid, seen, count)
+        out = 0
+        if phase != AFTER_COMMA and self.empty.object_can_close(sid, seen, count):
+            out |= 1 << CLOSE_BIT
+        if phase == AFTER_VALUE:
+            if keys or other:
+                out |= 1 << COMMA_BIT
+            return out
+        for i in _bits(keys):
+            out |= 1 << key_bit(i)
+        if other:
+            for j, _ in self._admissible_others(sid):
+                out |= 1 << other_bit(j)
+        return out
+
+    def _addable_keys(self, sid: int, seen: int, count: int) -> int:
+        shape = self.comp.objects[sid]
+        usable = self._usable_keys(sid)
+        if shape.max_properties is None and not any(shape.dependent) and shape.min_others == 0:
+            return usable & ~seen  # nothing a key adds can make the object impossible to close
+        out = 0
+        for i in _bits(usable & ~seen):
+            if self.empty.key_addable(sid, i, seen, count):
+                out |= 1 << i
+        return out
+
+    def _usable_keys(self, sid: int) -> int:
+        out = self._usable.get(sid)
+        if out is None:
+            out = 0
+            for i, value in enumerate(self.comp.objects[sid].key_values):
+                if self.empty.usable(value):
+                    out |= 1 << i
+            self._usable[sid] = out
+        return out
+
+    def _object_lexemes(self, sid: int, others: frozenset) -> int:
+        """Every lexeme an object of the shape may meet: each key with its colon, each other-key
+        entry, "," and "}" (the written other keys excluded when minProperties must count them)."""
+        key = (sid, others)
+        term = self._object_terms.get(key)
+        if term is None:
+            s, t = self.store, self.terms
+            shape = self.comp.objects[sid]
+            parts = [s.cat(t.close_object, s.tag(FilterTag(CLOSE_BIT))), s.cat(t.comma, s.tag(FilterTag(COMMA_BIT)))]
+            for i, key_term in enumerate(shape.key_terms):
+                parts.append(s.seq(key_term, t.colon, s.tag(FilterTag(key_bit(i)))))
+            written = s.union([t.string_literal(k) for k in others]) if others else s.empty
+            for j, key_term in self._admissible_others(sid):
+                parts.append(s.seq(s.minus(key_term, written), t.colon, s.tag(FilterTag(other_bit(j)))))
+            term = self._object_terms[key] = s.union(parts)
+        return term
+
+    def value_lexemes(self, nid: int, excluded: frozenset) -> int:
+        key = (nid, excluded)
+        term = self._value_lexemes.get(key)
+        if term is None:
+            term = self._value_lexemes[key] = self._build_value_lexemes(nid, excluded)
+        return term
+
+    def _build_value_lexemes(self, nid: int, excluded: frozenset) -> int:
+        s, t = self.store, self.terms
+        node = self.comp.node(nid)
+        scalar = s.union((node.string, node.number, node.literal))
+        if excluded:
+            # Values a unique array already holds. A finite set of values (an enum, booleans, a
+            # short bounded pattern) loses them here, so no prefix leads only to repeats; an
+            # infinite one keeps its term (shared by every item) and a repeat is refused where it
+            # ends (_complete), which is exact as long as every prefix has a fresh completion.
+            finite = [part for part in (node.string, node.literal) if part != s.empty and not s.is_infinite(part)]
+            if node.values is not None or finite:
+                spelled = [scalar_literal_term(t, value)[1] for _, value in excluded]
+                scalar = s.minus(scalar, s.union(spelled))
+        parts = []
+        if s.is_live(scalar):
+            parts.append(s.cat(scalar, s.tag(SCALAR)))
+        for sid in node.objects:
+            if self.empty.object_can_finish(sid, 0, 0):
+                parts.append(s.cat(t.open_object, s.tag(("o", sid))))
+        for aid in node.arrays:
+            if self.empty.array_can_finish(aid, 0, 0, 0):
+                parts.append(s.cat(t.open_array, s.tag(("a", aid))))
+        return s.union(parts)
+
+    def _admissible_others(self, sid: int) -> list[tuple[int, int]]:
+        """(entry, key term) for the other-key entries, each term narrowed to the keys whose
+        value schemas (the intersection over every entry the key matches) accept something:
+        a key matching a `false` pattern, or two patterns with contradicting schemas, is never
+        offered. Intersections of three or more overlapping entries are not examined."""
+        cached = self._admissible.get(sid)
+        if cached is not None:
+            return cached
+        s = self.store
+        entries = self.comp.objects[sid].others
+        terms = [t if self.empty.nonempty(n) else s.empty for t, n, _ in entries]
+        for j, (t, n, _) in enumerate(entries):
+            if terms[j] == s.empty:  # its keys take an empty value whatever else they match
+                terms = [s.minus(x, t) if i != j else x for i, x in enumerate(terms)]
+        for i in range(len(entries)):
+            for j in range(i + 1, len(entries)):
+                overlap = s.both(terms[i], terms[j])
+                if overlap != s.empty and s.is_live(overlap) and not self.empty.nonempty(
+                        self.comp.intersect_ids([entries[i][1], entries[j][1]])):
+                    terms[i], terms[j] = s.minus(terms[i], overlap), s.minus(terms[j], overlap)
+        out = [(j, t) for j, t in enumerate(terms) if t != s.empty and s.is_live(t)]
+        self._admissible[sid] = out
+        return out
+
+    # -- moves -------------------------------------------------------------------------------
+    def after(self, cid: int, tags: frozenset, text) -> tuple[int, ...]:
+        key = (cid, tags, text)
+        out = self._after.get(key)
+        if out is None:
+            out = self._after[key] = tuple(dict.fromkeys(self._after_lexeme(cid, tags, text)))
+        return out
+
+    def _after_lexeme(self, cid: int, tags: frozenset, text) -> list[int]:
+        parent, frame = self._configs[cid]
+        kind = frame[0]
+        out: list[int] = []
+        if kind == "V":
+            for tag in tags:
+                if tag == SCALAR:
+                    value = json.loads(text) if text is not None else None
+                    completed = self._complete(parent, value, text is not None)
+                    if completed is not None:
+                        out.append(completed)
+                elif tag[0] == "o":
+                    out.append(self._intern(parent, ("O", tag[1], OPEN, 0, 0, NO_VALUES)))
+                else:
+                    aid = tag[1]
+                    if self.empty.array_can_close(aid, 0, 0):
+                        out.append(self._intern(parent, ("E", aid)))
+                    out += self._item_configs(parent, aid, 0, 0, NO_VALUES)
+            return out
+        if kind in ("A", "E"):
+            if CLOSE in tags:
+                out.append(self._complete(parent, None, False))
+            if COMMA in tags:
+                _, aid, index, matched, seen = frame
+                out += self._item_configs(parent, aid, index, matched, seen)
+            return out
+        _, sid, phase, seen, count, others = frame
+        allowed = self.allowed(cid)
+        bits = [tag.bit for tag in tags if isinstance(tag, FilterTag)]
+        if any(b >= 3 and b % 2 for b in bits):  # a listed key, whatever other entries also match it
+            bits = [b for b in bits if b < 2 or b % 2]
+        bits = [b for b in bits if allowed >> b & 1]
+        if CLOSE_BIT in bits:
+            out.append(self._complete(parent, None, False))
+        if COMMA_BIT in bits:
+            out.append(self._intern(parent, ("O", sid, AFTER_COMMA, seen, count, others)))
+        shape = self.comp.objects[sid]
+        listed = [(b - 3) // 2 for b in bits if b >= 3 and b % 2]
+        matched = [(b - 2) // 2 for b in bits if b >= 2 and b % 2 == 0]
+        for i in listed:
+            here = self._intern(parent, ("O", sid, AFTER_VALUE, seen | (1 << i), count + 1, others))
+            out.append(self._intern(here, ("V", shape.key_values[i], NO_VALUES)))
+        if matched:
+            value = self.comp.intersect_ids([shape.others[j][1] for j in matched])
+            if self._tracks_others(sid):
+                name, _ = json.JSONDecoder().raw_decode(text.decode("utf-8"))
+                others = others | {name}
+            here = self._intern(parent, ("O", sid, AFTER_VALUE, seen, count + 1, others))
+            out.append(self._intern(here, ("V", value, NO_VALUES)))
+        return out
+
+    def _complete(self, parent: int, value, has_value: bool) -> int | None:
+        """The parent once a value is complete; a unique array records the value."""
+        if not has_value:
+            return parent
+        grand, frame = self._configs[parent]
+        _, aid, index, matched, seen = frame
+        key = canonical_key(value)
+        if any(k == key for k, _ in seen):
+            return None  # a repeat (only numbers spelled differently get here: 1 and 1.0)
+        return self._intern(grand, ("A", aid, index, matched, seen | {(key, value)}))
+
+    def _item_variants(self, aid: int, index: int, matched: int, seen: frozenset) -> list[tuple[int, int]]:
+        """(node, matched after it) for each way the next item may go; empty if none may come."""
+        return self.empty.item_variants(aid, index, matched, len(seen))
+
+    def _item_configs(self, parent: int, aid: int, index: int, matched: int, seen: frozenset) -> list[int]:
+        out = []
+        for node, now_matched in self._item_variants(aid, index, matched, seen):
+            if node == NOTHING:
+                continue
+            here = self._intern(parent, ("A", aid, index + 1, now_matched, seen))
+            out.append(self._intern(here, ("V", node, seen)))
+        return out

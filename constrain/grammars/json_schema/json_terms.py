@@ -1,0 +1,160 @@
+"""The pieces of JSON text as byte terms: encoded string characters, strings, numbers, punctuation.
+
+One encoded character of a code point set is its raw UTF-8 form (not for quote, backslash and
+controls), its short escape (\\n, \\", \\/ ...) and \\uXXXX in either hex case (a surrogate pair
+above U+FFFF) for controls and non-ASCII characters: everything `json.dumps` writes with
+`ensure_ascii` either way. Printable ASCII spelled as \\u0041 and lone surrogates are not accepted
+(no encoder writes them). Every string term is complete under that spelling discipline (it
+accepts every such spelling of each string it allows), which is what makes complements exact:
+"a string not matching the pattern" is `any_string AND NOT string`.
+
+Numbers have two disciplines: unconstrained numbers accept all of JSON's number syntax; numbers
+under bounds are spelled without an exponent (their regexes come from numbers.py). A complement is
+taken within the narrower discipline of its operand, so it never admits a value it should not.
+"""
+
+from __future__ import annotations
+
+from constrain.grammars.json_schema.charset import (
+    ANY_CHAR,
+    ESCAPABLE,
+    RAW_ALLOWED,
+    SHORT_ESCAPES,
+    CharSet,
+)
+from constrain.grammars.json_schema.numbers import ANY_NUMBER
+from constrain.grammars.lexemes.from_regex import regex_term
+from constrain.grammars.lexemes.terms import INFINITE, TermStore
+
+# Exponent-free numbers: the spelling of every bounded number (see numbers.py).
+NO_EXPONENT_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+JSON_WHITESPACE = (0x20, 0x09, 0x0A, 0x0D)
+
+
+class JsonTerms:
+    """Term builders for one grammar's store, memoized."""
+
+    @classmethod
+    def of(cls, store, whitespace: int | None = None) -> "JsonTerms":
+        """The builders of a shared store (their memos serve every grammar of the store)."""
+        helpers = getattr(store, "helpers", None)
+        if helpers is None:
+            return cls(store, whitespace)
+        key = ("json", whitespace or 0)
+        terms = helpers.get(key)
+        if terms is None:
+            terms = helpers[key] = cls(store, whitespace)
+        return terms
+
+    def __init__(self, store: TermStore, whitespace: int | None = None):
+        self.s = store
+        self.whitespace = whitespace or 0
+        self._chars: dict[CharSet, int] = {}
+        self._regexes: dict[str, int] = {}
+        self._literals: dict[str, int] = {}
+        s = store
+        self.quote = s.byte(0x22)
+        self.any_char = self.char(ANY_CHAR)
+        store.length_unit = self.any_char  # what minLength / maxLength count (terms.clamp)
+        self.any_body = s.star(self.any_char)
+        self.any_string = self.quoted(self.any_body)
+        self.any_number = self.number(ANY_NUMBER)
+        self.plain_number = self.number(NO_EXPONENT_NUMBER)
+        self.true, self.false, self.null = (s.literal(w) for w in (b"true", b"false", b"null"))
+        self.any_literal = s.alt(self.true, self.false, self.null)
+        ws = s.rep(s.byteset(sum(1 << b for b in JSON_WHITESPACE)), 0, self.whitespace) if self.whitespace else s.eps
+        self.ws = ws
+        # Opening brackets take whitespace after, closing ones before, separators on both sides.
+        self.open_object = s.cat(s.byte(0x7B), ws)
+        self.close_object = s.cat(ws, s.byte(0x7D))
+        self.open_array = s.cat(s.byte(0x5B), ws)
+        self.close_array = s.cat(ws, s.byte(0x5D))
+        self.comma = s.seq(ws, s.byte(0x2C), ws)
+        self.colon = s.seq(ws, s.byte(0x3A), ws)
+
+    # -- strings ---------------------------------------------------------------------------
+    def char(self, charset: CharSet) -> int:
+        """One encoded character of a JSON string whose decoded value is in `charset`."""
+        term = self._chars.get(charset)
+        if term is None:
+            s = self.s
+            parts = [s.utf8(charset.intersect(RAW_ALLOWED).ranges)]
+            short = [ord(SHORT_ESCAPES[cp]) for cp in SHORT_ESCAPES if cp in charset]
+            if short:
+                parts.append(s.cat(s.byte(0x5C), s.byteset(sum(1 << b for b in short))))
+            escaped = charset.intersect(ESCAPABLE)
+            bmp = [(lo, min(hi, 0xFFFF)) for lo, hi in escaped.ranges if lo <= 0xFFFF]
+            if bmp:
+                parts.append(s.cat(self._backslash_u(), s.hex_digits(bmp, 4)))
+            for lo, hi in escaped.ranges:
+                if hi >= 0x10000:
+                    parts.extend(self._surrogate_pairs(max(lo, 0x10000), hi))
+            term = self._chars[charset] = s.union(parts)
+        return term
+
+    def _backslash_u(self) -> int:
+        return self.s.literal(b"\\u")
+
+    def _surrogate_pairs(self, lo: int, hi: int) -> list[int]:
+        s = self.s
+
+        def split(cp):
+            v = cp - 0x10000
+            return 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF)
+
+        def pair(h_lo, h_hi, l_lo, l_hi):
+            return s.seq(self._backslash_u(), s.hex_digits([(h_lo, h_hi)], 4),
+                         self._backslash_u(), s.hex_digits([(l_lo, l_hi)], 4))
+
+        (hi_lo, lo_lo), (hi_hi, lo_hi) = split(lo), split(hi)
+        if hi_lo == hi_hi:
+            return [pair(hi_lo, hi_lo, lo_lo, lo_hi)]
+        out = [pair(hi_lo, hi_lo, lo_lo, 0xDFFF)]
+        if hi_hi - hi_lo > 1:
+            out.append(pair(hi_lo + 1, hi_hi - 1, 0xDC00, 0xDFFF))
+        out.append(pair(hi_hi, hi_hi, 0xDC00, lo_hi))
+        return out
+
+    def quoted(self, body: int) -> int:
+        return self.s.seq(self.quote, body, self.quote)
+
+    def string_body(self, text: str) -> int:
+        """Every spelling of the characters of `text` (without quotes)."""
+        return self.s.seq(*(self.char(CharSet.of(c)) for c in text))
+
+    def string_literal(self, text: str) -> int:
+        term = self._literals.get(text)
+        if term is None:
+            term = self._literals[text] = self.quoted(self.string_body(text))
+        return term
+
+    def length(self, lo: int, hi: int | None) -> int:
+        """Bodies of lo..hi characters (hi None: no upper bound)."""
+        return self.s.rep(self.any_char, lo, INFINITE if hi is None else hi)
+
+    def pattern_body(self, node) -> int:
+        """A body term from the pattern IR of regex_translate (sets of code points, sequences,
+        alternations, counted repetitions)."""
+        kind = node[0]
+        s = self.s
+        if kind == "set":
+            return self.char(node[1])
+        if kind == "seq":
+            return s.seq(*(self.pattern_body(c) for c in node[1]))
+        if kind == "alt":
+            return s.union([self.pattern_body(c) for c in node[1]])
+        if kind == "rep":
+            return s.rep(self.pattern_body(node[1]), node[2], INFINITE if node[3] is None else node[3])
+        raise ValueError(f"unexpected pattern node {kind}")
+
+    # -- numbers ---------------------------------------------------------------------------
+    def number(self, regex: str) -> int:
+        """A number term from a regex of numbers.py (ASCII only)."""
+        term = self._regexes.get(regex)
+        if term is None:
+            term = self._regexes[regex] = regex_term(self.s, regex, what="number range")
+        return term
+
+    # -- whole values ------------------------------------------------------------------------
+    def scalar_kinds(self) -> dict[str, int]:
+        return {"string": self.any_string, "number": self.any_number, "literal": self.any_literal}

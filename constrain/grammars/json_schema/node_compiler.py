@@ -1,0 +1,506 @@
+"""Schema -> nodes: the dispatcher, `$ref` resolution and the lazy node table.
+
+`node_id(schema, ctx)` names a schema position without compiling it; `node(id)` compiles it the
+first time the parser (or an intersection, a complement, an emptiness check) needs its content.
+A schema's parts combine as node operations: `$ref`, `allOf` and sibling keywords intersect,
+`anyOf` unites, `oneOf` is the union of each branch minus the others, `not` complements, `if`
+becomes (if AND then) OR (NOT if AND else), `dependentSchemas` becomes "key absent OR key present
+AND schema" per key. `enum`/`const` are exact whatever they are combined with: each candidate
+value is validated against the whole schema with `jsonschema`.
+
+Strict mode closes an object that lists properties and says nothing about other keys. It applies
+to a schema at a value position (and to anyOf/oneOf branches, which are alternative values), not
+to the partial schemas that allOf, `not`, `if` or `contains` combine: those close, if at all, once
+combined at their position.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+from urllib.parse import urljoin
+
+import jsonschema
+import referencing
+import referencing.jsonschema
+from jsonschema_specifications import REGISTRY as SPECIFICATIONS
+
+from constrain.grammars.json_schema import node_algebra as algebra
+from constrain.grammars.json_schema.array_shapes import array_shape
+from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError, UnsupportedSchemaError
+from constrain.grammars.json_schema.json_terms import JsonTerms
+from constrain.grammars.json_schema.keywords import ANNOTATIONS, JSON_TYPES, REFERENCES
+from constrain.grammars.json_schema.literals import canonical_key
+from constrain.grammars.json_schema.object_shapes import object_shape
+from constrain.grammars.json_schema.rewrites import unevaluated_as_all_of
+from constrain.grammars.json_schema.scalar_terms import (
+    format_accepts,
+    number_term,
+    scalar_literal_term,
+    string_term,
+)
+from constrain.grammars.json_schema.shapes import ArrayShape, Node, ObjectShape
+from constrain.grammars.lexemes.terms import TermStore
+
+ANY, NOTHING = 0, 1  # reserved node ids
+ANY_OBJECT, ANY_ARRAY = 0, 0  # reserved shape ids
+MAX_REF_HOPS = 64
+MAX_LITERALS = 100_000
+MAX_EAGER_NODES = 5000
+STANDARD_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_VOCABULARY = "https://json-schema.org/draft/2020-12/vocab/"
+ASSERTING_VOCABULARIES = {_VOCABULARY + v for v in ("core", "validation")}
+STANDARD_VOCABULARIES = ASSERTING_VOCABULARIES | {_VOCABULARY + v for v in (
+    "applicator", "unevaluated", "meta-data", "format-annotation", "format-assertion", "content")}
+APPLICATOR_KEYWORDS = frozenset({
+    "prefixItems", "items", "contains", "additionalProperties", "properties", "patternProperties",
+    "dependentSchemas", "propertyNames", "if", "then", "else", "allOf", "anyOf", "oneOf", "not",
+    "unevaluatedItems", "unevaluatedProperties"})
+_OBJECT_ONLY = ("properties", "required", "additionalProperties", "patternProperties", "propertyNames",
+                "minProperties", "maxProperties", "dependentRequired")
+_ARRAY_ONLY = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains", "minContains",
+               "maxContains")
+_STRING_ONLY = ("minLength", "maxLength", "pattern", "format")
+_NUMBER_ONLY = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+def pointer_token(key) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Where a subschema sits: the `referencing` resolver (its base URI), its JSON path, and
+    whether strict mode may close its objects (a value position, not a partial schema)."""
+
+    resolver: object
+    path: str
+    strict: bool = True
+    entered: int | None = None  # id() of a schema whose $id this resolver already applies
+
+    def child(self, *parts, strict: bool = True) -> "Ctx":
+        return Ctx(self.resolver, "/".join([self.path] + [pointer_token(p) for p in parts]), strict)
+
+    def partial(self, *parts) -> "Ctx":
+        """A subschema that constrains its position together with others (allOf, not, if, ...)."""
+        return self.child(*parts, strict=False)
+
+    @property
+    def base(self) -> str:
+        return self.resolver._base_uri
+
+
+class SchemaCompiler:
+    def __init__(self, root, *, store: TermStore, whitespace: int | None, strict: bool, lenient: bool,
+                 registry=None):
+        self.terms = JsonTerms.of(store, whitespace)
+        self.store = store
+        self.strict = strict
+        self.lenient = lenient
+        self._warned: set = set()
+        registry = SPECIFICATIONS if registry is None else SPECIFICATIONS.combine(registry)
+        self._check_dialect(root, registry)
+        try:
+            resource = referencing.jsonschema.DRAFT202012.create_resource(root if not isinstance(root, bool) else {})
+            base = resource.id() or ""
+            self.registry = registry.with_resource(base, resource).crawl()
+        except (AttributeError, TypeError, ValueError) as exc:  # a subschema that is not a schema
+            raise InvalidSchemaError(f"the schema's structure is invalid: {exc}") from None
+        self.root = root
+        self.root_ctx = Ctx(self.registry.resolver(base), "#", strict)
+        self._validator = jsonschema.Draft202012Validator(
+            root if not isinstance(root, bool) else {}, registry=self.registry,
+            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        self.nodes: list[Node | None] = []
+        self._sources: list = []
+        self._ids: dict = {}
+        self._compiling: set[int] = set()
+        self.objects: list[ObjectShape] = []
+        self.arrays: list[ArrayShape] = []
+        any_object = ObjectShape(path="(any object)", others=((self.terms.any_string, ANY, False),))
+        any_array = ArrayShape(path="(any array)", items=ANY)
+        self.add_object(any_object)
+        self.add_array(any_array)
+        t = self.terms
+        self._add_node(("any",), None, Node("(any value)", t.any_string, t.any_number, t.any_literal,
+                                            (ANY_OBJECT,), (ANY_ARRAY,)))
+        self._add_node(("nothing",), None, Node("(no value)"))
+        self.root_id = self.node_id(root, self.root_ctx)
+
+    @staticmethod
+    def _check_dialect(root, registry) -> None:
+        """Accept the 2020-12 dialect, or a meta-schema whose vocabularies include every standard
+        one that asserts (others must be optional); other dialects may switch assertions off."""
+        dialect = root.get("$schema") if isinstance(root, dict) else None
+        if dialect is None or dialect.rstrip("#") == STANDARD_DIALECT:
+            return
+        try:
+            meta = registry.resolver().lookup(dialect).contents
+        except referencing.exceptions.Unresolvable:
+            meta = None
+        vocabularies = meta.get("$vocabulary") if isinstance(meta, dict) else None
+        if isinstance(vocabularies, dict) and ASSERTING_VOCABULARIES <= set(vocabularies) and all(
+                required is False for uri, required in vocabularies.items() if uri not in STANDARD_VOCABULARIES):
+            applicators = APPLICATOR_KEYWORDS & set(root)
+            if _VOCABULARY + "applicator" in vocabularies or not applicators:
+                return
+        raise UnsupportedSchemaError(f"dialect {dialect!r} is not 2020-12 with its standard vocabularies",
+                                     keyword="$schema", path="#")
+
+    # ------------------------------------------------------------------ the node table
+    def _add_node(self, key, source, node: Node | None = None) -> int:
+        nid = len(self.nodes)
+        self._ids[key] = nid
+        self.nodes.append(node)
+        self._sources.append(source)
+        return nid
+
+    def node_id(self, schema, ctx: Ctx) -> int:
+        """The id of a schema position; compiled when first needed."""
+        if schema is True or (isinstance(schema, dict) and not (set(schema) - ANNOTATIONS) and "$ref" not in schema):
+            return ANY
+        if schema is False:
+            return NOTHING
+        key = self._key(schema, ctx)
+        nid = self._ids.get(key)
+        if nid is None:
+            nid = self._add_node(key, ("schema", schema, ctx))
+        return nid
+
+    def derived_id(self, key: tuple, build) -> int:
+        """The id of a node computed from others (an intersection, a complement, ...)."""
+        nid = self._ids.get(key)
+        if nid is None:
+            nid = self._add_node(key, ("derived", build))
+        return nid
+
+    def node(self, nid: int) -> Node:
+        node = self.nodes[nid]
+        if node is not None:
+            return node
+        if nid in self._compiling:
+            source = self._sources[nid]
+            path = source[2].path if source[0] == "schema" else "#"
+            raise UnsupportedSchemaError("a recursive reference is combined with other keywords (its value "
+                                         "would be needed to compile itself)", keyword="$ref", path=path)
+        if len(self._compiling) > 500:
+            raise SchemaTooLargeError("schema nests deeper than 500 levels")
+        self._compiling.add(nid)
+        try:
+            source = self._sources[nid]
+            node = self._compile(source[1], source[2]) if source[0] == "schema" else source[1]()
+        finally:
+            self._compiling.discard(nid)
+        self.nodes[nid] = node
+        return node
+
+    def compile_reachable(self, limit: int = MAX_EAGER_NODES) -> None:
+        """Compile every position reachable from the root (up to `limit` nodes; past that, the
+        rest compiles when generation reaches it), so that refusals come now, not mid-generation."""
+        queue, seen = [self.root_id], {self.root_id}
+        objects_done, arrays_done = set(), set()
+        while queue and len(seen) <= limit:
+            node = self.node(queue.pop())
+            children = []
+            for o in node.objects:
+                if o not in objects_done:
+                    objects_done.add(o)
+                    shape = self.objects[o]
+                    children += [v for v in shape.key_values if v >= 0] + [n for _, n, _ in shape.others]
+            for a in node.arrays:
+                if a not in arrays_done:
+                    arrays_done.add(a)
+                    shape = self.arrays[a]
+                    children += [v for v in shape.prefix + (shape.items, shape.contains) if v >= 0]
+                    self._check_array(a)
+            for child in children:
+                if child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+
+    def _check_array(self, aid: int) -> None:
+        shape = self.arrays[aid]
+        if shape.unique:
+            items = [v for v in shape.prefix + (shape.items,) if v >= 0]
+            if any(self.node(v).objects or self.node(v).arrays for v in items):
+                ctx = Ctx(None, shape.path)
+                self.unsupported("uniqueItems", ctx, "uniqueItems is enforced for scalar items (strings, numbers, "
+                                 "booleans, null); these items may be objects or arrays")
+                self.arrays[aid] = replace(shape, unique=False)
+        if shape.contains >= 0 and shape.max_contains is not None:
+            self.node(self.negate_id(shape.contains, shape.path + "/contains"))
+
+    def add_object(self, shape: ObjectShape) -> int:
+        self.objects.append(shape)
+        return len(self.objects) - 1
+
+    def add_array(self, shape: ArrayShape) -> int:
+        self.arrays.append(shape)
+        return len(self.arrays) - 1
+
+    def intersect_ids(self, ids) -> int:
+        ids = sorted(set(ids) - {ANY})
+        if not ids:
+            return ANY
+        if NOTHING in ids:
+            return NOTHING
+        if len(ids) == 1:
+            return ids[0]
+        return self.derived_id(("and", tuple(ids)), lambda: algebra.intersect_all(self, [self.node(i) for i in ids]))
+
+    def union_ids(self, ids, path: str) -> int:
+        ids = sorted(set(ids) - {NOTHING})
+        if ANY in ids:
+            return ANY
+        if not ids:
+            return NOTHING
+        if len(ids) == 1:
+            return ids[0]
+        return self.derived_id(("or", tuple(ids)), lambda: algebra.union(self, [self.node(i) for i in ids], path))
+
+    def negate_id(self, nid: int, path: str) -> int:
+        if nid == ANY:
+            return NOTHING
+        if nid == NOTHING:
+            return ANY
+        return self.derived_id(("not", nid), lambda: algebra.negate(self, self.node(nid), path))
+
+    @staticmethod
+    def _key(schema, ctx: Ctx):
+        """Memo key: the schema object, its base URI, its dynamic scope ($dynamicRef targets depend
+        on the resources entered on the way, outermost first; repeats do not matter), strictness."""
+        scope = tuple(dict.fromkeys(reversed([uri for uri, _ in ctx.resolver.dynamic_scope()])))
+        return (id(schema), ctx.base, scope, ctx.strict)
+
+    # ------------------------------------------------------------------ refusals
+    def unsupported(self, keyword: str, ctx: Ctx, message: str) -> None:
+        """Refuse, or with lenient=True warn once per keyword and path and let the caller drop it."""
+        if not self.lenient:
+            raise UnsupportedSchemaError(message, keyword=keyword, path=ctx.path)
+        where = f"{ctx.path}/{keyword}"
+        if where not in self._warned:
+            self._warned.add(where)
+            warnings.warn(f"json_schema(lenient=True) dropped {where}: {message}", stacklevel=4)
+
+    # ------------------------------------------------------------------ references
+    def _enter(self, schema: dict, ctx: Ctx) -> Ctx:
+        if "$id" in schema and schema is not self.root and isinstance(schema["$id"], str):
+            if ctx.entered == id(schema) or urljoin(ctx.base, schema["$id"]).rstrip("#") == ctx.base.rstrip("#"):
+                return ctx  # already inside it (a $ref lookup lands in the resource's own scope)
+            resource = referencing.jsonschema.DRAFT202012.create_resource(schema)
+            return Ctx(ctx.resolver.in_subresource(resource), ctx.path, ctx.strict, id(schema))
+        return ctx
+
+    def resolve(self, ref, ctx: Ctx, keyword: str = "$ref"):
+        if not isinstance(ref, str):
+            raise InvalidSchemaError(f"{keyword} must be a string", keyword=keyword, path=ctx.path)
+        try:
+            resolved = ctx.resolver.lookup(ref)
+        except referencing.exceptions.Unresolvable as exc:
+            raise InvalidSchemaError(f"cannot resolve {ref!r}: {exc}", keyword=keyword, path=ctx.path) from None
+        return resolved.contents, Ctx(resolved.resolver, f"{ctx.path}/{keyword}", ctx.strict, id(resolved.contents))
+
+    def is_valid(self, value, schema, ctx: Ctx) -> bool:
+        validator = self._validator.evolve(schema=schema, _resolver=ctx.resolver)
+        if not validator.is_valid(value):
+            return False
+        return format_accepts(schema, value)
+
+    # ------------------------------------------------------------------ the dispatcher
+    def _compile(self, schema, ctx: Ctx) -> Node:
+        if not isinstance(schema, dict):
+            raise InvalidSchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}",
+                                     path=ctx.path)
+        ctx = self._enter(schema, ctx)
+        eff = self.effective(schema, ctx)
+        if "enum" in eff or "const" in eff:
+            return self._literal_node(schema, eff, ctx)
+        combined = [k for k in ("allOf", "anyOf", "oneOf", "not", "if", "dependentSchemas") + REFERENCES if k in eff]
+        rest = {k: v for k, v in eff.items() if k not in combined and k not in ("then", "else")}
+        if not combined:
+            return self._plain_node(rest, ctx)
+        refs = [k for k in REFERENCES if k in eff]
+        if len(combined) == 1 and refs and not rest:
+            target, target_ctx = self.resolve(eff[refs[0]], ctx, refs[0])
+            return self.node(self.node_id(target, replace(target_ctx, strict=ctx.strict)))
+        parts = []
+        for k in refs:
+            target, target_ctx = self.resolve(eff[k], ctx, k)
+            parts.append(self.node_id(target, replace(target_ctx, strict=False)))
+        if "allOf" in eff:
+            branches = _schema_list(eff, "allOf", ctx)
+            parts += [self.node_id(b, ctx.partial("allOf", i)) for i, b in enumerate(branches)]
+        if "anyOf" in eff:
+            branches = _schema_list(eff, "anyOf", ctx)
+            parts.append(self.union_ids([self.node_id(b, ctx.child("anyOf", i, strict=ctx.strict and not rest))
+                                         for i, b in enumerate(branches)], ctx.path))
+        if "oneOf" in eff:
+            branches = _schema_list(eff, "oneOf", ctx)
+            ids = [self.node_id(b, ctx.child("oneOf", i, strict=ctx.strict and not rest)) for i, b in enumerate(branches)]
+            parts.append(self.derived_id(("oneOf", tuple(ids)),
+                                         lambda: algebra.one_of(self, ids, ctx.child("oneOf"))))
+        if "not" in eff:
+            parts.append(self.negate_id(self.node_id(eff["not"], ctx.partial("not")), ctx.path + "/not"))
+        if "if" in eff:
+            parts.append(self._conditional(eff, ctx))
+        if "dependentSchemas" in eff:
+            parts += self._dependent_schemas(eff["dependentSchemas"], ctx)
+        if rest:
+            parts.append(self.node_id(rest, ctx.partial()) if set(rest) - ANNOTATIONS else ANY)
+        node = self.node(self.intersect_ids(parts))
+        if ctx.strict and self.strict and node.objects:
+            node = algebra.close_objects(self, node)
+        return node
+
+    def _conditional(self, eff: dict, ctx: Ctx) -> int:
+        condition = self.node_id(eff["if"], ctx.partial("if"))
+        then = self.node_id(eff.get("then", True), ctx.partial("then"))
+        otherwise = self.node_id(eff.get("else", True), ctx.partial("else"))
+        negated = self.negate_id(condition, ctx.path + "/if")
+        return self.union_ids([self.intersect_ids([condition, then]), self.intersect_ids([negated, otherwise])],
+                              ctx.path)
+
+    def _dependent_schemas(self, entries, ctx: Ctx) -> list[int]:
+        if not isinstance(entries, dict):
+            raise InvalidSchemaError("must be an object", keyword="dependentSchemas", path=ctx.path)
+        out = []
+        for key, sub in entries.items():
+            sub_id = self.node_id(sub, ctx.partial("dependentSchemas", key))
+            if sub_id == ANY:
+                continue
+            absent = self.node_id({"not": {"type": "object"}}, ctx.partial("dependentSchemas", key))
+            without = self.node_id({"properties": {key: False}}, ctx.partial("dependentSchemas", key))
+            present = self.node_id({"required": [key]}, ctx.partial("dependentSchemas", key))
+            out.append(self.union_ids([absent, without, self.intersect_ids([present, sub_id])], ctx.path))
+        return out
+
+    # ------------------------------------------------------------------ keywords
+    def effective(self, schema: dict, ctx: Ctx) -> dict:
+        """The assertions of `schema`: annotations and no-op keywords removed, unevaluated*
+        rewritten where the evaluated members are static."""
+        eff = {k: v for k, v in schema.items() if k not in ANNOTATIONS}
+        if eff.get("uniqueItems") is False:
+            del eff["uniqueItems"]
+        unevaluated = "unevaluatedProperties" in eff or "unevaluatedItems" in eff
+        if "if" not in eff:  # then/else without if do nothing
+            eff.pop("then", None)
+            eff.pop("else", None)
+        elif "then" not in eff and "else" not in eff and not unevaluated:
+            del eff["if"]  # (an `if` alone still evaluates members for unevaluated*)
+        if "contains" not in eff:
+            eff.pop("minContains", None)
+            eff.pop("maxContains", None)
+        for keyword, covered_by in (("unevaluatedProperties", "additionalProperties"), ("unevaluatedItems", "items")):
+            if keyword not in eff:
+                continue
+            applicators = any(k in eff for k in ("allOf", "anyOf", "oneOf", "if", "dependentSchemas", "not") + REFERENCES)
+            if eff[keyword] is True:
+                del eff[keyword]
+            elif covered_by in eff and (keyword == "unevaluatedProperties" or "contains" not in eff):
+                del eff[keyword]  # every member is already evaluated by the sibling keyword
+            elif not applicators and "contains" not in eff:
+                eff[covered_by] = eff.pop(keyword)
+            elif not unevaluated_as_all_of(self, schema, eff, keyword, ctx):
+                self.unsupported(keyword, ctx, f"{keyword!r} through anyOf/oneOf/if/dependentSchemas depends on "
+                                 "which branch matched; only statically evaluated members are supported")
+                eff.pop(keyword, None)
+        for keyword in ("$recursiveRef", "additionalItems", "dependencies"):
+            if keyword in eff:
+                self.unsupported(keyword, ctx, f"{keyword!r} is not a 2020-12 keyword; declare the dialect "
+                                 "with $schema")
+                eff.pop(keyword)
+        return eff
+
+    def type_kinds(self, eff: dict, ctx: Ctx) -> tuple[set, str]:
+        """Kinds allowed by `type`, and which numbers: "any" or "integer"."""
+        types = eff.get("type")
+        if types is None:
+            types = list(JSON_TYPES)
+        elif isinstance(types, str):
+            types = [types]
+        if not isinstance(types, list) or any(t not in JSON_TYPES for t in types):
+            raise InvalidSchemaError(f"unknown type {eff.get('type')!r}", keyword="type", path=ctx.path)
+        kinds = {"number" if t == "integer" else t for t in types}
+        mode = "integer" if "integer" in types and "number" not in types else "any"
+        return kinds, mode
+
+    def _plain_node(self, eff: dict, ctx: Ctx) -> Node:
+        kinds, mode = self.type_kinds(eff, ctx)
+        t = self.terms
+        node = Node(ctx.path)
+        if "string" in kinds:
+            node.string = string_term(self, eff, ctx)
+        if "number" in kinds:
+            node.number, node.number_complete = number_term(self, eff, mode, ctx)
+        if "boolean" in kinds:
+            node.literal = self.store.union((node.literal, t.true, t.false))
+        if "null" in kinds:
+            node.literal = self.store.union((node.literal, t.null))
+        if "object" in kinds:
+            if any(k in eff for k in _OBJECT_ONLY):
+                node.objects = (self.add_object(object_shape(self, eff, ctx)),)
+            else:
+                node.objects = (ANY_OBJECT,)
+        if "array" in kinds:
+            if any(k in eff for k in _ARRAY_ONLY):
+                node.arrays = (self.add_array(array_shape(self, eff, ctx)),)
+            else:
+                node.arrays = (ANY_ARRAY,)
+        return node
+
+    # ------------------------------------------------------------------ enum / const
+    def _literal_node(self, schema: dict, eff: dict, ctx: Ctx) -> Node:
+        keyword = "enum" if "enum" in eff else "const"
+        if keyword == "enum":
+            if not isinstance(eff["enum"], list):
+                raise InvalidSchemaError("enum must be a list", keyword="enum", path=ctx.path)
+            candidates = eff["enum"]
+        else:
+            candidates = [eff["const"]]
+        if len(candidates) > MAX_LITERALS:
+            raise SchemaTooLargeError(f"more than {MAX_LITERALS} values", keyword=keyword, path=ctx.path)
+        bare = set(eff) <= {"enum", "const"} and "const" not in eff
+        values, seen = [], set()
+        for value in candidates:
+            key = canonical_key(value)
+            if key in seen:
+                continue
+            seen.add(key)
+            if bare or self.is_valid(value, schema, ctx):
+                values.append(value)
+        return self.literal_values_node(values, ctx.child(keyword))
+
+    def literal_values_node(self, values: list, ctx: Ctx) -> Node:
+        s, t = self.store, self.terms
+        parts: dict[str, list[int]] = {"string": [], "number": [], "literal": []}
+        structured = []
+        for value in values:
+            scalar = scalar_literal_term(t, value)
+            if scalar is None:
+                structured.append(self.node_id_for_value(value, ctx))
+            else:
+                parts[scalar[0]].append(scalar[1])
+        node = Node(ctx.path, s.union(parts["string"]), s.union(parts["number"]), s.union(parts["literal"]),
+                    number_complete=False, values=tuple(values))
+        if structured:
+            other = algebra.union(self, [self.node(i) for i in structured], ctx.path)
+            node = replace(node, objects=other.objects, arrays=other.arrays)
+        return node
+
+    def node_id_for_value(self, value, ctx: Ctx) -> int:
+        """A node accepting exactly one object or array value (members in any order)."""
+        if isinstance(value, dict):
+            schema = {"type": "object", "properties": {k: {"const": v} for k, v in value.items()},
+                      "required": list(value), "additionalProperties": False}
+        else:
+            schema = {"type": "array", "prefixItems": [{"const": v} for v in value], "items": False,
+                      "minItems": len(value)}
+        key = ("value", canonical_key(value))
+        return self.derived_id(key, lambda: self._compile(schema, replace(ctx, strict=False)))
+
+
+def _schema_list(eff: dict, keyword: str, ctx: Ctx) -> list:
+    value = eff[keyword]
+    if not isinstance(value, list) or not value:
+        raise InvalidSchemaError(f"{keyword} must be a non-empty list", keyword=keyword, path=ctx.path)
+    return value

@@ -1,0 +1,194 @@
+"""Integer dot products of one 32-value block of 16 tiled rows with int8 activations.
+
+What llama.cpp's vec_dot_q*_q8 do with AVX2, for the pair-interleaved tiles of tiles.py:
+the bytes of two neighbouring columns of a row sit side by side, so `vpmaddubsw`
+(unsigned 8-bit weights times signed 8-bit activations, adjacent pairs added into 16-bit
+lanes) yields one partial sum per row, 16 rows per instruction. numba's
+auto-vectorizer never produces it (numba-kernels.md: its int8 loops widen to 64 bits),
+so these are LLVM IR emitted straight from numba intrinsics. On a CPU without AVX2 the
+same IR is written with portable vector operations, which LLVM lowers to whatever the
+CPU has: slower, same results.
+
+Each intrinsic takes one 32-value block of all TILE rows of a tile and writes float32
+sums: out[o:o+TILE] for the block's values 0..15 and out[o+TILE:o+2*TILE] for values
+16..31, row by row, so a group of 16 gets its own scale and a group of 32 adds the two.
+
+Overflow: a 16-bit lane takes pairs of products q * x with |x| <= 127; it is widened to
+32 bits after 8 pairs for 4-bit q (8 * 2 * 15 * 127 = 30480), after 2 pairs for 5- and
+6-bit q (2 * 2 * 63 * 127 = 32004), so it never saturates.
+"""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+TILE = 64  # rows per tile (tiles.py); the planes below are (pairs, TILE, 2) bytes
+
+HAVE_AVX2 = bool(llvm.get_host_cpu_features().get("avx2", False))
+
+_I8, _I16, _I32, _F32 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.FloatType()
+_V32_I8 = ir.VectorType(_I8, 32)
+_V16_I8 = ir.VectorType(_I8, 16)
+_V16_I16 = ir.VectorType(_I16, 16)
+_V16_I32 = ir.VectorType(_I32, 16)
+_V8_I32 = ir.VectorType(_I32, 8)
+_V16_F32 = ir.VectorType(_F32, 16)
+
+
+def _element_pointer(context, builder, array_type, array, offset, element):
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.bitcast(builder.gep(data, [offset]), element.as_pointer())
+
+
+def _load(builder, base, offset, vector_type):
+    return builder.load(builder.bitcast(builder.gep(base, [ir.Constant(_I32, offset)]), vector_type.as_pointer()),
+                        align=1)
+
+
+def _splat(builder, vector_type, value):
+    n = vector_type.count
+    one = builder.insert_element(ir.Constant(vector_type, ir.Undefined), value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(one, ir.Constant(vector_type, ir.Undefined), ir.Constant(ir.VectorType(_I32, n), [0] * n))
+
+
+def _bytes(builder, value):
+    return _splat(builder, _V32_I8, ir.Constant(_I8, value))
+
+
+def _pair_bytes(builder, x, offset):
+    """<32 x i8>: the int8 activations x[offset], x[offset+1] repeated."""
+    pair = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, offset)]), _I16.as_pointer()), align=1)
+    return builder.bitcast(_splat(builder, _V16_I16, pair), _V32_I8)
+
+
+def _pair_words(builder, x, offset):
+    """<16 x i16>: x[offset], x[offset+1] sign-extended, repeated."""
+    pair = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, offset)]), ir.VectorType(_I8, 2).as_pointer()),
+                        align=1)
+    wide = builder.sext(pair, ir.VectorType(_I16, 2))
+    return builder.shuffle_vector(wide, wide, ir.Constant(ir.VectorType(_I32, 16), [0, 1] * 8))
+
+
+def _even_odd(builder, v, n):
+    even = ir.Constant(ir.VectorType(_I32, n // 2), list(range(0, n, 2)))
+    odd = ir.Constant(ir.VectorType(_I32, n // 2), list(range(1, n, 2)))
+    return builder.shuffle_vector(v, v, even), builder.shuffle_vector(v, v, odd)
+
+
+def _maddubs(builder, unsigned_bytes, signed_bytes):
+    """<32 x u8> * <32 x i8>, adjacent products added: <16 x i16> (vpmaddubsw)."""
+    if HAVE_AVX2:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V16_I16, [_V32_I8, _V32_I8]),
+                                            "llvm.x86.avx2.pmadd.ub.sw")
+        return builder.call(fn, [unsigned_bytes, signed_bytes])
+    ue, uo = _even_odd(builder, unsigned_bytes, 32)
+    se, so = _even_odd(builder, signed_bytes, 32)
+    return builder.add(builder.mul(builder.zext(ue, _V16_I16), builder.sext(se, _V16_I16)),
+                       builder.mul(builder.zext(uo, _V16_I16), builder.sext(so, _V16_I16)))
+
+
+def _maddwd(builder, a, b):
+    """<16 x i16> * <16 x i16>, adjacent products added: <8 x i32> (vpmaddwd)."""
+    if HAVE_AVX2:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V8_I32, [_V16_I16, _V16_I16]),
+                                            "llvm.x86.avx2.pmadd.wd")
+        return builder.call(fn, [a, b])
+    ae, ao = _even_odd(builder, a, 16)
+    be, bo = _even_odd(builder, b, 16)
+    return builder.add(builder.mul(builder.sext(ae, _V8_I32), builder.sext(be, _V8_I32)),
+                       builder.mul(builder.sext(ao, _V8_I32), builder.sext(bo, _V8_I32)))
+
+
+def _store_halves(builder, out, halves):
+    for half, sums in enumerate(halves):
+        target = builder.bitcast(builder.gep(out, [ir.Constant(_I32, TILE * half)]), _V16_F32.as_pointer())
+        builder.store(builder.sitofp(sums, _V16_F32), target, align=4)
+
+
+def _unsigned_block_dot(high_bits: int):
+    """The intrinsic for nibble tiles with `high_bits` more bits per value in a high plane."""
+    widen_every = 8 if high_bits == 0 else 2
+    groups = TILE // 16
+
+    @intrinsic
+    def dot(typingctx, quants, q_off, highs, h_off, xq, x_off, out, o_off):
+        """quants[q_off:]: a block's nibble plane (8, TILE, 2); highs[h_off:]: its high
+        plane (2 * high_bits, TILE, 2); xq[x_off:x_off+32] int8; writes out (float32) for
+        all TILE rows, as in the module doc. Each activation pair is broadcast once and
+        serves the TILE // 16 row groups."""
+        sig = types.void(quants, q_off, highs, h_off, xq, x_off, out, o_off)
+
+        def codegen(context, builder, signature, args):
+            a = signature.args
+            q = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
+            h = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
+            x = _element_pointer(context, builder, a[4], args[4], args[5], _I8)
+            o = _element_pointer(context, builder, a[6], args[6], args[7], _F32)
+            low = _bytes(builder, 15)
+            narrow = [[ir.Constant(_V16_I16, None)] * 2 for _ in range(groups)]
+            wide = [[ir.Constant(_V16_I32, None)] * 2 for _ in range(groups)]
+            for p in range(8):
+                xb = [_pair_bytes(builder, x, 16 * half + 2 * p) for half in range(2)]
+                for g in range(groups):
+                    v = _load(builder, q, p * TILE * 2 + 32 * g, _V32_I8)
+                    values = [builder.and_(v, low), builder.and_(builder.lshr(v, _bytes(builder, 4)), low)]
+                    if high_bits:
+                        for half in range(2):
+                            bit = (2 * p + half) * high_bits  # value index 2p+half of this column of the pair
+                            plane = _load(builder, h, (bit // 8) * TILE * 2 + 32 * g, _V32_I8)
+                            shift = bit % 8
+                            field = builder.lshr(plane, _bytes(builder, shift)) if shift else plane
+                            field = builder.and_(field, _bytes(builder, (1 << high_bits) - 1))
+                            values[half] = builder.or_(values[half], builder.shl(field, _bytes(builder, 4)))
+                    for half in range(2):
+                        narrow[g][half] = builder.add(narrow[g][half], _maddubs(builder, values[half], xb[half]))
+                    if (p + 1) % widen_every == 0:
+                        for half in range(2):
+                            wide[g][half] = builder.add(wide[g][half], builder.sext(narrow[g][half], _V16_I32))
+                            narrow[g][half] = ir.Constant(_V16_I16, None)
+            for g in range(groups):
+                _store_halves(builder, builder.gep(o, [ir.Constant(_I32, 16 * g)]), wide[g])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return dot
+
+
+dot_u4_block = _unsigned_block_dot(0)
+dot_u5_block = _unsigned_block_dot(1)
+dot_u6_block = _unsigned_block_dot(2)
+
+
+@intrinsic
+def dot_i8_block(typingctx, quants, q_off, xq, x_off, out, o_off):
+    """quants[q_off:]: a block's int8 plane (16, TILE, 2): pair p holds columns 2p, 2p+1;
+    xq[x_off:x_off+32] int8; writes out for all TILE rows as in the module doc.
+    Signed times signed has no vpmaddubsw form: 16-bit widening and vpmaddwd instead."""
+    sig = types.void(quants, q_off, xq, x_off, out, o_off)
+    groups = TILE // 16
+
+    def codegen(context, builder, signature, args):
+        a = signature.args
+        q = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
+        x = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
+        o = _element_pointer(context, builder, a[4], args[4], args[5], _F32)
+        rows = [[[ir.Constant(_V8_I32, None)] * 2 for _ in range(2)] for _ in range(groups)]  # [g][half][part]
+        for p in range(16):
+            half = p // 8
+            xb = _pair_words(builder, x, 2 * p)
+            for g in range(groups):
+                for part in range(2):  # rows 16g..16g+7, 16g+8..16g+15
+                    w = builder.sext(_load(builder, q, p * TILE * 2 + 32 * g + 16 * part, _V16_I8), _V16_I16)
+                    rows[g][half][part] = builder.add(rows[g][half][part], _maddwd(builder, w, xb))
+        join = ir.Constant(ir.VectorType(_I32, 16), list(range(16)))
+        for g in range(groups):
+            halves = [builder.shuffle_vector(rows[g][half][0], rows[g][half][1], join) for half in range(2)]
+            _store_halves(builder, builder.gep(o, [ir.Constant(_I32, 16 * g)]), halves)
+        return context.get_dummy_value()
+
+    return sig, codegen

@@ -1,0 +1,671 @@
+"""Weights repacked at load into tiles of TILE rows, for every GGML type, and their kernels.
+
+GGUF stores a matrix row after row, so a matrix-vector product is one dot product per
+row, which vectorizes poorly (numba-kernels.md: 10x below memory bandwidth). Here each
+matrix is cut into tiles of TILE rows (the last one padded with zero rows) and, within a
+tile, the bytes of two neighbouring columns of each row sit side by side for all TILE
+rows: one vector load then holds a column pair of 16 rows, and simd.py's integer dot
+products (vpmaddubsw) give 16 row sums at once.
+
+Every GGML type is unpacked into one of a few tile kinds (type_traits.py): unsigned
+4/5/6-bit values q with a float32 scale (and min) per group of 16 or 32 values, signed
+8-bit values, or float values. Per 32-value block b of a tile:
+
+  quants  uint8 (n_tiles, nb, pairs, TILE, 2)  pairs = 8 for nibble kinds: byte (p, r, e) holds
+          value 2p+e of row r in its low nibble and value 16+2p+e in its high nibble;
+          pairs = 16 for I8: byte (p, r, e) is value 2p+e as int8
+  highs   uint8 (n_tiles, nb, 2*hb, TILE, 2)  the hb bits above the nibble: for the 16 values
+          v = 2p+half of column e of a pair (half 1 = the high-nibble value), bits
+          v*hb .. v*hb+hb-1 of the plane's bytes (little-endian), so 2*hb bytes per (r, e)
+  scales  float32 (n_tiles, groups, TILE), mins the same (or no groups for kinds without)
+Float kinds keep values (n_tiles, cols, TILE) float32 or float16 bits.
+
+A TiledRole holds the matrices that read the same input in one layer (Q, K and V; gate
+and up), for every layer, each matrix in its own kind: its output tiles map to
+(kind, slot). One product is then one parallel loop over output tiles whatever the mix
+of types, and the decode step never falls back to per-matrix calls because two layers
+or two matrices differ.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from gguf.constants import GGMLQuantizationType as GT
+from numba import njit, prange
+
+from constrain.runtime.quants.bits import f16_to_f32, load_f16
+from constrain.runtime.quants.kquant_kernels import _k_scale_min, _q3_k_scale
+from constrain.runtime.quants.simd import TILE, dot_i8_block, dot_u4_block, dot_u5_block, dot_u6_block
+from constrain.runtime.quants.type_traits import KIND_TRAITS, TYPE_TRAITS, TileKind
+
+T_U4, T_U4_G16, T_U5, T_U6_G16, T_I8, T_F16, T_F32 = (
+    TileKind.U4, TileKind.U4_G16, TileKind.U5, TileKind.U6_G16, TileKind.I8, TileKind.F16, TileKind.F32)
+QUANT_KINDS = (T_U4, T_U4_G16, T_U5, T_U6_G16, T_I8)
+# GGML type codes for the repacking code (numba reads module-level ints as constants)
+Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 = (int(GT.Q4_0), int(GT.Q4_1), int(GT.Q5_0), int(GT.Q5_1), int(GT.Q8_0))
+Q2_K, Q3_K, Q4_K, Q5_K = int(GT.Q2_K), int(GT.Q3_K), int(GT.Q4_K), int(GT.Q5_K)
+
+# Columns decoded per step in the batched kernel, and output rows sharing one decoded chunk.
+CHUNK = 256
+ROW_TILE = 16
+
+U = np.uint64  # unsigned indices: no negative-index wraparound to block vectorizing
+
+
+class QuantTiles(NamedTuple):
+    """The tiles of one quantized kind (module doc); n_tiles may be 0."""
+
+    scales: np.ndarray  # float32 (n_tiles, groups_per_row, TILE)
+    mins: np.ndarray  # float32 (n_tiles, groups_per_row, TILE), or (n_tiles, 0, TILE) without mins
+    quants: np.ndarray  # uint8 (n_tiles, blocks_per_row, 8 or 16, TILE, 2)
+    highs: np.ndarray  # uint8 (n_tiles, blocks_per_row, 2 * high_bits, TILE, 2)
+
+
+class FloatTiles(NamedTuple):
+    values: np.ndarray  # float32 or float16 bits (n_tiles, cols, TILE)
+
+
+class TiledRole(NamedTuple):
+    """Matrices of `cols` columns fused by rows, per layer; each matrix's rows are padded
+    to whole tiles, so matrix k's output starts at the sum of the earlier ones' padded rows."""
+
+    tile_kind: np.ndarray  # int64 (n_layer, n_out_tiles): the TileKind of each output tile
+    tile_slot: np.ndarray  # int64 (n_layer, n_out_tiles): its index among that kind's tiles
+    u4: QuantTiles
+    u4_g16: QuantTiles
+    u5: QuantTiles
+    u6_g16: QuantTiles
+    i8: QuantTiles
+    f16: FloatTiles
+    f32: FloatTiles
+
+
+class Activations(NamedTuple):
+    """An input vector quantized per 32-value block as llama.cpp's q8_0: x ~ dx[b] * xq."""
+
+    xq: np.ndarray  # int8 (cols,)
+    dx: np.ndarray  # float32 (cols // 32,)
+    sums: np.ndarray  # float32 (cols // 16,): sum of xq over each 16 values
+
+
+def padded_rows(rows: int) -> int:
+    return -(-rows // TILE) * TILE
+
+
+@njit(cache=True)
+def new_activations(cols):
+    """Buffers for an input of `cols` values (callable from Python and from numba code)."""
+    nb = (cols + 31) // 32
+    return Activations(np.zeros(nb * 32, np.int8), np.zeros(nb, np.float32), np.zeros(2 * nb, np.float32))
+
+
+# ---------------------------------------------------------------------------- kernels
+
+@njit(inline="always", fastmath=True, cache=True)
+def quantize_activations(x, act):
+    """act <- x (cols,) quantized per 32-value block; a trailing partial block is zero-padded."""
+    cols = x.shape[0]
+    for b in range(-(-cols // 32)):
+        amax = np.float32(0.0)
+        for j in range(32):
+            c = b * 32 + j
+            if c < cols:
+                amax = max(amax, abs(x[c]))
+        d = amax / np.float32(127.0)
+        inv = np.float32(1.0) / d if d > 0 else np.float32(0.0)
+        act.dx[b] = d
+        for half in range(2):
+            total = 0
+            for j in range(16):
+                c = b * 32 + half * 16 + j
+                q = np.int8(np.rint(x[c] * inv)) if c < cols else np.int8(0)
+                act.xq[c] = q
+                total += q
+            act.sums[2 * b + half] = np.float32(total)
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc):
+    """acc[r] += scale * d * (dot over the block) + min * d * (sum of xq over the block)."""
+    sc = tiles.scales[t, b]
+    dot_scale = np.float32(d)
+    if tiles.mins.shape[1] > 0:
+        mn = tiles.mins[t, b]
+        xs = np.float32(d) * (lo_sum + hi_sum)
+        for r in range(TILE):
+            acc[r] += sc[r] * dot_scale * (sums[r] + sums[TILE + r]) + mn[r] * xs
+    else:
+        for r in range(TILE):
+            acc[r] += sc[r] * dot_scale * (sums[r] + sums[TILE + r])
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, zero, sums, acc):
+    """The same with a scale (and min) per 16 values and a zero point subtracted from q."""
+    s0 = tiles.scales[t, 2 * b]
+    s1 = tiles.scales[t, 2 * b + 1]
+    lo_off = np.float32(zero) * lo_sum
+    hi_off = np.float32(zero) * hi_sum
+    if tiles.mins.shape[1] > 0:
+        m0 = tiles.mins[t, 2 * b]
+        m1 = tiles.mins[t, 2 * b + 1]
+        xs0 = np.float32(d) * lo_sum
+        xs1 = np.float32(d) * hi_sum
+        for r in range(TILE):
+            acc[r] += d * (s0[r] * (sums[r] - lo_off) + s1[r] * (sums[TILE + r] - hi_off)) + m0[r] * xs0 + m1[r] * xs1
+    else:
+        for r in range(TILE):
+            acc[r] += d * (s0[r] * (sums[r] - lo_off) + s1[r] * (sums[TILE + r] - hi_off))
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _quant_tile(kind, tiles, t, act, acc, sums):
+    """acc (TILE,) <- tile t of `tiles` (a quantized kind) times the quantized input."""
+    nb = tiles.quants.shape[1]
+    pairs = tiles.quants.shape[2]
+    planes = tiles.highs.shape[2]
+    for r in range(TILE):
+        acc[r] = np.float32(0.0)
+    for b in range(nb):
+        q_base = (t * nb + b) * pairs * TILE * 2
+        h_base = (t * nb + b) * planes * TILE * 2
+        if kind == T_I8:
+            dot_i8_block(tiles.quants, q_base, act.xq, b * 32, sums, 0)
+        elif kind == T_U5:
+            dot_u5_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
+        elif kind == T_U6_G16:
+            dot_u6_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
+        else:
+            dot_u4_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
+        d = act.dx[b]
+        lo_sum = act.sums[2 * b]
+        hi_sum = act.sums[2 * b + 1]
+        if kind == T_U4_G16:
+            _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 0, sums, acc)
+        elif kind == T_U6_G16:
+            _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 32, sums, acc)
+        else:
+            _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc)
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _float_tile(values, t, x, acc, half):
+    for r in range(TILE):
+        acc[r] = np.float32(0.0)
+    for c in range(values.shape[1]):
+        xc = x[c]
+        row = values[t, c]
+        if half:
+            for r in range(TILE):
+                acc[r] += f16_to_f32(row[r]) * xc
+        else:
+            for r in range(TILE):
+                acc[r] += row[r] * xc
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _product_tile(role, layer, i, x, act, acc, sums):
+    kind = role.tile_kind[layer, i]
+    s = role.tile_slot[layer, i]
+    if kind == T_U4:
+        _quant_tile(T_U4, role.u4, s, act, acc, sums)
+    elif kind == T_U5:
+        _quant_tile(T_U5, role.u5, s, act, acc, sums)
+    elif kind == T_U6_G16:
+        _quant_tile(T_U6_G16, role.u6_g16, s, act, acc, sums)
+    elif kind == T_I8:
+        _quant_tile(T_I8, role.i8, s, act, acc, sums)
+    elif kind == T_U4_G16:
+        _quant_tile(T_U4_G16, role.u4_g16, s, act, acc, sums)
+    elif kind == T_F16:
+        _float_tile(role.f16.values, s, x, acc, True)
+    else:
+        _float_tile(role.f32.values, s, x, acc, False)
+
+
+# numba's parallel loops cannot capture tuples of arrays, so the parallel kernels take the
+# role's arrays one by one and rebuild the named bundles inside the loop body.
+
+@njit(inline="always", cache=True)
+def _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3, f16, f32):
+    return TiledRole(kind, slot, QuantTiles(a0, a1, a2, a3), QuantTiles(b0, b1, b2, b3), QuantTiles(c0, c1, c2, c3),
+                     QuantTiles(d0, d1, d2, d3), QuantTiles(e0, e1, e2, e3), FloatTiles(f16), FloatTiles(f32))
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _matvec_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
+                     f16, f32, layer, x, xq, dx, xsums, out):
+    for i in prange(kind.shape[1]):
+        role = _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
+                     f16, f32)
+        acc = np.empty(TILE, np.float32)
+        sums = np.empty(2 * TILE, np.float32)
+        _product_tile(role, layer, i, x, Activations(xq, dx, xsums), acc, sums)
+        for r in range(TILE):
+            out[i * TILE + r] = acc[r]
+
+
+@njit(inline="always", cache=True)
+def role_matvec(role, layer, x, act, out):
+    """out (n_out_tiles * TILE,) = the fused product of `layer` with x (cols,); act must
+    hold x quantized (quantize_activations)."""
+    _matvec_parallel(role.tile_kind, role.tile_slot,
+                     role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs,
+                     role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs,
+                     role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs,
+                     role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs,
+                     role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs,
+                     role.f16.values, role.f32.values, layer, x, act.xq, act.dx, act.sums, out)
+
+
+@njit(cache=True)
+def matvec(role, layer, x, act, out):
+    """quantize x, then role_matvec: the whole product from Python in one call."""
+    quantize_activations(x, act)
+    role_matvec(role, layer, x, act, out)
+
+
+# ---- decoding values (embedding lookups and the batched kernel)
+
+@njit(inline="always", cache=True)
+def _decode_quant_block(kind, tiles, t, b, r, out, c0):
+    """out[c0:c0+32] = the 32 values of block b of row r of tile t."""
+    hb = tiles.highs.shape[2] // 2
+    zero = np.float32(32.0) if kind == T_U6_G16 else np.float32(0.0)
+    has_mins = tiles.mins.shape[1] > 0
+    for half in range(2):
+        g = 2 * b + half if kind == T_U4_G16 or kind == T_U6_G16 else b
+        d = tiles.scales[t, g, r]
+        m = tiles.mins[t, g, r] if has_mins else np.float32(0.0)
+        for j in range(16):
+            col = 16 * half + j
+            if kind == T_I8:
+                q = np.float32(np.int8(tiles.quants[t, b, col // 2, r, col % 2]))
+            else:
+                p, e = j // 2, j % 2
+                byte = np.int32(tiles.quants[t, b, p, r, e])
+                v = (byte >> (4 * half)) & 15
+                if hb > 0:
+                    bit = (2 * p + half) * hb
+                    v |= ((np.int32(tiles.highs[t, b, bit // 8, r, e]) >> (bit % 8)) & ((1 << hb) - 1)) << 4
+                q = np.float32(v)
+            out[c0 + col] = d * (q - zero) + m
+
+
+@njit(inline="always", cache=True)
+def _decode_span(role, layer, i, r, b0, nblk, out):
+    """out[:nblk*32] = columns b0*32.. of row r of output tile i of `layer`."""
+    kind = role.tile_kind[layer, i]
+    s = role.tile_slot[layer, i]
+    if kind == T_F16 or kind == T_F32:
+        for c in range(nblk * 32):
+            if kind == T_F16:
+                out[c] = f16_to_f32(role.f16.values[s, b0 * 32 + c, r])
+            else:
+                out[c] = role.f32.values[s, b0 * 32 + c, r]
+        return
+    for k in range(nblk):
+        if kind == T_U4:
+            _decode_quant_block(T_U4, role.u4, s, b0 + k, r, out, k * 32)
+        elif kind == T_U5:
+            _decode_quant_block(T_U5, role.u5, s, b0 + k, r, out, k * 32)
+        elif kind == T_U6_G16:
+            _decode_quant_block(T_U6_G16, role.u6_g16, s, b0 + k, r, out, k * 32)
+        elif kind == T_I8:
+            _decode_quant_block(T_I8, role.i8, s, b0 + k, r, out, k * 32)
+        else:
+            _decode_quant_block(T_U4_G16, role.u4_g16, s, b0 + k, r, out, k * 32)
+
+
+@njit(cache=True)
+def get_rows(role, layer, cols, ids, out):
+    """out[i] = row ids[i] of the role's fused rows in `layer` (an embedding lookup)."""
+    nb = -(-cols // 32)
+    row = np.empty(nb * 32, np.float32)
+    for i in range(ids.shape[0]):
+        _decode_span(role, layer, ids[i] // TILE, ids[i] % TILE, 0, nb, row)
+        out[i, :cols] = row[:cols]
+
+
+@njit(inline="always", cache=True)
+def _dot(wr, xi, x0, span):
+    total = np.float32(0.0)
+    for j in range(span):
+        total += wr[j] * xi[x0 + j]
+    return total
+
+
+@njit(inline="always", cache=True)
+def _multiply_chunk(scratch, nr, span, x, x0, acc):
+    """acc[i, r] += scratch[r, :span] . x[i, x0:x0+span] for every input i and row r < nr.
+
+    Two inputs times four rows at once: eight dot products share each load, so the
+    loop does more multiply-adds than loads (one dot at a time does two loads each).
+    """
+    n = x.shape[0]
+    n_pairs = n // 2
+    row_quads = nr // 4
+    for p in range(n_pairs):
+        xa = x[2 * p]
+        xb = x[2 * p + 1]
+        for q in range(row_quads):
+            w0 = scratch[4 * q]
+            w1 = scratch[4 * q + 1]
+            w2 = scratch[4 * q + 2]
+            w3 = scratch[4 * q + 3]
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = np.float32(0.0)
+            for j in range(span):
+                xaj = xa[x0 + j]
+                xbj = xb[x0 + j]
+                a0 += w0[j] * xaj
+                a1 += w1[j] * xaj
+                a2 += w2[j] * xaj
+                a3 += w3[j] * xaj
+                b0 += w0[j] * xbj
+                b1 += w1[j] * xbj
+                b2 += w2[j] * xbj
+                b3 += w3[j] * xbj
+            r = 4 * q
+            acc[2 * p, r] += a0
+            acc[2 * p, r + 1] += a1
+            acc[2 * p, r + 2] += a2
+            acc[2 * p, r + 3] += a3
+            acc[2 * p + 1, r] += b0
+            acc[2 * p + 1, r + 1] += b1
+            acc[2 * p + 1, r + 2] += b2
+            acc[2 * p + 1, r + 3] += b3
+        for r in range(4 * row_quads, nr):
+            acc[2 * p, r] += _dot(scratch[r], xa, x0, span)
+            acc[2 * p + 1, r] += _dot(scratch[r], xb, x0, span)
+    for i in range(2 * n_pairs, n):
+        for r in range(nr):
+            acc[i, r] += _dot(scratch[r], x[i], x0, span)
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _matmul_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
+                     f16, f32, layer, x, out):
+    n, cols = x.shape
+    nb = -(-cols // 32)
+    chunk_blocks = CHUNK // 32
+    for i in prange(kind.shape[1]):
+        role = _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
+                     f16, f32)
+        scratch = np.empty((ROW_TILE, CHUNK), np.float32)
+        for r0 in range(0, TILE, ROW_TILE):
+            acc = np.zeros((n, ROW_TILE), np.float32)
+            for first in range(0, nb, chunk_blocks):
+                nblk = min(chunk_blocks, nb - first)
+                for rr in range(ROW_TILE):
+                    _decode_span(role, layer, i, r0 + rr, first, nblk, scratch[rr])
+                span = min(nblk * 32, cols - first * 32)
+                _multiply_chunk(scratch, ROW_TILE, U(span), x, U(first * 32), acc)
+            for k in range(n):
+                for rr in range(ROW_TILE):
+                    out[k, i * TILE + r0 + rr] = acc[k, rr]
+
+
+@njit(cache=True)
+def role_matmul(role, layer, x, out):
+    """out (n, n_out_tiles * TILE) = x (n, cols) times the fused rows of `layer`, transposed.
+
+    Each tile's rows are decoded ROW_TILE at a time, CHUNK columns at a time, into an
+    L1-sized float32 scratch that serves every input row: the decoding cost is shared
+    by the whole batch."""
+    _matmul_parallel(role.tile_kind, role.tile_slot,
+                     role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs,
+                     role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs,
+                     role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs,
+                     role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs,
+                     role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs,
+                     role.f16.values, role.f32.values, layer, x, out)
+
+
+# ---------------------------------------------------------------------------- repacking
+
+@njit(inline="always", cache=True)
+def _u32(w, off):
+    return (np.uint32(w[off]) | (np.uint32(w[off + 1]) << np.uint32(8))
+            | (np.uint32(w[off + 2]) << np.uint32(16)) | (np.uint32(w[off + 3]) << np.uint32(24)))
+
+
+@njit(cache=True)
+def _unpack_block(code, w, ro, b, q, sm):
+    """Block b (32 values) of the GGUF row at byte ro of `w`: q[0..31] the stored integers
+    (unsigned, or int8 for Q8_0) and sm = (scale, min) of values 0..15, then of 16..31:
+    value = scale * q + min, exactly as ggml dequantizes (the products are exact in float32)."""
+    if code == Q4_0 or code == Q4_1:  # Q4_0, Q4_1
+        size, qo = (18, 2) if code == Q4_0 else (20, 4)
+        off = ro + b * size
+        d = load_f16(w, U(off))
+        m = -8.0 * d if code == Q4_0 else load_f16(w, U(off + 2))
+        for j in range(16):
+            q[j] = w[off + qo + j] & 15
+            q[16 + j] = w[off + qo + j] >> 4
+        sm[0] = sm[2] = d
+        sm[1] = sm[3] = m
+    elif code == Q5_0 or code == Q5_1:  # Q5_0, Q5_1
+        size, ho, qo = (22, 2, 6) if code == Q5_0 else (24, 4, 8)
+        off = ro + b * size
+        d = load_f16(w, U(off))
+        m = -16.0 * d if code == Q5_0 else load_f16(w, U(off + 2))
+        qh = _u32(w, off + ho)
+        for j in range(16):
+            q[j] = (w[off + qo + j] & 15) | (((qh >> np.uint32(j)) & np.uint32(1)) << np.uint32(4))
+            q[16 + j] = (w[off + qo + j] >> 4) | (((qh >> np.uint32(j + 16)) & np.uint32(1)) << np.uint32(4))
+        sm[0] = sm[2] = d
+        sm[1] = sm[3] = m
+    elif code == Q8_0:  # Q8_0
+        off = ro + b * 34
+        d = load_f16(w, U(off))
+        for j in range(32):
+            q[j] = np.int8(w[off + 2 + j])
+        sm[0] = sm[2] = d
+        sm[1] = sm[3] = 0.0
+    else:  # K-quants: 256-value super-blocks of 8 blocks of 32
+        k = b % 8
+        if code == Q2_K:  # Q2_K: scales[16] @0, qs[64] @16, d @80, dmin @82
+            off = ro + (b // 8) * 84
+            d = load_f16(w, U(off + 80))
+            dmin = load_f16(w, U(off + 82))
+            half, shift = k // 4, 2 * (k % 4)
+            for j in range(32):
+                q[j] = (w[off + 16 + half * 32 + j] >> shift) & 3
+            for g in range(2):
+                sc = w[off + 2 * k + g]
+                sm[2 * g] = d * np.float32(sc & 15)
+                sm[2 * g + 1] = -dmin * np.float32(sc >> 4)
+        elif code == Q3_K:  # Q3_K: hmask[32] @0, qs[64] @32, scales[12] @96, d @108
+            off = ro + (b // 8) * 110
+            d = load_f16(w, U(off + 108))
+            half, si = k // 4, k % 4
+            for j in range(32):
+                low = (w[off + 32 + half * 32 + j] >> (2 * si)) & 3
+                high = (w[off + j] >> (half * 4 + si)) & 1
+                q[j] = low | (high << 2)
+            for g in range(2):
+                scale = d * np.float32(_q3_k_scale(w, U(off + 96), 2 * k + g))
+                sm[2 * g] = scale
+                sm[2 * g + 1] = -4.0 * scale
+        elif code == Q4_K or code == Q5_K:  # Q4_K, Q5_K: d, dmin, scales[12] @4, (qh[32] @16,) qs
+            size, qo = (144, 16) if code == Q4_K else (176, 48)
+            off = ro + (b // 8) * size
+            d = load_f16(w, U(off))
+            dmin = load_f16(w, U(off + 2))
+            sc, mn = _k_scale_min(w, U(off + 4), k)
+            group, shift = k // 2, 4 * (k % 2)
+            for j in range(32):
+                v = (w[off + qo + group * 32 + j] >> shift) & 15
+                if code == Q5_K:
+                    v |= ((w[off + 16 + j] >> k) & 1) << 4
+                q[j] = v
+            sm[0] = sm[2] = d * np.float32(sc)
+            sm[1] = sm[3] = -dmin * np.float32(mn)
+        else:  # Q6_K: ql[128] @0, qh[64] @128, scales int8[16] @192, d @208; value d*sc*(q-32)
+            off = ro + (b // 8) * 210
+            d = load_f16(w, U(off + 208))
+            half, run = k // 4, k % 4
+            for j in range(32):
+                low = (w[off + half * 64 + (run % 2) * 32 + j] >> (4 * (run // 2))) & 15
+                high = (w[off + 128 + half * 32 + j] >> (2 * run)) & 3
+                q[j] = low | (high << 4)
+            for g in range(2):
+                sm[2 * g] = d * np.float32(np.int8(w[off + 192 + 2 * k + g]))
+                sm[2 * g + 1] = 0.0
+
+
+@njit(cache=True)
+def _repack_quant(code, w, rows, cols, row_bytes, g16, scales, mins, quants, highs):
+    """GGUF rows -> tiles (module doc) in preallocated, zeroed arrays for ceil(rows/TILE) tiles."""
+    nb = cols // 32
+    hb = highs.shape[2] // 2
+    has_mins = mins.shape[1] > 0
+    q = np.empty(32, np.int32)
+    sm = np.empty(4, np.float32)
+    for row in range(rows):
+        t, r = row // TILE, row % TILE
+        for b in range(nb):
+            _unpack_block(code, w, row * row_bytes, b, q, sm)
+            if g16:
+                scales[t, 2 * b, r] = sm[0]
+                scales[t, 2 * b + 1, r] = sm[2]
+                if has_mins:
+                    mins[t, 2 * b, r] = sm[1]
+                    mins[t, 2 * b + 1, r] = sm[3]
+            else:
+                scales[t, b, r] = sm[0]
+                if has_mins:
+                    mins[t, b, r] = sm[1]
+            if quants.shape[2] == 16:  # int8 values
+                for c in range(32):
+                    quants[t, b, c // 2, r, c % 2] = np.uint8(q[c] & 255)
+                continue
+            for p in range(8):
+                for e in range(2):
+                    lo, hi = q[2 * p + e], q[16 + 2 * p + e]
+                    quants[t, b, p, r, e] = (lo & 15) | ((hi & 15) << 4)
+                    if hb > 0:
+                        for half in range(2):
+                            bit = (2 * p + half) * hb
+                            v = hi if half else lo
+                            highs[t, b, bit // 8, r, e] |= np.uint8((v >> 4) << (bit % 8))
+
+
+
+# ---------------------------------------------------------------------------- building
+
+def tile_kind_of(ggml_type) -> TileKind:
+    return TYPE_TRAITS[ggml_type].tile_kind
+
+
+def _quant_tiles(kind: TileKind, n_tiles: int, cols: int, allocate) -> QuantTiles:
+    traits = KIND_TRAITS[kind]
+    nb = cols // 32
+    groups = nb * (32 // traits.group)
+    return QuantTiles(
+        scales=allocate((n_tiles, groups, TILE), np.float32),
+        mins=allocate((n_tiles, groups if traits.has_mins else 0, TILE), np.float32),
+        quants=allocate((n_tiles, nb, 16 if kind == T_I8 else 8, TILE, 2), np.uint8),
+        highs=allocate((n_tiles, nb, 2 * max(traits.high_bits, 0), TILE, 2), np.uint8),
+    )
+
+
+def _float_tiles(kind: TileKind, n_tiles: int, cols: int, allocate) -> FloatTiles:
+    return FloatTiles(allocate((n_tiles, cols, TILE), np.uint16 if kind == T_F16 else np.float32))
+
+
+def _slice(tiles, start: int, stop: int):
+    return type(tiles)(*(a[start:stop] for a in tiles))
+
+
+def repack_matrix(matrix, tiles) -> None:
+    """Write `matrix` (ggml_type, data: raw GGUF bytes, rows, cols) into `tiles`, zeroed
+    arrays of exactly ceil(rows / TILE) tiles of its kind."""
+    code = int(matrix.ggml_type)
+    traits = TYPE_TRAITS[matrix.ggml_type]
+    if isinstance(tiles, FloatTiles):
+        rows, cols = matrix.rows, matrix.cols
+        if traits.ggml_type == GT.F32:
+            values = matrix.data.view(np.float32)
+        elif traits.ggml_type == GT.F16:
+            values = matrix.data.view(np.uint16)
+        else:  # BF16: the upper halves of float32s
+            values = (matrix.data.view(np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
+        values = values.reshape(rows, cols)
+        full = rows // TILE
+        target = tiles.values
+        target[:full] = values[:full * TILE].reshape(full, TILE, cols).transpose(0, 2, 1)
+        if rows % TILE:
+            target[full, :, :rows % TILE] = values[full * TILE:].T
+        return
+    g16 = KIND_TRAITS[traits.tile_kind].group == 16
+    _repack_quant(code, matrix.data, matrix.rows, matrix.cols, traits.row_bytes(matrix.cols), g16, *tiles)
+
+
+def plan_role(layers):
+    """(tile_kind, tile_slot, tiles per kind) of the TiledRole of `layers` (see build_role),
+    from the matrices' types and row counts alone."""
+    kinds = list(TileKind)
+    counts = dict.fromkeys(kinds, 0)
+    n_out = sum(padded_rows(m.rows) // TILE for m in layers[0])
+    tile_kind = np.empty((len(layers), n_out), np.int64)
+    tile_slot = np.empty((len(layers), n_out), np.int64)
+    for layer, group in enumerate(layers):
+        if sum(padded_rows(m.rows) // TILE for m in group) != n_out:
+            raise ValueError("every layer of a role must have the same row counts")
+        i = 0
+        for m in group:
+            kind, n = tile_kind_of(m.ggml_type), padded_rows(m.rows) // TILE
+            tile_kind[layer, i:i + n] = int(kind)
+            tile_slot[layer, i:i + n] = np.arange(counts[kind], counts[kind] + n)
+            counts[kind] += n
+            i += n
+    return tile_kind, tile_slot, counts
+
+
+def empty_role(layers, allocate=np.zeros) -> TiledRole:
+    """The TiledRole of `layers` with zeroed tiles from `allocate(shape, dtype)`."""
+    cols = layers[0][0].cols
+    tile_kind, tile_slot, counts = plan_role(layers)
+    stacks = {kind: (_quant_tiles if kind in QUANT_KINDS else _float_tiles)(kind, counts[kind], cols, allocate)
+              for kind in TileKind}
+    return TiledRole(tile_kind, tile_slot, stacks[T_U4], stacks[T_U4_G16], stacks[T_U5], stacks[T_U6_G16],
+                     stacks[T_I8], stacks[T_F16], stacks[T_F32])
+
+
+def fill_role(role: TiledRole, layers, release=None) -> None:
+    """Repack every matrix of `layers` into the tiles the role's map gives it."""
+    stacks = dict(zip(TileKind, role[2:]))
+    for layer, group in enumerate(layers):
+        i = 0
+        for m in group:
+            n = padded_rows(m.rows) // TILE
+            start = int(role.tile_slot[layer, i])
+            repack_matrix(m, _slice(stacks[tile_kind_of(m.ggml_type)], start, start + n))
+            if release is not None:
+                release(m)
+            i += n
+
+
+def build_role(layers, allocate=np.zeros, release=None) -> TiledRole:
+    """The TiledRole of `layers`: per layer, a list of matrices (ggml_type, data, rows, cols)
+    of one column count whose rows are fused in that order. Every layer must have the same
+    row counts; types may differ anywhere. `allocate(shape, dtype)` must return zeroed
+    arrays; `release(matrix)` is called once a matrix is repacked (its file pages may go)."""
+    role = empty_role(layers, allocate)
+    fill_role(role, layers, release)
+    return role
+
+
+def frozen(role: TiledRole) -> TiledRole:
+    """The role with every array read-only: the kernels are compiled for read-only arrays
+    (what the tile cache's mapping gives), one specialization whatever the source."""
+    for a in (role.tile_kind, role.tile_slot, *(a for part in role[2:] for a in part)):
+        a.flags.writeable = False
+    return role
+
+
+def role_nbytes(role: TiledRole) -> int:
+    return sum(a.nbytes for part in role[2:] for a in part)

@@ -1,0 +1,119 @@
+"""Tiles (quants/tiles.py) of every type against gguf-py's dequantization: the integer
+matrix-vector product on int8 activations, the batched float product, row lookups, and
+roles that fuse matrices of different types."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T
+from gguf.quants import dequantize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from constrain.runtime.quants import tiles
+from constrain.runtime.quants.tiles import TILE, build_role, new_activations
+from constrain.runtime.quants.type_traits import TYPE_TRAITS
+
+ALL_TYPES = tuple(TYPE_TRAITS)
+
+
+class Matrix:
+    def __init__(self, ggml_type, data, rows, cols):
+        self.ggml_type, self.data, self.rows, self.cols = ggml_type, data, rows, cols
+
+
+def random_matrix(ggml_type, rows, cols, rng):
+    """(Matrix, float64 reference values) with random blocks and finite random scales."""
+    traits = TYPE_TRAITS[ggml_type]
+    if traits.is_float:
+        values = rng.standard_normal((rows, cols)).astype(np.float32)
+        if ggml_type == T.F16:
+            raw = values.astype(np.float16).view(np.uint8)
+            ref = values.astype(np.float16).astype(np.float64)
+        elif ggml_type == T.BF16:
+            bits = (values.view(np.uint32) >> 16).astype(np.uint16)
+            raw = bits.view(np.uint8)
+            ref = (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+        else:
+            raw, ref = values.view(np.uint8), values.astype(np.float64)
+        return Matrix(ggml_type, np.frombuffer(raw.tobytes(), np.uint8), rows, cols), ref
+    block, size = GGML_QUANT_SIZES[ggml_type]
+    n = rows * cols // block
+    blocks = rng.integers(0, 256, (n, size), dtype=np.uint8)
+    for off in traits.f16_scale_offsets:
+        blocks[:, off:off + 2] = (rng.standard_normal(n) * 0.05).astype(np.float16).view(np.uint8).reshape(n, 2)
+    raw = np.frombuffer(blocks.tobytes(), np.uint8)
+    ref = dequantize(raw.reshape(rows, -1), ggml_type).reshape(rows, cols).astype(np.float64)
+    return Matrix(ggml_type, raw, rows, cols), ref
+
+
+def quantized_input(x):
+    """x as the kernels see it after int8 quantization per 32 values (float32 arithmetic)."""
+    blocks = x.reshape(-1, 32)
+    d = (np.abs(blocks).max(axis=1) / np.float32(127)).astype(np.float32)
+    inv = np.where(d > 0, np.float32(1) / np.where(d > 0, d, 1), 0).astype(np.float32)
+    q = np.rint(blocks * inv[:, None]).astype(np.int8)
+    return (q.astype(np.float64) * d[:, None].astype(np.float64)).reshape(-1)
+
+
+def matvec(role, x, layer=0):
+    out = np.empty(role.tile_kind.shape[1] * TILE, np.float32)
+    tiles.matvec(role, layer, x, new_activations(x.shape[0]), out)
+    return out
+
+
+def check_close(got, want, bound_terms):
+    bound = 2e-5 * bound_terms + 1e-30
+    assert np.all(np.abs(got - want) <= bound), float(np.max(np.abs(got - want) / bound))
+
+
+@pytest.mark.parametrize("ggml_type", ALL_TYPES, ids=lambda t: t.name)
+@settings(max_examples=6, deadline=None)
+@given(rows=st.sampled_from([1, 17, TILE, TILE + 5, 3 * TILE]), blocks=st.integers(1, 3), n=st.sampled_from([2, 5]),
+       seed=st.integers(0, 2**32 - 1))
+def test_tiles_match_dequantized_values(ggml_type, rows, blocks, n, seed):
+    rng = np.random.default_rng(seed)
+    cols = blocks * max(GGML_QUANT_SIZES[ggml_type][0], 32)
+    matrix, ref = random_matrix(ggml_type, rows, cols, rng)
+    role = build_role([[matrix]])
+    x = rng.standard_normal(cols).astype(np.float32)
+
+    seen = x.astype(np.float64) if TYPE_TRAITS[ggml_type].is_float else quantized_input(x)
+    got = matvec(role, x)
+    assert np.all(got[rows:] == 0)  # padding rows
+    check_close(got[:rows], ref @ seen, np.abs(ref) @ np.abs(seen))
+
+    xb = rng.standard_normal((n, cols)).astype(np.float32)
+    out = np.empty((n, role.tile_kind.shape[1] * TILE), np.float32)
+    tiles.role_matmul(role, 0, xb, out)
+    check_close(out[:, :rows], xb.astype(np.float64) @ ref.T, np.abs(xb.astype(np.float64)) @ np.abs(ref).T)
+
+    ids = np.array([0, rows - 1, rows // 2], np.int64)
+    rows_out = np.empty((3, cols), np.float32)
+    tiles.get_rows(role, 0, cols, ids, rows_out)
+    assert np.allclose(rows_out, ref[ids], rtol=1e-6, atol=1e-30)
+
+
+def test_a_role_fuses_matrices_of_different_types_per_layer():
+    """Q/K/V as llama.cpp's Q4_K_M writes them: V in Q6_K in some layers, Q4_K elsewhere."""
+    rng = np.random.default_rng(3)
+    cols = 256
+    layout = [(T.Q4_K, T.Q4_K, T.Q6_K), (T.Q4_K, T.Q4_K, T.Q4_K), (T.Q8_0, T.F16, T.Q5_K)]
+    shapes = (128, 64, 40)  # V padded to one tile
+    layers, refs = [], []
+    for types in layout:
+        pairs = [random_matrix(t, r, cols, rng) for t, r in zip(types, shapes)]
+        layers.append([m for m, _ in pairs])
+        refs.append([ref for _, ref in pairs])
+    role = build_role(layers)
+    assert role.tile_kind.shape == (3, 2 + 1 + 1)
+    x = rng.standard_normal(cols).astype(np.float32)
+    for layer, (types, ref_parts) in enumerate(zip(layout, refs)):
+        got = matvec(role, x, layer)
+        start = 0
+        for t, ref in zip(types, ref_parts):
+            seen = x.astype(np.float64) if TYPE_TRAITS[t].is_float else quantized_input(x)
+            part = got[start:start + ref.shape[0]]
+            check_close(part, ref @ seen, np.abs(ref) @ np.abs(seen))
+            start += -(-ref.shape[0] // TILE) * TILE
