@@ -27,6 +27,17 @@ from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
 from constrain.grammars.json_schema import node_algebra as algebra
 from constrain.grammars.json_schema.array_shapes import array_shape
+from constrain.grammars.json_schema.dialect_referencing import UNDECLARED_SPECIFICATION, tolerant
+from constrain.grammars.json_schema.dialects import (
+    DIALECTS,
+    DRAFT_2020_12,
+    UNDECLARED,
+    CustomMetaSchema,
+    Dialect,
+    as_2020_12,
+    dialect_at,
+    dialect_of,
+)
 from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError, UnsupportedSchemaError
 from constrain.grammars.json_schema.json_terms import JsonTerms
 from constrain.grammars.json_schema.keywords import ANNOTATIONS, JSON_TYPES, REFERENCES
@@ -43,6 +54,12 @@ from constrain.grammars.json_schema.shapes import ArrayShape, Node, ObjectShape
 from constrain.grammars.lexemes.terms import TermStore
 
 ANY, NOTHING = 0, 1  # reserved node ids
+# draft-04's integer: "a JSON number without a fraction or exponent part" (1.0 is not one)
+DRAFT4_INTEGER = r"-?(?:0|[1-9][0-9]*)"
+# a resource's `referencing` specification -> the dialect whose keywords its schemas use
+_DIALECT_OF_SPECIFICATION = {spec: d for d in DIALECTS for spec in (d.specification, tolerant(d.specification))}
+_DIALECT_OF_SPECIFICATION[UNDECLARED_SPECIFICATION] = UNDECLARED
+_DIALECT_OF_SPECIFICATION[tolerant(UNDECLARED_SPECIFICATION)] = UNDECLARED
 ANY_OBJECT, ANY_ARRAY = 0, 0  # reserved shape ids
 MAX_REF_HOPS = 64
 MAX_LITERALS = 100_000
@@ -70,16 +87,19 @@ def pointer_token(key) -> str:
 
 @dataclass(frozen=True)
 class Ctx:
-    """Where a subschema sits: the `referencing` resolver (its base URI), its JSON path, and
-    whether strict mode may close its objects (a value position, not a partial schema)."""
+    """Where a subschema sits: the `referencing` resolver (its base URI), its JSON path, whether
+    strict mode may close its objects (a value position, not a partial schema), and the dialect of
+    the schema around it (a subschema's own `$schema` may switch its keywords' dialect)."""
 
     resolver: object
     path: str
     strict: bool = True
     entered: int | None = None  # id() of a schema whose $id this resolver already applies
+    dialect: Dialect = DRAFT_2020_12
 
     def child(self, *parts, strict: bool = True) -> "Ctx":
-        return Ctx(self.resolver, "/".join([self.path] + [pointer_token(p) for p in parts]), strict)
+        return Ctx(self.resolver, "/".join([self.path] + [pointer_token(p) for p in parts]), strict,
+                   dialect=self.dialect)
 
     def partial(self, *parts) -> "Ctx":
         """A subschema that constrains its position together with others (allOf, not, if, ...)."""
@@ -99,18 +119,25 @@ class SchemaCompiler:
         self.lenient = lenient
         self._warned: set = set()
         registry = SPECIFICATIONS if registry is None else SPECIFICATIONS.combine(registry)
-        self._check_dialect(root, registry)
+        self.dialect = self._dialect(root, registry)
         try:
-            resource = referencing.jsonschema.DRAFT202012.create_resource(root if not isinstance(root, bool) else {})
+            resource = self.dialect.resource(root if not isinstance(root, bool) else {})
             base = resource.id() or ""
-            self.registry = registry.with_resource(base, resource).crawl()
+            registry = registry.with_resource(base, resource)
         except (AttributeError, TypeError, ValueError) as exc:  # a subschema that is not a schema
             raise InvalidSchemaError(f"the schema's structure is invalid: {exc}") from None
+        try:
+            self.registry = registry.crawl()
+        except (AttributeError, TypeError):
+            # referencing's own rules for a subschema that switches draft with `$schema` can fail on
+            # its contents (draft-04 rules on boolean subschemas); references that need the index
+            # are refused in resolve(), the others still resolve.
+            self.registry = registry
         self.root = root
-        self.root_ctx = Ctx(self.registry.resolver(base), "#", strict)
-        self._validator = jsonschema.Draft202012Validator(
-            root if not isinstance(root, bool) else {}, registry=self.registry,
-            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        self.root_ctx = Ctx(self.registry.resolver(base), "#", strict, dialect=self.dialect)
+        self._validators: dict[str, object] = {}
+        self._local: dict[tuple, tuple] = {}   # (id(schema), dialect) -> (schema, its 2020-12 keywords)
+        self._native: dict[int, dict] = {}     # id -> schemas the compiler wrote, already in 2020-12
         self.nodes: list[Node | None] = []
         self._sources: list = []
         self._ids: dict = {}
@@ -128,24 +155,37 @@ class SchemaCompiler:
         self.root_id = self.node_id(root, self.root_ctx)
 
     @staticmethod
-    def _check_dialect(root, registry) -> None:
-        """Accept the 2020-12 dialect, or a meta-schema whose vocabularies include every standard
-        one that asserts (others must be optional); other dialects may switch assertions off."""
-        dialect = root.get("$schema") if isinstance(root, dict) else None
-        if dialect is None or dialect.rstrip("#") == STANDARD_DIALECT:
-            return
+    def _dialect(root, registry) -> Dialect:
+        """The dialect `$schema` names (dialects.dialect_of: typed errors for retired drafts and
+        non-strings). A custom meta-schema must be in the registry: one declaring 2020-12
+        vocabularies that include every standard one that asserts (others optional) reads as
+        2020-12; one without `$vocabulary` that extends draft-04/06/07 (its own `$schema`) reads as
+        that draft, whose validators ignore unknown keywords. Anything else is refused."""
+        dialect = dialect_of(root)
+        if not isinstance(dialect, CustomMetaSchema):
+            return dialect
+        uri = dialect.uri
         try:
-            meta = registry.resolver().lookup(dialect).contents
-        except referencing.exceptions.Unresolvable:
-            meta = None
+            meta = registry.resolver().lookup(uri).contents
+        except (referencing.exceptions.Unresolvable, AttributeError, TypeError):
+            raise UnsupportedSchemaError(f"custom meta-schema {uri!r} is not in the registry, so its dialect is "
+                                         "unknown (pass it in `registry`, or declare a standard $schema)",
+                                         keyword="$schema", path="#") from None
         vocabularies = meta.get("$vocabulary") if isinstance(meta, dict) else None
         if isinstance(vocabularies, dict) and ASSERTING_VOCABULARIES <= set(vocabularies) and all(
                 required is False for uri, required in vocabularies.items() if uri not in STANDARD_VOCABULARIES):
             applicators = APPLICATOR_KEYWORDS & set(root)
             if _VOCABULARY + "applicator" in vocabularies or not applicators:
-                return
-        raise UnsupportedSchemaError(f"dialect {dialect!r} is not 2020-12 with its standard vocabularies",
-                                     keyword="$schema", path="#")
+                return DRAFT_2020_12
+        if isinstance(meta, dict) and vocabularies is None and isinstance(meta.get("$schema"), str):
+            try:
+                extended = dialect_of({"$schema": meta["$schema"]})
+            except (InvalidSchemaError, UnsupportedSchemaError):
+                extended = None
+            if isinstance(extended, Dialect) and extended.dynamic_reference is None:
+                return extended
+        raise UnsupportedSchemaError(f"dialect {uri!r} is not 2020-12 with its standard vocabularies, nor an "
+                                     "extension of draft-04/06/07", keyword="$schema", path="#")
 
     # ------------------------------------------------------------------ the node table
     def _add_node(self, key, source, node: Node | None = None) -> int:
@@ -270,7 +310,7 @@ class SchemaCompiler:
         """Memo key: the schema object, its base URI, its dynamic scope ($dynamicRef targets depend
         on the resources entered on the way, outermost first; repeats do not matter), strictness."""
         scope = tuple(dict.fromkeys(reversed([uri for uri, _ in ctx.resolver.dynamic_scope()])))
-        return (id(schema), ctx.base, scope, ctx.strict)
+        return (id(schema), ctx.base, scope, ctx.strict, ctx.dialect.name)
 
     # ------------------------------------------------------------------ refusals
     def unsupported(self, keyword: str, ctx: Ctx, message: str) -> None:
@@ -284,35 +324,99 @@ class SchemaCompiler:
 
     # ------------------------------------------------------------------ references
     def _enter(self, schema: dict, ctx: Ctx) -> Ctx:
-        if "$id" in schema and schema is not self.root and isinstance(schema["$id"], str):
-            if ctx.entered == id(schema) or urljoin(ctx.base, schema["$id"]).rstrip("#") == ctx.base.rstrip("#"):
-                return ctx  # already inside it (a $ref lookup lands in the resource's own scope)
-            resource = referencing.jsonschema.DRAFT202012.create_resource(schema)
-            return Ctx(ctx.resolver.in_subresource(resource), ctx.path, ctx.strict, id(schema))
-        return ctx
+        """Enter the resource `schema` starts, if any: its base URI read with the enclosing
+        dialect's rules (draft-04's `id`, an ignored `$id` beside a draft-07 `$ref`, ...)."""
+        if schema is self.root or self.is_native(schema) or ctx.entered == id(schema):
+            return ctx
+        if not any(isinstance(schema.get(k), str) for k in ("$id", "id")):
+            return ctx
+        try:
+            resource = ctx.dialect.resource(schema)
+            uri = resource.id()
+        except (AttributeError, TypeError, ValueError):
+            return ctx
+        if not uri or urljoin(ctx.base, uri).rstrip("#") == ctx.base.rstrip("#"):
+            return ctx  # no identifier, or already inside it (a $ref lookup lands in its own scope)
+        return Ctx(ctx.resolver.in_subresource(resource), ctx.path, ctx.strict, id(schema), ctx.dialect)
+
+    def enter(self, schema, ctx: Ctx) -> tuple[dict, Ctx]:
+        """(the keywords of `schema` in 2020-12 terms, its context): the resource it starts entered,
+        the dialect switched by its own `$schema`, its draft's keywords translated (dialects.py)."""
+        ctx = self._enter(schema, ctx)
+        if self.is_native(schema):
+            return schema, ctx
+        dialect = dialect_at(schema, ctx.dialect)
+        if dialect is not ctx.dialect:
+            ctx = replace(ctx, dialect=dialect)
+        key = (id(schema), dialect.name)
+        cached = self._local.get(key)
+        if cached is None:
+            local = as_2020_12(schema, dialect, path=ctx.path)
+            if "format" in local and local["format"] not in dialect.formats:
+                del local["format"]  # a name the draft does not define is an annotation there
+            cached = self._local[key] = (schema, self.native(local))
+        return cached[1], ctx
+
+    def native(self, schema: dict) -> dict:
+        """Mark a schema the compiler wrote (in 2020-12 terms) so that it is not translated again."""
+        self._native[id(schema)] = schema
+        return schema
+
+    def is_native(self, schema) -> bool:
+        return self._native.get(id(schema)) is schema
+
+    def _target_dialect(self, resolver, fallback: Dialect) -> Dialect:
+        """The dialect of the resource a reference landed in (a remote document may be another draft)."""
+        try:
+            resource = self.registry[resolver._base_uri]
+        except (LookupError, referencing.exceptions.NoSuchResource):
+            return fallback
+        return _DIALECT_OF_SPECIFICATION.get(resource._specification, fallback)
 
     def resolve(self, ref, ctx: Ctx, keyword: str = "$ref"):
         if not isinstance(ref, str):
             raise InvalidSchemaError(f"{keyword} must be a string", keyword=keyword, path=ctx.path)
         try:
-            resolved = ctx.resolver.lookup(ref)
+            if keyword == "$recursiveRef":  # 2019-09: "#", or the outermost recursive anchor in scope
+                if ref != "#":
+                    raise InvalidSchemaError("$recursiveRef must be '#'", keyword=keyword, path=ctx.path)
+                resolved = referencing.jsonschema.lookup_recursive_ref(ctx.resolver)
+            else:
+                resolved = ctx.resolver.lookup(ref)
         except referencing.exceptions.Unresolvable as exc:
             raise InvalidSchemaError(f"cannot resolve {ref!r}: {exc}", keyword=keyword, path=ctx.path) from None
-        return resolved.contents, Ctx(resolved.resolver, f"{ctx.path}/{keyword}", ctx.strict, id(resolved.contents))
+        except (AttributeError, TypeError):  # the lookup needed an index that could not be built
+            raise UnsupportedSchemaError(f"{ref!r} cannot be followed: the document holds a subschema that "
+                                         "referencing cannot index", keyword=keyword, path=ctx.path) from None
+        dialect = self._target_dialect(resolved.resolver, ctx.dialect)
+        return resolved.contents, Ctx(resolved.resolver, f"{ctx.path}/{keyword}", ctx.strict, id(resolved.contents),
+                                      dialect)
 
     def is_valid(self, value, schema, ctx: Ctx) -> bool:
-        validator = self._validator.evolve(schema=schema, _resolver=ctx.resolver)
-        if not validator.is_valid(value):
+        """Whether `value` is valid under `schema` (at `ctx`) by the `jsonschema` class of its
+        dialect, and in the enforced `format`. Without `$schema` the legacy spellings of `schema`
+        itself are read (its keywords in 2020-12 terms; deeper ones as 2020-12 reads them)."""
+        if not isinstance(schema, dict):
+            return schema is not False
+        local, ctx = self.enter(schema, ctx)
+        dialect = DRAFT_2020_12 if self.is_native(schema) else ctx.dialect
+        if dialect.legacy_spellings:
+            dialect, schema = DRAFT_2020_12, local
+        validator = self._validators.get(dialect.name)
+        if validator is None:
+            validator = self._validators[dialect.name] = dialect.validator(
+                {}, registry=self.registry, format_checker=dialect.validator.FORMAT_CHECKER)
+        if not validator.evolve(schema=schema, _resolver=ctx.resolver).is_valid(value):
             return False
-        return format_accepts(schema, value)
+        return format_accepts(local, value)
 
     # ------------------------------------------------------------------ the dispatcher
     def _compile(self, schema, ctx: Ctx) -> Node:
         if not isinstance(schema, dict):
             raise InvalidSchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}",
                                      path=ctx.path)
-        ctx = self._enter(schema, ctx)
-        eff = self.effective(schema, ctx)
+        local, ctx = self.enter(schema, ctx)
+        eff = self.effective(local, ctx)
         if "enum" in eff or "const" in eff:
             return self._literal_node(schema, eff, ctx)
         combined = [k for k in ("allOf", "anyOf", "oneOf", "not", "if", "dependentSchemas") + REFERENCES if k in eff]
@@ -346,7 +450,7 @@ class SchemaCompiler:
         if "dependentSchemas" in eff:
             parts += self._dependent_schemas(eff["dependentSchemas"], ctx)
         if rest:
-            parts.append(self.node_id(rest, ctx.partial()) if set(rest) - ANNOTATIONS else ANY)
+            parts.append(self.node_id(self.native(rest), ctx.partial()) if set(rest) - ANNOTATIONS else ANY)
         node = self.node(self.intersect_ids(parts))
         if ctx.strict and self.strict and node.objects:
             node = algebra.close_objects(self, node)
@@ -368,9 +472,10 @@ class SchemaCompiler:
             sub_id = self.node_id(sub, ctx.partial("dependentSchemas", key))
             if sub_id == ANY:
                 continue
-            absent = self.node_id({"not": {"type": "object"}}, ctx.partial("dependentSchemas", key))
-            without = self.node_id({"properties": {key: False}}, ctx.partial("dependentSchemas", key))
-            present = self.node_id({"required": [key]}, ctx.partial("dependentSchemas", key))
+            absent = self.node_id(self.native({"not": self.native({"type": "object"})}),
+                                  ctx.partial("dependentSchemas", key))
+            without = self.node_id(self.native({"properties": {key: False}}), ctx.partial("dependentSchemas", key))
+            present = self.node_id(self.native({"required": [key]}), ctx.partial("dependentSchemas", key))
             out.append(self.union_ids([absent, without, self.intersect_ids([present, sub_id])], ctx.path))
         return out
 
@@ -404,7 +509,7 @@ class SchemaCompiler:
                 self.unsupported(keyword, ctx, f"{keyword!r} through anyOf/oneOf/if/dependentSchemas depends on "
                                  "which branch matched; only statically evaluated members are supported")
                 eff.pop(keyword, None)
-        for keyword in ("$recursiveRef", "additionalItems", "dependencies"):
+        for keyword in ("additionalItems", "dependencies"):
             if keyword in eff:
                 self.unsupported(keyword, ctx, f"{keyword!r} is not a 2020-12 keyword; declare the dialect "
                                  "with $schema")
@@ -432,6 +537,9 @@ class SchemaCompiler:
             node.string = string_term(self, eff, ctx)
         if "number" in kinds:
             node.number, node.number_complete = number_term(self, eff, mode, ctx)
+            if mode == "integer" and not ctx.dialect.integer_zero_fraction:
+                node.number = self.store.both(node.number, t.number(DRAFT4_INTEGER))
+                node.number_complete = False
         if "boolean" in kinds:
             node.literal = self.store.union((node.literal, t.true, t.false))
         if "null" in kinds:
@@ -490,13 +598,13 @@ class SchemaCompiler:
     def node_id_for_value(self, value, ctx: Ctx) -> int:
         """A node accepting exactly one object or array value (members in any order)."""
         if isinstance(value, dict):
-            schema = {"type": "object", "properties": {k: {"const": v} for k, v in value.items()},
+            schema = {"type": "object", "properties": {k: self.native({"const": v}) for k, v in value.items()},
                       "required": list(value), "additionalProperties": False}
         else:
-            schema = {"type": "array", "prefixItems": [{"const": v} for v in value], "items": False,
+            schema = {"type": "array", "prefixItems": [self.native({"const": v}) for v in value], "items": False,
                       "minItems": len(value)}
         key = ("value", canonical_key(value))
-        return self.derived_id(key, lambda: self._compile(schema, replace(ctx, strict=False)))
+        return self.derived_id(key, lambda: self._compile(self.native(schema), replace(ctx, strict=False)))
 
 
 def _schema_list(eff: dict, keyword: str, ctx: Ctx) -> list:
