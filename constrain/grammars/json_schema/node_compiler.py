@@ -20,7 +20,6 @@ import warnings
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
-import jsonschema
 import referencing
 import referencing.jsonschema
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
@@ -64,11 +63,14 @@ ANY_OBJECT, ANY_ARRAY = 0, 0  # reserved shape ids
 MAX_REF_HOPS = 64
 MAX_LITERALS = 100_000
 MAX_EAGER_NODES = 5000
-STANDARD_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_VOCABULARY = "https://json-schema.org/draft/2020-12/vocab/"
-ASSERTING_VOCABULARIES = {_VOCABULARY + v for v in ("core", "validation")}
-STANDARD_VOCABULARIES = ASSERTING_VOCABULARIES | {_VOCABULARY + v for v in (
-    "applicator", "unevaluated", "meta-data", "format-annotation", "format-assertion", "content")}
+# The drafts with vocabularies: dialect name -> (vocabulary URI prefix, its standard vocabularies).
+_VOCABULARIES = {
+    "2020-12": ("https://json-schema.org/draft/2020-12/vocab/", ("core", "validation", "applicator", "unevaluated",
+                                                                  "meta-data", "format-annotation", "format-assertion",
+                                                                  "content")),
+    "2019-09": ("https://json-schema.org/draft/2019-09/vocab/", ("core", "validation", "applicator", "meta-data",
+                                                                  "format", "content")),
+}
 APPLICATOR_KEYWORDS = frozenset({
     "prefixItems", "items", "contains", "additionalProperties", "properties", "patternProperties",
     "dependentSchemas", "propertyNames", "if", "then", "else", "allOf", "anyOf", "oneOf", "not",
@@ -172,20 +174,25 @@ class SchemaCompiler:
                                          "unknown (pass it in `registry`, or declare a standard $schema)",
                                          keyword="$schema", path="#") from None
         vocabularies = meta.get("$vocabulary") if isinstance(meta, dict) else None
-        if isinstance(vocabularies, dict) and ASSERTING_VOCABULARIES <= set(vocabularies) and all(
-                required is False for uri, required in vocabularies.items() if uri not in STANDARD_VOCABULARIES):
-            applicators = APPLICATOR_KEYWORDS & set(root)
-            if _VOCABULARY + "applicator" in vocabularies or not applicators:
-                return DRAFT_2020_12
-        if isinstance(meta, dict) and vocabularies is None and isinstance(meta.get("$schema"), str):
-            try:
-                extended = dialect_of({"$schema": meta["$schema"]})
-            except (InvalidSchemaError, UnsupportedSchemaError):
-                extended = None
-            if isinstance(extended, Dialect) and extended.dynamic_reference is None:
-                return extended
-        raise UnsupportedSchemaError(f"dialect {uri!r} is not 2020-12 with its standard vocabularies, nor an "
-                                     "extension of draft-04/06/07", keyword="$schema", path="#")
+        try:
+            extended = dialect_of({"$schema": meta["$schema"]}) if isinstance(meta, dict) and isinstance(
+                meta.get("$schema"), str) else None
+        except (InvalidSchemaError, UnsupportedSchemaError):
+            extended = None
+        if extended is UNDECLARED or not isinstance(extended, Dialect):
+            extended = DRAFT_2020_12 if vocabularies is not None else None
+        if extended is not None and extended.name in _VOCABULARIES and isinstance(vocabularies, dict):
+            prefix, names = _VOCABULARIES[extended.name]
+            standard = {prefix + name for name in names}
+            if {prefix + "core", prefix + "validation"} <= set(vocabularies) and all(
+                    required is False for vocabulary, required in vocabularies.items() if vocabulary not in standard):
+                if prefix + "applicator" in vocabularies or not APPLICATOR_KEYWORDS & set(root):
+                    return extended
+        elif extended is not None and extended.name not in _VOCABULARIES and vocabularies is None:
+            return extended  # draft-04/06/07 had no vocabularies: unknown keywords are annotations
+        raise UnsupportedSchemaError(f"dialect {uri!r} is neither a draft meta-schema nor one that extends a draft "
+                                     "with its standard vocabularies (core and validation required, others "
+                                     "optional)", keyword="$schema", path="#")
 
     # ------------------------------------------------------------------ the node table
     def _add_node(self, key, source, node: Node | None = None) -> int:
