@@ -721,3 +721,144 @@ def test_an_embedded_draft_4_subschema_with_boolean_subschemas_translates():
     assert out["definitions"]["crawler"]["exclusiveMaximum"] == 3
     validator = jsonschema.Draft202012Validator(out)
     assert validator.is_valid({"crawler": {"on": 1}}) and not validator.is_valid({"crawler": {"off": 1}})
+
+
+# ------------------------------------------------------------------ through the compiler
+# The compiler picks the dialect from `$schema` and reads each subschema with dialects.as_2020_12;
+# its grammar must decide instances as the draft's jsonschema class does.
+D4, D6, D7 = (f"http://json-schema.org/draft-0{n}/schema#" for n in (4, 6, 7))
+D2019 = "https://json-schema.org/draft/2019-09/schema"
+
+
+def compiled_agrees(schema, instances, validator, registry=None):
+    """The grammar of `schema` accepts each instance (compact JSON) exactly when `validator` (a
+    jsonschema validator instance) says it is valid; some are valid and some not, so this can fail."""
+    from constrain.grammars.json_schema import json_schema
+
+    grammar = json_schema(schema, strict=False, registry=registry)
+    verdicts = [validator.is_valid(json.loads(text) if isinstance(text, str) else text) for text in instances]
+    assert True in verdicts and False in verdicts, verdicts
+    got = [grammar.accepts(text if isinstance(text, str) else json.dumps(text, separators=(",", ":")))
+           for text in instances]
+    assert got == verdicts, list(zip(instances, got, verdicts))
+
+
+def test_draft_4_integers_have_no_fraction_part():
+    schema = {"$schema": D4, "type": "object", "properties": {"n": {"type": "integer"}}}
+    compiled_agrees(schema, ['{"n":1}', '{"n":-12}', '{"n":1.0}', '{"n":1.5}', '{"n":"1"}'],
+                    jsonschema.Draft4Validator(schema))
+    later = {**schema, "$schema": D6}
+    compiled_agrees(later, ['{"n":1}', '{"n":1.0}', '{"n":1.5}'], jsonschema.Draft6Validator(later))
+
+
+def test_draft_4_enum_values_keep_only_their_valid_spellings():
+    schema = {"$schema": D4, "type": "integer", "enum": [1, 2.0, "a"]}
+    compiled_agrees(schema, ["1", "1.0", "2", "2.0", '"a"', "3"], jsonschema.Draft4Validator(schema))
+    schema = {"$schema": D4, "not": {"type": "integer"}, "enum": [0, 3]}
+    compiled_agrees(schema, ["0", "0.0", "-0.0", "3", "3.00", "4.0"], jsonschema.Draft4Validator(schema))
+
+
+def test_draft_4_boolean_exclusive_bounds_compile():
+    schema = {"$schema": D4, "minimum": 3, "exclusiveMinimum": True, "maximum": 5, "exclusiveMaximum": False}
+    compiled_agrees(schema, ["3", "3.01", "5", "5.01", "4"], jsonschema.Draft4Validator(schema))
+
+
+def test_ref_siblings_are_ignored_in_draft_7_and_apply_in_2019_09():
+    for uri, validator in ((D7, jsonschema.Draft7Validator), (D2019, jsonschema.Draft201909Validator)):
+        schema = {"$schema": uri, "definitions": {"a": {"type": "array"}},
+                  "properties": {"p": {"$ref": "#/definitions/a", "maxItems": 1}}}
+        compiled_agrees(schema, ['{"p":[]}', '{"p":[1,2]}', '{"p":3}'], validator(schema))
+
+
+def test_keywords_of_later_drafts_mean_nothing_in_earlier_ones():
+    schema = {"$schema": D6, "if": {"type": "string"}, "then": {"maxLength": 1}, "const": 3}
+    compiled_agrees(schema, ["3", '"abc"', "4"], jsonschema.Draft6Validator(schema))
+    schema = {**schema, "$schema": D7}
+    compiled_agrees(schema, ["3", '"abc"', "4"], jsonschema.Draft7Validator(schema))
+    schema = {"$schema": D2019, "prefixItems": [{"type": "string"}], "items": [{"type": "integer"}],
+              "additionalItems": False}
+    compiled_agrees(schema, ["[1]", '["a"]', "[1,2]", "[]"], jsonschema.Draft201909Validator(schema))
+
+
+def test_formats_a_draft_does_not_define_are_annotations_there():
+    schema = {"$schema": D4, "type": "string", "format": "date"}
+    from constrain.grammars.json_schema import json_schema
+
+    assert json_schema(schema).accepts('"not a date"')  # draft-04 has no `date` format
+    assert not json_schema({**schema, "$schema": D7}).accepts('"not a date"')
+    assert not json_schema({**schema, "format": "ipv4"}).accepts('"not an address"')
+
+
+def test_dependencies_compile_in_each_draft_that_has_them():
+    for uri, validator in ((D4, jsonschema.Draft4Validator), (D7, jsonschema.Draft7Validator)):
+        schema = {"$schema": uri, "dependencies": {"a": ["b"], "c": {"required": ["d"]}}}
+        compiled_agrees(schema, ['{}', '{"a":1,"b":2}', '{"a":1}', '{"c":1,"d":2}', '{"c":1}'], validator(schema))
+
+
+def test_recursive_ref_follows_the_outermost_recursive_anchor():
+    tree = {"$schema": D2019, "$id": "http://example.com/tree", "$recursiveAnchor": True, "type": "object",
+            "properties": {"children": {"type": "array", "items": {"$recursiveRef": "#"}}}}
+    strict_tree = {"$schema": D2019, "$id": "http://example.com/strict-tree", "$recursiveAnchor": True,
+                   "$ref": "tree", "unevaluatedProperties": False}
+    registry = referencing.Registry().with_resource(tree["$id"], referencing.jsonschema.DRAFT201909.create_resource(tree))
+    validator = jsonschema.Draft201909Validator(strict_tree, registry=registry)
+    compiled_agrees(strict_tree, ['{"children":[{"children":[]}]}', '{"children":[{"x":1}]}', '{"x":1}',
+                                  '{"children":[{"children":[{"y":2}]}]}'], validator, registry)
+
+
+def test_no_schema_honours_the_legacy_spellings():
+    schema = {"id": "http://example.com/root.json", "definitions": {"n": {"type": "integer"}},
+              "type": "object",
+              "properties": {"pair": {"type": "array", "items": [{"$ref": "#/definitions/n"}, {"type": "string"}],
+                                      "additionalItems": False},
+                             "low": {"maximum": 3, "exclusiveMaximum": True}},
+              "dependencies": {"low": ["pair"]}}
+    oracle = jsonschema.Draft202012Validator(translate_document(schema, UNDECLARED))
+    compiled_agrees(schema, ['{"pair":[1,"a"]}', '{"pair":[1,"a",2]}', '{"pair":["a"]}', '{"low":2,"pair":[]}',
+                             '{"low":3,"pair":[]}', '{"low":2}', '{"pair":[1.0]}'], oracle)
+
+
+def test_a_subschemas_own_schema_switches_the_compilers_dialect():
+    schema = {"$schema": DRAFT202012_URI, "properties": {"old": {"$schema": D4, "type": "integer"}}}
+    from constrain.grammars.json_schema import json_schema
+
+    grammar = json_schema(schema, strict=False)
+    assert grammar.accepts('{"old":1}') and not grammar.accepts('{"old":1.0}')
+    assert json_schema({"properties": {"new": {"type": "integer"}}}).accepts('{"new":1.0}')
+
+
+def test_a_remote_document_is_read_in_its_own_draft():
+    remote = {"$schema": D4, "id": "http://example.com/old.json", "minimum": 1, "exclusiveMinimum": True}
+    registry = referencing.Registry().with_resource(remote["id"], referencing.jsonschema.DRAFT4.create_resource(remote))
+    schema = {"$schema": DRAFT202012_URI, "$ref": "http://example.com/old.json"}
+    compiled_agrees(schema, ["1", "2", "1.5", "0"], jsonschema.Draft202012Validator(schema, registry=registry),
+                    registry)
+
+
+def test_a_custom_meta_schema_extending_draft_7_reads_as_draft_7():
+    meta = {"$schema": D7, "$id": "http://example.com/meta", "allOf": [{"$ref": D7}],
+            "properties": {"x-unit": {"type": "string"}}}
+    registry = referencing.Registry().with_resource(meta["$id"], referencing.jsonschema.DRAFT7.create_resource(meta))
+    schema = {"$schema": "http://example.com/meta", "x-unit": "m", "$ref": "#/definitions/n",
+              "definitions": {"n": {"type": "integer"}}, "maximum": 3}
+    compiled_agrees(schema, ["1", "7", "1.5"], jsonschema.Draft7Validator(schema, registry=registry), registry)
+
+
+@pytest.mark.parametrize("schema,error,keyword,path", [
+    ({"$schema": "http://json-schema.org/draft-03/schema#"}, UnsupportedSchemaError, "$schema", "#"),
+    ({"$schema": "https://json-schema.org/draft/next/schema"}, UnsupportedSchemaError, "$schema", "#"),
+    ({"$schema": 7}, InvalidSchemaError, "$schema", "#"),
+    ({"$schema": "http://example.com/unknown-meta"}, UnsupportedSchemaError, "$schema", "#"),
+    ({"$schema": D4, "properties": {"n": {"minimum": 1, "exclusiveMinimum": 0}}}, InvalidSchemaError,
+     "exclusiveMinimum", "#/properties/n"),
+    ({"properties": {"t": {"items": [{}], "prefixItems": [{}]}}}, InvalidSchemaError, "items", "#/properties/t"),
+    ({"$schema": D7, "dependencies": {"a": 3}}, InvalidSchemaError, "dependencies", "#/dependencies/a"),
+    ({"$schema": D2019, "properties": {"r": {"$recursiveRef": "#/x"}}}, InvalidSchemaError, "$recursiveRef",
+     "#/properties/r"),
+])
+def test_the_compiler_refuses_bad_dialect_input_with_keyword_and_path(schema, error, keyword, path):
+    from constrain.grammars.json_schema import json_schema
+
+    with pytest.raises(error) as raised:
+        json_schema(schema)
+    assert (raised.value.keyword, raised.value.path) == (keyword, path), str(raised.value)

@@ -16,6 +16,9 @@ combined at their position.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import warnings
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin
@@ -575,15 +578,42 @@ class SchemaCompiler:
         if len(candidates) > MAX_LITERALS:
             raise SchemaTooLargeError(f"more than {MAX_LITERALS} values", keyword=keyword, path=ctx.path)
         bare = set(eff) <= {"enum", "const"} and "const" not in eff
-        values, seen = [], set()
+        values, seen, narrowed = [], set(), []
         for value in candidates:
             key = canonical_key(value)
             if key in seen:
                 continue
             seen.add(key)
+            if not bare and not ctx.dialect.integer_zero_fraction and _integral_number(value):
+                spellings = self._draft4_spellings(value, schema, ctx)
+                if spellings is not None:
+                    if spellings:
+                        narrowed.append((value, spellings))
+                    continue
             if bare or self.is_valid(value, schema, ctx):
                 values.append(value)
-        return self.literal_values_node(values, ctx.child(keyword))
+        node = self.literal_values_node(values, ctx.child(keyword))
+        if narrowed:
+            terms = [self.terms.number(regex) for _, regex in narrowed]
+            node = replace(node, number=self.store.union([node.number, *terms]),
+                           values=None if node.values is None else node.values + tuple(v for v, _ in narrowed))
+        return node
+
+    def _draft4_spellings(self, value, schema: dict, ctx: Ctx) -> str | None:
+        """Draft-04 tells the integer 1 from the number 1.0 (JSON text `1` from `1.0`), so an enum
+        value may be valid in one spelling only (`type: integer` beside it). The regex of the
+        spellings that are valid ("" for none), or None when both are and nothing is narrowed."""
+        as_int, as_float = self.is_valid(int(value), schema, ctx), self.is_valid(float(value), schema, ctx)
+        if as_int and as_float:
+            return None
+        n = int(value)
+        integer = "-?0" if n == 0 else re.escape(str(n))
+        if as_int:
+            return integer
+        if as_float:
+            dumped = json.dumps(float(value))
+            return f"(?:{integer}\\.0+" + (f"|{re.escape(dumped)})" if "e" in dumped else ")")
+        return ""
 
     def literal_values_node(self, values: list, ctx: Ctx) -> Node:
         s, t = self.store, self.terms
@@ -612,6 +642,11 @@ class SchemaCompiler:
                       "minItems": len(value)}
         key = ("value", canonical_key(value))
         return self.derived_id(key, lambda: self._compile(self.native(schema), replace(ctx, strict=False)))
+
+
+def _integral_number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and float(value).is_integer())
 
 
 def _schema_list(eff: dict, keyword: str, ctx: Ctx) -> list:
