@@ -862,3 +862,12 @@ def test_the_compiler_refuses_bad_dialect_input_with_keyword_and_path(schema, er
     with pytest.raises(error) as raised:
         json_schema(schema)
     assert (raised.value.keyword, raised.value.path) == (keyword, path), str(raised.value)
+
+
+def test_undeclared_enums_are_checked_in_the_translated_document():
+    """jsonschema's 2020-12 class cannot read array-form `items` (it fails on them); enum candidates
+    of an undeclared document with legacy spellings are checked in its 2020-12 translation."""
+    schema = {"definitions": {"pair": {"type": "array", "items": [{"type": "integer"}], "additionalItems": False}},
+              "properties": {"p": {"$ref": "#/definitions/pair", "enum": [[1], [1, 2], ["a"], [2]]}}}
+    oracle = jsonschema.Draft202012Validator(translate_document(schema, UNDECLARED))
+    compiled_agrees(schema, ['{"p":[1]}', '{"p":[2]}', '{"p":[1,2]}', '{"p":["a"]}', '{"p":[3]}'], oracle)

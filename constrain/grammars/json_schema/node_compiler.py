@@ -40,7 +40,12 @@ from constrain.grammars.json_schema.dialects import (
     dialect_at,
     dialect_of,
 )
-from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError, UnsupportedSchemaError
+from constrain.grammars.json_schema.errors import (
+    InvalidSchemaError,
+    JsonSchemaError,
+    SchemaTooLargeError,
+    UnsupportedSchemaError,
+)
 from constrain.grammars.json_schema.json_terms import JsonTerms
 from constrain.grammars.json_schema.keywords import ANNOTATIONS, JSON_TYPES, REFERENCES
 from constrain.grammars.json_schema.literals import canonical_key
@@ -124,6 +129,8 @@ class SchemaCompiler:
         self.lenient = lenient
         self._warned: set = set()
         registry = SPECIFICATIONS if registry is None else SPECIFICATIONS.combine(registry)
+        self._outer_registry = registry
+        self._legacy_view = None  # built when first needed: see _undeclared_counterpart
         self.dialect = self._dialect(root, registry)
         try:
             resource = self.dialect.resource(root if not isinstance(root, bool) else {})
@@ -410,15 +417,54 @@ class SchemaCompiler:
             return schema is not False
         local, ctx = self.enter(schema, ctx)
         dialect = DRAFT_2020_12 if self.is_native(schema) else ctx.dialect
+        resolver = ctx.resolver
         if dialect.legacy_spellings:
-            dialect, schema = DRAFT_2020_12, local
+            dialect, (schema, resolver) = DRAFT_2020_12, self._undeclared_counterpart(schema, ctx)
         validator = self._validators.get(dialect.name)
         if validator is None:
             validator = self._validators[dialect.name] = dialect.validator(
                 {}, registry=self.registry, format_checker=dialect.validator.FORMAT_CHECKER)
-        if not validator.evolve(schema=schema, _resolver=ctx.resolver).is_valid(value):
-            return False
-        return format_accepts(local, value)
+        try:
+            valid = validator.evolve(schema=schema, _resolver=resolver).is_valid(value)
+        except (referencing.exceptions.Unresolvable, AttributeError, TypeError, LookupError) as exc:
+            raise UnsupportedSchemaError(f"the value {value!r} cannot be checked against this schema: {exc}",
+                                         keyword="enum", path=ctx.path) from None
+        return valid and format_accepts(local, value)
+
+    def _undeclared_counterpart(self, schema: dict, ctx: Ctx):
+        """(schema, resolver) for validating under a document without `$schema`: `jsonschema`'s
+        2020-12 class does not read legacy spellings (array-form `items` even crashes it), so a
+        document that has any is translated whole (dialects.translate_document) and `schema`'s
+        translated counterpart is validated in it. A document with none validates as it is."""
+        if self._legacy_view is None:
+            from constrain.grammars.json_schema.dialect_document import DocumentTranslator
+
+            view = {}
+            if isinstance(self.root, dict):
+                try:
+                    translator = DocumentTranslator(self.root, UNDECLARED)
+                    document = translator.run()
+                except JsonSchemaError:
+                    document, translator = None, None
+                if document is None or document != {**self.root, "$schema": document["$schema"]}:
+                    view["placed"] = translator.placed if translator else {}
+                    view["document"] = document
+                    if document is not None:
+                        resource = referencing.jsonschema.DRAFT202012.create_resource(document)
+                        view["registry"] = self._outer_registry.with_resource(resource.id() or "", resource).crawl()
+            self._legacy_view = view
+        view = self._legacy_view
+        if not view:
+            return schema, ctx.resolver
+        placed = view["placed"].get(id(schema))
+        if placed is None:
+            raise UnsupportedSchemaError("enum/const values under a subschema written with legacy (pre-2020-12) "
+                                         "spellings that the document translation does not reach cannot be "
+                                         "checked; declare the draft with $schema", keyword="enum", path=ctx.path)
+        counterpart = view["document"]
+        for segment in placed[0]:
+            counterpart = counterpart[segment]
+        return counterpart, view["registry"].resolver(ctx.base)
 
     # ------------------------------------------------------------------ the dispatcher
     def _compile(self, schema, ctx: Ctx) -> Node:
