@@ -79,6 +79,23 @@ def test_optional_format_files_never_accept_invalid_values(registry):
     assert sum(r.status == "correct" for r in results) >= 7
 
 
+def test_without_schema_the_2020_12_files_are_decided_alike(results, registry):
+    """No `$schema` reads 2020-12 plus legacy spellings that 2020-12 gives no meaning: every group
+    is decided as with its `$schema`, except vocabulary.json's, whose meaning is its `$schema`."""
+    undeclared = []
+    for path in suite.suite_files():
+        name = path.name
+        for group in json.loads(path.read_text(encoding="utf-8")):
+            schema = group["schema"]
+            if isinstance(schema, dict):
+                schema = {k: v for k, v in schema.items() if k != "$schema"}
+            undeclared.append(suite.run_group(name, {**group, "schema": schema}, suite.bytes_acceptor, registry))
+    assert not [r for r in undeclared if r.under]
+    changed = [(a.file, a.description, a.status, b.status) for a, b in zip(results, undeclared)
+               if a.status != b.status]
+    assert [c[0] for c in changed] == ["vocabulary.json"], changed
+
+
 # ------------------------------------------------------------------ the older drafts
 # draft -> (files, groups, correct groups, fully correct files), as measured; each schema declares
 # its draft with `$schema` (suite.declared), so the compiler picks the dialect as for a user's schema.
