@@ -5,7 +5,8 @@ refusal naming the keyword and its JSON path.
     grammar = json_schema(schema)               # ready for grammar.matcher(tokenizer)
 
 The pipeline, in order: schema_input.py (dicts, JSON text, pydantic models; the meta-schema check),
-dialects.py (each draft's keywords in 2020-12 terms, per subschema), node_compiler.py
+dialects.py and schema_dialect.py (the draft `$schema` names; each draft's keywords in 2020-12
+terms, per subschema), node_compiler.py
 (positions -> nodes, lazily; refs and combinators, with node_algebra.py, and
 object_shapes.py / array_shapes.py / scalar_terms.py for the keywords), json_terms.py (JSON text
 as byte terms), emptiness.py and json_parser.py (the parser the lexeme engine drives). See

@@ -16,9 +16,6 @@ combined at their position.
 
 from __future__ import annotations
 
-import json
-import math
-import re
 import warnings
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin
@@ -29,28 +26,21 @@ from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
 from constrain.grammars.json_schema import node_algebra as algebra
 from constrain.grammars.json_schema.array_shapes import array_shape
-from constrain.grammars.json_schema.dialect_referencing import UNDECLARED_SPECIFICATION, tolerant
-from constrain.grammars.json_schema.dialects import (
-    DIALECTS,
-    DRAFT_2020_12,
-    UNDECLARED,
-    CustomMetaSchema,
-    Dialect,
-    as_2020_12,
-    dialect_at,
-    dialect_of,
-)
-from constrain.grammars.json_schema.errors import (
-    InvalidSchemaError,
-    JsonSchemaError,
-    SchemaTooLargeError,
-    UnsupportedSchemaError,
-)
+from constrain.grammars.json_schema.dialects import DRAFT_2020_12, Dialect, as_2020_12, dialect_at
+from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError, UnsupportedSchemaError
 from constrain.grammars.json_schema.json_terms import JsonTerms
 from constrain.grammars.json_schema.keywords import ANNOTATIONS, JSON_TYPES, REFERENCES
 from constrain.grammars.json_schema.literals import canonical_key
 from constrain.grammars.json_schema.object_shapes import object_shape
 from constrain.grammars.json_schema.rewrites import unevaluated_as_all_of
+from constrain.grammars.json_schema.schema_dialect import (
+    DRAFT4_INTEGER,
+    UndeclaredView,
+    declared_dialect,
+    draft4_spellings,
+    integral_number,
+    resource_dialect,
+)
 from constrain.grammars.json_schema.scalar_terms import (
     format_accepts,
     number_term,
@@ -61,28 +51,10 @@ from constrain.grammars.json_schema.shapes import ArrayShape, Node, ObjectShape
 from constrain.grammars.lexemes.terms import TermStore
 
 ANY, NOTHING = 0, 1  # reserved node ids
-# draft-04's integer: "a JSON number without a fraction or exponent part" (1.0 is not one)
-DRAFT4_INTEGER = r"-?(?:0|[1-9][0-9]*)"
-# a resource's `referencing` specification -> the dialect whose keywords its schemas use
-_DIALECT_OF_SPECIFICATION = {spec: d for d in DIALECTS for spec in (d.specification, tolerant(d.specification))}
-_DIALECT_OF_SPECIFICATION[UNDECLARED_SPECIFICATION] = UNDECLARED
-_DIALECT_OF_SPECIFICATION[tolerant(UNDECLARED_SPECIFICATION)] = UNDECLARED
 ANY_OBJECT, ANY_ARRAY = 0, 0  # reserved shape ids
 MAX_REF_HOPS = 64
 MAX_LITERALS = 100_000
 MAX_EAGER_NODES = 5000
-# The drafts with vocabularies: dialect name -> (vocabulary URI prefix, its standard vocabularies).
-_VOCABULARIES = {
-    "2020-12": ("https://json-schema.org/draft/2020-12/vocab/", ("core", "validation", "applicator", "unevaluated",
-                                                                  "meta-data", "format-annotation", "format-assertion",
-                                                                  "content")),
-    "2019-09": ("https://json-schema.org/draft/2019-09/vocab/", ("core", "validation", "applicator", "meta-data",
-                                                                  "format", "content")),
-}
-APPLICATOR_KEYWORDS = frozenset({
-    "prefixItems", "items", "contains", "additionalProperties", "properties", "patternProperties",
-    "dependentSchemas", "propertyNames", "if", "then", "else", "allOf", "anyOf", "oneOf", "not",
-    "unevaluatedItems", "unevaluatedProperties"})
 _OBJECT_ONLY = ("properties", "required", "additionalProperties", "patternProperties", "propertyNames",
                 "minProperties", "maxProperties", "dependentRequired")
 _ARRAY_ONLY = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains", "minContains",
@@ -129,9 +101,8 @@ class SchemaCompiler:
         self.lenient = lenient
         self._warned: set = set()
         registry = SPECIFICATIONS if registry is None else SPECIFICATIONS.combine(registry)
-        self._outer_registry = registry
-        self._legacy_view = None  # built when first needed: see _undeclared_counterpart
-        self.dialect = self._dialect(root, registry)
+        self._undeclared = UndeclaredView(root, registry)
+        self.dialect = declared_dialect(root, registry)
         try:
             resource = self.dialect.resource(root if not isinstance(root, bool) else {})
             base = resource.id() or ""
@@ -165,44 +136,6 @@ class SchemaCompiler:
                                             (ANY_OBJECT,), (ANY_ARRAY,)))
         self._add_node(("nothing",), None, Node("(no value)"))
         self.root_id = self.node_id(root, self.root_ctx)
-
-    @staticmethod
-    def _dialect(root, registry) -> Dialect:
-        """The dialect `$schema` names (dialects.dialect_of: typed errors for retired drafts and
-        non-strings). A custom meta-schema must be in the registry: one declaring 2020-12
-        vocabularies that include every standard one that asserts (others optional) reads as
-        2020-12; one without `$vocabulary` that extends draft-04/06/07 (its own `$schema`) reads as
-        that draft, whose validators ignore unknown keywords. Anything else is refused."""
-        dialect = dialect_of(root)
-        if not isinstance(dialect, CustomMetaSchema):
-            return dialect
-        uri = dialect.uri
-        try:
-            meta = registry.resolver().lookup(uri).contents
-        except (referencing.exceptions.Unresolvable, AttributeError, TypeError):
-            raise UnsupportedSchemaError(f"custom meta-schema {uri!r} is not in the registry, so its dialect is "
-                                         "unknown (pass it in `registry`, or declare a standard $schema)",
-                                         keyword="$schema", path="#") from None
-        vocabularies = meta.get("$vocabulary") if isinstance(meta, dict) else None
-        try:
-            extended = dialect_of({"$schema": meta["$schema"]}) if isinstance(meta, dict) and isinstance(
-                meta.get("$schema"), str) else None
-        except (InvalidSchemaError, UnsupportedSchemaError):
-            extended = None
-        if extended is UNDECLARED or not isinstance(extended, Dialect):
-            extended = DRAFT_2020_12 if vocabularies is not None else None
-        if extended is not None and extended.name in _VOCABULARIES and isinstance(vocabularies, dict):
-            prefix, names = _VOCABULARIES[extended.name]
-            standard = {prefix + name for name in names}
-            if {prefix + "core", prefix + "validation"} <= set(vocabularies) and all(
-                    required is False for vocabulary, required in vocabularies.items() if vocabulary not in standard):
-                if prefix + "applicator" in vocabularies or not APPLICATOR_KEYWORDS & set(root):
-                    return extended
-        elif extended is not None and extended.name not in _VOCABULARIES and vocabularies is None:
-            return extended  # draft-04/06/07 had no vocabularies: unknown keywords are annotations
-        raise UnsupportedSchemaError(f"dialect {uri!r} is neither a draft meta-schema nor one that extends a draft "
-                                     "with its standard vocabularies (core and validation required, others "
-                                     "optional)", keyword="$schema", path="#")
 
     # ------------------------------------------------------------------ the node table
     def _add_node(self, key, source, node: Node | None = None) -> int:
@@ -382,14 +315,6 @@ class SchemaCompiler:
     def is_native(self, schema) -> bool:
         return self._native.get(id(schema)) is schema
 
-    def _target_dialect(self, resolver, fallback: Dialect) -> Dialect:
-        """The dialect of the resource a reference landed in (a remote document may be another draft)."""
-        try:
-            resource = self.registry[resolver._base_uri]
-        except (LookupError, referencing.exceptions.NoSuchResource):
-            return fallback
-        return _DIALECT_OF_SPECIFICATION.get(resource._specification, fallback)
-
     def resolve(self, ref, ctx: Ctx, keyword: str = "$ref"):
         if not isinstance(ref, str):
             raise InvalidSchemaError(f"{keyword} must be a string", keyword=keyword, path=ctx.path)
@@ -405,7 +330,7 @@ class SchemaCompiler:
         except (AttributeError, TypeError):  # the lookup needed an index that could not be built
             raise UnsupportedSchemaError(f"{ref!r} cannot be followed: the document holds a subschema that "
                                          "referencing cannot index", keyword=keyword, path=ctx.path) from None
-        dialect = self._target_dialect(resolved.resolver, ctx.dialect)
+        dialect = resource_dialect(self.registry, resolved.resolver, ctx.dialect)
         return resolved.contents, Ctx(resolved.resolver, f"{ctx.path}/{keyword}", ctx.strict, id(resolved.contents),
                                       dialect)
 
@@ -419,7 +344,7 @@ class SchemaCompiler:
         dialect = DRAFT_2020_12 if self.is_native(schema) else ctx.dialect
         resolver = ctx.resolver
         if dialect.legacy_spellings:
-            dialect, (schema, resolver) = DRAFT_2020_12, self._undeclared_counterpart(schema, ctx)
+            dialect, (schema, resolver) = DRAFT_2020_12, self._undeclared.counterpart(schema, ctx.resolver, ctx.path)
         validator = self._validators.get(dialect.name)
         if validator is None:
             validator = self._validators[dialect.name] = dialect.validator(
@@ -430,41 +355,6 @@ class SchemaCompiler:
             raise UnsupportedSchemaError(f"the value {value!r} cannot be checked against this schema: {exc}",
                                          keyword="enum", path=ctx.path) from None
         return valid and format_accepts(local, value)
-
-    def _undeclared_counterpart(self, schema: dict, ctx: Ctx):
-        """(schema, resolver) for validating under a document without `$schema`: `jsonschema`'s
-        2020-12 class does not read legacy spellings (array-form `items` even crashes it), so a
-        document that has any is translated whole (dialects.translate_document) and `schema`'s
-        translated counterpart is validated in it. A document with none validates as it is."""
-        if self._legacy_view is None:
-            from constrain.grammars.json_schema.dialect_document import DocumentTranslator
-
-            view = {}
-            if isinstance(self.root, dict):
-                try:
-                    translator = DocumentTranslator(self.root, UNDECLARED)
-                    document = translator.run()
-                except JsonSchemaError:
-                    document, translator = None, None
-                if document is None or document != {**self.root, "$schema": document["$schema"]}:
-                    view["placed"] = translator.placed if translator else {}
-                    view["document"] = document
-                    if document is not None:
-                        resource = referencing.jsonschema.DRAFT202012.create_resource(document)
-                        view["registry"] = self._outer_registry.with_resource(resource.id() or "", resource).crawl()
-            self._legacy_view = view
-        view = self._legacy_view
-        if not view:
-            return schema, ctx.resolver
-        placed = view["placed"].get(id(schema))
-        if placed is None:
-            raise UnsupportedSchemaError("enum/const values under a subschema written with legacy (pre-2020-12) "
-                                         "spellings that the document translation does not reach cannot be "
-                                         "checked; declare the draft with $schema", keyword="enum", path=ctx.path)
-        counterpart = view["document"]
-        for segment in placed[0]:
-            counterpart = counterpart[segment]
-        return counterpart, view["registry"].resolver(ctx.base)
 
     # ------------------------------------------------------------------ the dispatcher
     def _compile(self, schema, ctx: Ctx) -> Node:
@@ -630,8 +520,8 @@ class SchemaCompiler:
             if key in seen:
                 continue
             seen.add(key)
-            if not bare and not ctx.dialect.integer_zero_fraction and _integral_number(value):
-                spellings = self._draft4_spellings(value, schema, ctx)
+            if not bare and not ctx.dialect.integer_zero_fraction and integral_number(value):
+                spellings = draft4_spellings(value, lambda v: self.is_valid(v, schema, ctx))
                 if spellings is not None:
                     if spellings:
                         narrowed.append((value, spellings))
@@ -644,22 +534,6 @@ class SchemaCompiler:
             node = replace(node, number=self.store.union([node.number, *terms]),
                            values=None if node.values is None else node.values + tuple(v for v, _ in narrowed))
         return node
-
-    def _draft4_spellings(self, value, schema: dict, ctx: Ctx) -> str | None:
-        """Draft-04 tells the integer 1 from the number 1.0 (JSON text `1` from `1.0`), so an enum
-        value may be valid in one spelling only (`type: integer` beside it). The regex of the
-        spellings that are valid ("" for none), or None when both are and nothing is narrowed."""
-        as_int, as_float = self.is_valid(int(value), schema, ctx), self.is_valid(float(value), schema, ctx)
-        if as_int and as_float:
-            return None
-        n = int(value)
-        integer = "-?0" if n == 0 else re.escape(str(n))
-        if as_int:
-            return integer
-        if as_float:
-            dumped = json.dumps(float(value))
-            return f"(?:{integer}\\.0+" + (f"|{re.escape(dumped)})" if "e" in dumped else ")")
-        return ""
 
     def literal_values_node(self, values: list, ctx: Ctx) -> Node:
         s, t = self.store, self.terms
@@ -688,11 +562,6 @@ class SchemaCompiler:
                       "minItems": len(value)}
         key = ("value", canonical_key(value))
         return self.derived_id(key, lambda: self._compile(self.native(schema), replace(ctx, strict=False)))
-
-
-def _integral_number(value) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            and float(value).is_integer())
 
 
 def _schema_list(eff: dict, keyword: str, ctx: Ctx) -> list:
