@@ -8,6 +8,10 @@ time with `$schema` removed, through the undeclared dialect: honouring legacy sp
 change what a valid 2020-12 schema means. The instances that cannot agree are listed in CANNOT_AGREE
 with the reason, which also appears in the test id; they must keep disagreeing, and every other
 instance must agree. `python tests/grammars/test_json_schema_dialects.py` prints the agreement table.
+
+The last section compiles schemas of each draft (the dialect picked by `$schema`) and checks the
+grammar against the draft's jsonschema class; the whole suite per draft runs through the compiler
+in test_json_schema_suite.py.
 """
 
 from __future__ import annotations
