@@ -455,11 +455,6 @@ class SchemaCompiler:
                 self.unsupported(keyword, ctx, f"{keyword!r} through anyOf/oneOf/if/dependentSchemas depends on "
                                  "which branch matched; only statically evaluated members are supported")
                 eff.pop(keyword, None)
-        for keyword in ("additionalItems", "dependencies"):
-            if keyword in eff:
-                self.unsupported(keyword, ctx, f"{keyword!r} is not a 2020-12 keyword; declare the dialect "
-                                 "with $schema")
-                eff.pop(keyword)
         return eff
 
     def type_kinds(self, eff: dict, ctx: Ctx) -> tuple[set, str]:
