@@ -396,7 +396,7 @@ def test_lenient_drops_and_warns_once_per_keyword():
 @pytest.mark.parametrize("schema,error", [
     ({"type": "strin"}, InvalidSchemaError),
     ({"$ref": "#/$defs/missing"}, InvalidSchemaError),
-    ({"type": "array", "items": [{}]}, InvalidSchemaError),
+    ({"type": "array", "items": [{}], "prefixItems": [{}]}, InvalidSchemaError),  # ambiguous legacy items
     (False, UnsupportedSchemaError),
     ([1, 2], InvalidSchemaError),
     ({"type": "string", "minLength": -1}, InvalidSchemaError),

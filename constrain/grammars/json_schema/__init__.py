@@ -1,10 +1,13 @@
-"""JSON Schema (draft 2020-12) or a pydantic model -> a grammar whose texts are exactly the valid
-JSON documents, or a refusal naming the keyword and its JSON path.
+"""JSON Schema (draft-04, -06, -07, 2019-09 or 2020-12, by `$schema`; none: 2020-12 with the legacy
+spellings) or a pydantic model -> a grammar whose texts are exactly the valid JSON documents, or a
+refusal naming the keyword and its JSON path.
 
     grammar = json_schema(schema)               # ready for grammar.matcher(tokenizer)
 
 The pipeline, in order: schema_input.py (dicts, JSON text, pydantic models; the meta-schema check),
-node_compiler.py (positions -> nodes, lazily; refs and combinators, with node_algebra.py, and
+dialects.py and schema_dialect.py (the draft `$schema` names; each draft's keywords in 2020-12
+terms, per subschema), node_compiler.py
+(positions -> nodes, lazily; refs and combinators, with node_algebra.py, and
 object_shapes.py / array_shapes.py / scalar_terms.py for the keywords), json_terms.py (JSON text
 as byte terms), emptiness.py and json_parser.py (the parser the lexeme engine drives). See
 docs/json_schema.md for the decisions (property order, strict mode, formats, whitespace).

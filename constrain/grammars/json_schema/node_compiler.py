@@ -20,19 +20,27 @@ import warnings
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
-import jsonschema
 import referencing
 import referencing.jsonschema
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
 from constrain.grammars.json_schema import node_algebra as algebra
 from constrain.grammars.json_schema.array_shapes import array_shape
+from constrain.grammars.json_schema.dialects import DRAFT_2020_12, Dialect, as_2020_12, dialect_at
 from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError, UnsupportedSchemaError
 from constrain.grammars.json_schema.json_terms import JsonTerms
 from constrain.grammars.json_schema.keywords import ANNOTATIONS, JSON_TYPES, REFERENCES
 from constrain.grammars.json_schema.literals import canonical_key
 from constrain.grammars.json_schema.object_shapes import object_shape
 from constrain.grammars.json_schema.rewrites import unevaluated_as_all_of
+from constrain.grammars.json_schema.schema_dialect import (
+    DRAFT4_INTEGER,
+    UndeclaredView,
+    declared_dialect,
+    draft4_spellings,
+    integral_number,
+    resource_dialect,
+)
 from constrain.grammars.json_schema.scalar_terms import (
     format_accepts,
     number_term,
@@ -47,15 +55,6 @@ ANY_OBJECT, ANY_ARRAY = 0, 0  # reserved shape ids
 MAX_REF_HOPS = 64
 MAX_LITERALS = 100_000
 MAX_EAGER_NODES = 5000
-STANDARD_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-_VOCABULARY = "https://json-schema.org/draft/2020-12/vocab/"
-ASSERTING_VOCABULARIES = {_VOCABULARY + v for v in ("core", "validation")}
-STANDARD_VOCABULARIES = ASSERTING_VOCABULARIES | {_VOCABULARY + v for v in (
-    "applicator", "unevaluated", "meta-data", "format-annotation", "format-assertion", "content")}
-APPLICATOR_KEYWORDS = frozenset({
-    "prefixItems", "items", "contains", "additionalProperties", "properties", "patternProperties",
-    "dependentSchemas", "propertyNames", "if", "then", "else", "allOf", "anyOf", "oneOf", "not",
-    "unevaluatedItems", "unevaluatedProperties"})
 _OBJECT_ONLY = ("properties", "required", "additionalProperties", "patternProperties", "propertyNames",
                 "minProperties", "maxProperties", "dependentRequired")
 _ARRAY_ONLY = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains", "minContains",
@@ -70,16 +69,19 @@ def pointer_token(key) -> str:
 
 @dataclass(frozen=True)
 class Ctx:
-    """Where a subschema sits: the `referencing` resolver (its base URI), its JSON path, and
-    whether strict mode may close its objects (a value position, not a partial schema)."""
+    """Where a subschema sits: the `referencing` resolver (its base URI), its JSON path, whether
+    strict mode may close its objects (a value position, not a partial schema), and the dialect of
+    the schema around it (a subschema's own `$schema` may switch its keywords' dialect)."""
 
     resolver: object
     path: str
     strict: bool = True
     entered: int | None = None  # id() of a schema whose $id this resolver already applies
+    dialect: Dialect = DRAFT_2020_12
 
     def child(self, *parts, strict: bool = True) -> "Ctx":
-        return Ctx(self.resolver, "/".join([self.path] + [pointer_token(p) for p in parts]), strict)
+        return Ctx(self.resolver, "/".join([self.path] + [pointer_token(p) for p in parts]), strict,
+                   dialect=self.dialect)
 
     def partial(self, *parts) -> "Ctx":
         """A subschema that constrains its position together with others (allOf, not, if, ...)."""
@@ -99,18 +101,26 @@ class SchemaCompiler:
         self.lenient = lenient
         self._warned: set = set()
         registry = SPECIFICATIONS if registry is None else SPECIFICATIONS.combine(registry)
-        self._check_dialect(root, registry)
+        self._undeclared = UndeclaredView(root, registry)
+        self.dialect = declared_dialect(root, registry)
         try:
-            resource = referencing.jsonschema.DRAFT202012.create_resource(root if not isinstance(root, bool) else {})
+            resource = self.dialect.resource(root if not isinstance(root, bool) else {})
             base = resource.id() or ""
-            self.registry = registry.with_resource(base, resource).crawl()
+            registry = registry.with_resource(base, resource)
         except (AttributeError, TypeError, ValueError) as exc:  # a subschema that is not a schema
             raise InvalidSchemaError(f"the schema's structure is invalid: {exc}") from None
+        try:
+            self.registry = registry.crawl()
+        except (AttributeError, TypeError):
+            # referencing's own rules for a subschema that switches draft with `$schema` can fail on
+            # its contents (draft-04 rules on boolean subschemas); references that need the index
+            # are refused in resolve(), the others still resolve.
+            self.registry = registry
         self.root = root
-        self.root_ctx = Ctx(self.registry.resolver(base), "#", strict)
-        self._validator = jsonschema.Draft202012Validator(
-            root if not isinstance(root, bool) else {}, registry=self.registry,
-            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        self.root_ctx = Ctx(self.registry.resolver(base), "#", strict, dialect=self.dialect)
+        self._validators: dict[str, object] = {}
+        self._local: dict[tuple, tuple] = {}   # (id(schema), dialect) -> (schema, its 2020-12 keywords)
+        self._native: dict[int, dict] = {}     # id -> schemas the compiler wrote, already in 2020-12
         self.nodes: list[Node | None] = []
         self._sources: list = []
         self._ids: dict = {}
@@ -126,26 +136,6 @@ class SchemaCompiler:
                                             (ANY_OBJECT,), (ANY_ARRAY,)))
         self._add_node(("nothing",), None, Node("(no value)"))
         self.root_id = self.node_id(root, self.root_ctx)
-
-    @staticmethod
-    def _check_dialect(root, registry) -> None:
-        """Accept the 2020-12 dialect, or a meta-schema whose vocabularies include every standard
-        one that asserts (others must be optional); other dialects may switch assertions off."""
-        dialect = root.get("$schema") if isinstance(root, dict) else None
-        if dialect is None or dialect.rstrip("#") == STANDARD_DIALECT:
-            return
-        try:
-            meta = registry.resolver().lookup(dialect).contents
-        except referencing.exceptions.Unresolvable:
-            meta = None
-        vocabularies = meta.get("$vocabulary") if isinstance(meta, dict) else None
-        if isinstance(vocabularies, dict) and ASSERTING_VOCABULARIES <= set(vocabularies) and all(
-                required is False for uri, required in vocabularies.items() if uri not in STANDARD_VOCABULARIES):
-            applicators = APPLICATOR_KEYWORDS & set(root)
-            if _VOCABULARY + "applicator" in vocabularies or not applicators:
-                return
-        raise UnsupportedSchemaError(f"dialect {dialect!r} is not 2020-12 with its standard vocabularies",
-                                     keyword="$schema", path="#")
 
     # ------------------------------------------------------------------ the node table
     def _add_node(self, key, source, node: Node | None = None) -> int:
@@ -270,7 +260,7 @@ class SchemaCompiler:
         """Memo key: the schema object, its base URI, its dynamic scope ($dynamicRef targets depend
         on the resources entered on the way, outermost first; repeats do not matter), strictness."""
         scope = tuple(dict.fromkeys(reversed([uri for uri, _ in ctx.resolver.dynamic_scope()])))
-        return (id(schema), ctx.base, scope, ctx.strict)
+        return (id(schema), ctx.base, scope, ctx.strict, ctx.dialect.name)
 
     # ------------------------------------------------------------------ refusals
     def unsupported(self, keyword: str, ctx: Ctx, message: str) -> None:
@@ -284,35 +274,95 @@ class SchemaCompiler:
 
     # ------------------------------------------------------------------ references
     def _enter(self, schema: dict, ctx: Ctx) -> Ctx:
-        if "$id" in schema and schema is not self.root and isinstance(schema["$id"], str):
-            if ctx.entered == id(schema) or urljoin(ctx.base, schema["$id"]).rstrip("#") == ctx.base.rstrip("#"):
-                return ctx  # already inside it (a $ref lookup lands in the resource's own scope)
-            resource = referencing.jsonschema.DRAFT202012.create_resource(schema)
-            return Ctx(ctx.resolver.in_subresource(resource), ctx.path, ctx.strict, id(schema))
-        return ctx
+        """Enter the resource `schema` starts, if any: its base URI read with the enclosing
+        dialect's rules (draft-04's `id`, an ignored `$id` beside a draft-07 `$ref`, ...)."""
+        if schema is self.root or self.is_native(schema) or ctx.entered == id(schema):
+            return ctx
+        if not any(isinstance(schema.get(k), str) for k in ("$id", "id")):
+            return ctx
+        try:
+            resource = ctx.dialect.resource(schema)
+            uri = resource.id()
+        except (AttributeError, TypeError, ValueError):
+            return ctx
+        if not uri or urljoin(ctx.base, uri).rstrip("#") == ctx.base.rstrip("#"):
+            return ctx  # no identifier, or already inside it (a $ref lookup lands in its own scope)
+        return Ctx(ctx.resolver.in_subresource(resource), ctx.path, ctx.strict, id(schema), ctx.dialect)
+
+    def enter(self, schema, ctx: Ctx) -> tuple[dict, Ctx]:
+        """(the keywords of `schema` in 2020-12 terms, its context): the resource it starts entered,
+        the dialect switched by its own `$schema`, its draft's keywords translated (dialects.py)."""
+        ctx = self._enter(schema, ctx)
+        if self.is_native(schema):
+            return schema, ctx
+        dialect = dialect_at(schema, ctx.dialect)
+        if dialect is not ctx.dialect:
+            ctx = replace(ctx, dialect=dialect)
+        key = (id(schema), dialect.name)
+        cached = self._local.get(key)
+        if cached is None:
+            local = as_2020_12(schema, dialect, path=ctx.path)
+            if "format" in local and local["format"] not in dialect.formats:
+                del local["format"]  # a name the draft does not define is an annotation there
+            cached = self._local[key] = (schema, self.native(local))
+        return cached[1], ctx
+
+    def native(self, schema: dict) -> dict:
+        """Mark a schema the compiler wrote (in 2020-12 terms) so that it is not translated again."""
+        self._native[id(schema)] = schema
+        return schema
+
+    def is_native(self, schema) -> bool:
+        return self._native.get(id(schema)) is schema
 
     def resolve(self, ref, ctx: Ctx, keyword: str = "$ref"):
         if not isinstance(ref, str):
             raise InvalidSchemaError(f"{keyword} must be a string", keyword=keyword, path=ctx.path)
         try:
-            resolved = ctx.resolver.lookup(ref)
+            if keyword == "$recursiveRef":  # 2019-09: "#", or the outermost recursive anchor in scope
+                if ref != "#":
+                    raise InvalidSchemaError("$recursiveRef must be '#'", keyword=keyword, path=ctx.path)
+                resolved = referencing.jsonschema.lookup_recursive_ref(ctx.resolver)
+            else:
+                resolved = ctx.resolver.lookup(ref)
         except referencing.exceptions.Unresolvable as exc:
             raise InvalidSchemaError(f"cannot resolve {ref!r}: {exc}", keyword=keyword, path=ctx.path) from None
-        return resolved.contents, Ctx(resolved.resolver, f"{ctx.path}/{keyword}", ctx.strict, id(resolved.contents))
+        except (AttributeError, TypeError):  # the lookup needed an index that could not be built
+            raise UnsupportedSchemaError(f"{ref!r} cannot be followed: the document holds a subschema that "
+                                         "referencing cannot index", keyword=keyword, path=ctx.path) from None
+        dialect = resource_dialect(self.registry, resolved.resolver, ctx.dialect)
+        return resolved.contents, Ctx(resolved.resolver, f"{ctx.path}/{keyword}", ctx.strict, id(resolved.contents),
+                                      dialect)
 
     def is_valid(self, value, schema, ctx: Ctx) -> bool:
-        validator = self._validator.evolve(schema=schema, _resolver=ctx.resolver)
-        if not validator.is_valid(value):
-            return False
-        return format_accepts(schema, value)
+        """Whether `value` is valid under `schema` (at `ctx`) by the `jsonschema` class of its
+        dialect, and in the enforced `format`. Without `$schema` the legacy spellings of `schema`
+        itself are read (its keywords in 2020-12 terms; deeper ones as 2020-12 reads them)."""
+        if not isinstance(schema, dict):
+            return schema is not False
+        local, ctx = self.enter(schema, ctx)
+        dialect = DRAFT_2020_12 if self.is_native(schema) else ctx.dialect
+        resolver = ctx.resolver
+        if dialect.legacy_spellings:
+            dialect, (schema, resolver) = DRAFT_2020_12, self._undeclared.counterpart(schema, ctx.resolver, ctx.path)
+        validator = self._validators.get(dialect.name)
+        if validator is None:
+            validator = self._validators[dialect.name] = dialect.validator(
+                {}, registry=self.registry, format_checker=dialect.validator.FORMAT_CHECKER)
+        try:
+            valid = validator.evolve(schema=schema, _resolver=resolver).is_valid(value)
+        except (referencing.exceptions.Unresolvable, AttributeError, TypeError, LookupError) as exc:
+            raise UnsupportedSchemaError(f"the value {value!r} cannot be checked against this schema: {exc}",
+                                         keyword="enum", path=ctx.path) from None
+        return valid and format_accepts(local, value)
 
     # ------------------------------------------------------------------ the dispatcher
     def _compile(self, schema, ctx: Ctx) -> Node:
         if not isinstance(schema, dict):
             raise InvalidSchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}",
                                      path=ctx.path)
-        ctx = self._enter(schema, ctx)
-        eff = self.effective(schema, ctx)
+        local, ctx = self.enter(schema, ctx)
+        eff = self.effective(local, ctx)
         if "enum" in eff or "const" in eff:
             return self._literal_node(schema, eff, ctx)
         combined = [k for k in ("allOf", "anyOf", "oneOf", "not", "if", "dependentSchemas") + REFERENCES if k in eff]
@@ -346,7 +396,7 @@ class SchemaCompiler:
         if "dependentSchemas" in eff:
             parts += self._dependent_schemas(eff["dependentSchemas"], ctx)
         if rest:
-            parts.append(self.node_id(rest, ctx.partial()) if set(rest) - ANNOTATIONS else ANY)
+            parts.append(self.node_id(self.native(rest), ctx.partial()) if set(rest) - ANNOTATIONS else ANY)
         node = self.node(self.intersect_ids(parts))
         if ctx.strict and self.strict and node.objects:
             node = algebra.close_objects(self, node)
@@ -368,9 +418,10 @@ class SchemaCompiler:
             sub_id = self.node_id(sub, ctx.partial("dependentSchemas", key))
             if sub_id == ANY:
                 continue
-            absent = self.node_id({"not": {"type": "object"}}, ctx.partial("dependentSchemas", key))
-            without = self.node_id({"properties": {key: False}}, ctx.partial("dependentSchemas", key))
-            present = self.node_id({"required": [key]}, ctx.partial("dependentSchemas", key))
+            absent = self.node_id(self.native({"not": self.native({"type": "object"})}),
+                                  ctx.partial("dependentSchemas", key))
+            without = self.node_id(self.native({"properties": {key: False}}), ctx.partial("dependentSchemas", key))
+            present = self.node_id(self.native({"required": [key]}), ctx.partial("dependentSchemas", key))
             out.append(self.union_ids([absent, without, self.intersect_ids([present, sub_id])], ctx.path))
         return out
 
@@ -404,11 +455,6 @@ class SchemaCompiler:
                 self.unsupported(keyword, ctx, f"{keyword!r} through anyOf/oneOf/if/dependentSchemas depends on "
                                  "which branch matched; only statically evaluated members are supported")
                 eff.pop(keyword, None)
-        for keyword in ("$recursiveRef", "additionalItems", "dependencies"):
-            if keyword in eff:
-                self.unsupported(keyword, ctx, f"{keyword!r} is not a 2020-12 keyword; declare the dialect "
-                                 "with $schema")
-                eff.pop(keyword)
         return eff
 
     def type_kinds(self, eff: dict, ctx: Ctx) -> tuple[set, str]:
@@ -432,6 +478,9 @@ class SchemaCompiler:
             node.string = string_term(self, eff, ctx)
         if "number" in kinds:
             node.number, node.number_complete = number_term(self, eff, mode, ctx)
+            if mode == "integer" and not ctx.dialect.integer_zero_fraction:
+                node.number = self.store.both(node.number, t.number(DRAFT4_INTEGER))
+                node.number_complete = False
         if "boolean" in kinds:
             node.literal = self.store.union((node.literal, t.true, t.false))
         if "null" in kinds:
@@ -460,15 +509,26 @@ class SchemaCompiler:
         if len(candidates) > MAX_LITERALS:
             raise SchemaTooLargeError(f"more than {MAX_LITERALS} values", keyword=keyword, path=ctx.path)
         bare = set(eff) <= {"enum", "const"} and "const" not in eff
-        values, seen = [], set()
+        values, seen, narrowed = [], set(), []
         for value in candidates:
             key = canonical_key(value)
             if key in seen:
                 continue
             seen.add(key)
+            if not bare and not ctx.dialect.integer_zero_fraction and integral_number(value):
+                spellings = draft4_spellings(value, lambda v: self.is_valid(v, schema, ctx))
+                if spellings is not None:
+                    if spellings:
+                        narrowed.append((value, spellings))
+                    continue
             if bare or self.is_valid(value, schema, ctx):
                 values.append(value)
-        return self.literal_values_node(values, ctx.child(keyword))
+        node = self.literal_values_node(values, ctx.child(keyword))
+        if narrowed:
+            terms = [self.terms.number(regex) for _, regex in narrowed]
+            node = replace(node, number=self.store.union([node.number, *terms]),
+                           values=None if node.values is None else node.values + tuple(v for v, _ in narrowed))
+        return node
 
     def literal_values_node(self, values: list, ctx: Ctx) -> Node:
         s, t = self.store, self.terms
@@ -490,13 +550,13 @@ class SchemaCompiler:
     def node_id_for_value(self, value, ctx: Ctx) -> int:
         """A node accepting exactly one object or array value (members in any order)."""
         if isinstance(value, dict):
-            schema = {"type": "object", "properties": {k: {"const": v} for k, v in value.items()},
+            schema = {"type": "object", "properties": {k: self.native({"const": v}) for k, v in value.items()},
                       "required": list(value), "additionalProperties": False}
         else:
-            schema = {"type": "array", "prefixItems": [{"const": v} for v in value], "items": False,
+            schema = {"type": "array", "prefixItems": [self.native({"const": v}) for v in value], "items": False,
                       "minItems": len(value)}
         key = ("value", canonical_key(value))
-        return self.derived_id(key, lambda: self._compile(schema, replace(ctx, strict=False)))
+        return self.derived_id(key, lambda: self._compile(self.native(schema), replace(ctx, strict=False)))
 
 
 def _schema_list(eff: dict, keyword: str, ctx: Ctx) -> list:

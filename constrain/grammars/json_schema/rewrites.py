@@ -27,6 +27,7 @@ def unevaluated_as_all_of(compiler, schema: dict, eff: dict, keyword: str, ctx) 
         branch = {"properties": {name: True for name in names}, "additionalProperties": eff.pop(keyword)}
     else:
         branch = {"prefixItems": [True] * evaluated, "items": eff.pop(keyword)}
+    compiler.native(branch)  # already 2020-12: not translated again under the schema's draft
     eff["allOf"] = list(eff.get("allOf", [])) + [branch]
     return True
 
@@ -46,7 +47,7 @@ def evaluated_members(compiler, schema, ctx, keyword: str, seen: set, top: bool 
     if id(schema) in seen:
         return empty
     seen = seen | {id(schema)}
-    ctx = compiler._enter(schema, ctx)
+    schema, ctx = compiler.enter(schema, ctx)  # its keywords in 2020-12 terms
     dynamic = ("anyOf", "oneOf", "if", "dependentSchemas") if properties else ("anyOf", "oneOf", "if", "contains")
     if any(k in schema for k in dynamic):
         raise _DynamicEvaluation
