@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from constrain.runtime.gguf_file import GGUFFile
-from constrain.runtime.model import LlamaModel
+from constrain.runtime.model import SMALL_BATCH, LlamaModel
 from constrain.runtime.quants.type_traits import TileKind
 from constrain.testing.synthetic_gguf import mix_tensor_type
 from gguf import GGMLQuantizationType as T
@@ -61,7 +61,8 @@ def test_logits_match_float64_reference(model_dir, family, weight_type, override
     path = tiny_model(model_dir, family, weight_type, **overrides)
     rng = np.random.default_rng(1)
     model = LlamaModel(GGUFFile(path), n_ctx=32)
-    tokens = rng.integers(0, model.hp.n_vocab, size=9)
+    prompt = SMALL_BATCH  # the smallest batch that takes the batch path
+    tokens = rng.integers(0, model.hp.n_vocab, size=prompt + 3)
 
     # token by token from an empty cache: the one-call decode step, whose products take
     # int8 activations, against the reference rounding them the same way
@@ -70,18 +71,22 @@ def test_logits_match_float64_reference(model_dir, family, weight_type, override
     want = np.stack([reference.step(int(t), quantized=True) for t in tokens])
     assert_exact_but_rounding_steps(stepwise, want, min_exact=3)
 
+    # a batch smaller than SMALL_BATCH is the same decode step, token by token
+    model = LlamaModel(GGUFFile(path), n_ctx=32)
+    np.testing.assert_allclose(model.forward(tokens[:4]), stepwise[3:4], rtol=1e-5, atol=1e-5)
+
     # a prompt batch (float32 products), then single tokens on top of its cache
     model = LlamaModel(GGUFFile(path), n_ctx=32)
-    got = np.concatenate([model.forward(tokens[:6], logits_all=True)]
-                         + [model.forward(np.array([t])) for t in tokens[6:]])
+    got = np.concatenate([model.forward(tokens[:prompt], logits_all=True)]
+                         + [model.forward(np.array([t])) for t in tokens[prompt:]])
     reference = ReferenceLlama(path)
-    want = np.stack([reference.step(int(t), quantized=i >= 6) for i, t in enumerate(tokens)])
-    assert relative_error(got[:6], want[:6]) < 1e-3
+    want = np.stack([reference.step(int(t), quantized=i >= prompt) for i, t in enumerate(tokens)])
+    assert relative_error(got[:prompt], want[:prompt]) < 1e-3
     # past the prompt, float rounding differences in the cached keys and values can move
     # an activation across an int8 rounding boundary: a step of 1/127 of its block's range
-    assert relative_error(got[6:], want[6:]) < 2e-2
+    assert relative_error(got[prompt:], want[prompt:]) < 2e-2
     unrounded = ReferenceLlama(path)
-    assert relative_error(got[6:], np.stack([unrounded.step(int(t)) for t in tokens])[6:]) < 0.05
+    assert relative_error(got[prompt:], np.stack([unrounded.step(int(t)) for t in tokens])[prompt:]) < 0.05
 
 
 def test_mixed_types_share_the_fused_decode_step(model_dir):
