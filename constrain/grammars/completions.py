@@ -15,9 +15,9 @@ that is certain, and short enough not to end a generation much earlier than nece
 from __future__ import annotations
 
 import heapq
-import weakref
 from collections import OrderedDict
 
+from constrain.grammars.engine_memos import engine_memo
 from constrain.grammars.recognizer import DEAD, Recognizer
 
 SEARCH_STEPS = 20_000  # byte steps one breadth-first search may take before it gives up
@@ -84,11 +84,7 @@ class ShortestCompletions:
             depth += 1
             following = []
             for state in level:
-                for byte in alphabet:
-                    nxt = engine.step(state, byte)
-                    if nxt == DEAD or nxt in parent:
-                        continue
-                    parent[nxt] = (state, byte)
+                for nxt in self._unseen_successors(state, alphabet, parent):
                     if engine.is_accepting(nxt):
                         return self._spell(parent, nxt)
                     tail = self._known.get(nxt)
@@ -112,11 +108,7 @@ class ShortestCompletions:
         while heap and expanded * 256 < self.closing_steps:
             _, depth, state = heapq.heappop(heap)
             expanded += 1
-            for byte in ASCII_FIRST + OTHER_BYTES:
-                nxt = engine.step(state, byte)
-                if nxt == DEAD or nxt in parent:
-                    continue
-                parent[nxt] = (state, byte)
+            for nxt in self._unseen_successors(state, ASCII_FIRST + OTHER_BYTES, parent):
                 if engine.is_accepting(nxt):
                     return self._spell(parent, nxt)
                 tail = self._known.get(nxt)
@@ -124,6 +116,14 @@ class ShortestCompletions:
                     return self._spell(parent, nxt) + tail
                 heapq.heappush(heap, (depth + 1 + CLOSING_WEIGHT * engine.nesting(nxt), depth + 1, nxt))
         return None
+
+    def _unseen_successors(self, state: int, alphabet: tuple[int, ...], parent: dict):
+        """States one byte after `state` that the search has not reached yet (recorded in `parent`)."""
+        for byte in alphabet:
+            nxt = self.engine.step(state, byte)
+            if nxt != DEAD and nxt not in parent:
+                parent[nxt] = (state, byte)
+                yield nxt
 
     @staticmethod
     def _spell(parent: dict, state: int) -> bytes:
@@ -134,12 +134,6 @@ class ShortestCompletions:
         return bytes(reversed(out))
 
 
-_BY_ENGINE: "weakref.WeakKeyDictionary[object, ShortestCompletions]" = weakref.WeakKeyDictionary()
-
-
 def shortest_completions(engine: Recognizer) -> ShortestCompletions:
     """The engine's one ShortestCompletions (its memo lives and dies with the engine)."""
-    found = _BY_ENGINE.get(engine)
-    if found is None:
-        found = _BY_ENGINE[engine] = ShortestCompletions(engine)
-    return found
+    return engine_memo(engine, ShortestCompletions)

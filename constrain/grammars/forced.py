@@ -9,11 +9,11 @@ Generation appends such text in one batched evaluation instead of one decode ste
 
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 
 import numpy as np
 
+from constrain.grammars.engine_memos import engine_memo
 from constrain.grammars.recognizer import DEAD, Recognizer
 
 MAX_FORCED = 256  # bytes looked ahead per state
@@ -58,15 +58,9 @@ class ForcedText:
         return bytes(out)
 
 
-_BY_ENGINE: "weakref.WeakKeyDictionary[object, ForcedText]" = weakref.WeakKeyDictionary()
-
-
 def forced_text(engine: Recognizer) -> ForcedText:
     """The engine's one ForcedText (its memo lives and dies with the engine)."""
-    found = _BY_ENGINE.get(engine)
-    if found is None:
-        found = _BY_ENGINE[engine] = ForcedText(engine)
-    return found
+    return engine_memo(engine, ForcedText)
 
 
 def forced_tokens(matcher, tokenize) -> list[int]:
