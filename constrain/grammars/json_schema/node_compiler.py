@@ -92,6 +92,13 @@ class Ctx:
         return self.resolver._base_uri
 
 
+# a format jsonschema's checkers test that constrain has no exact-or-narrower regex for (IDNA 2008
+# rules need Unicode tables): refused, not guessed. Every format in formats.FORMATS is enforced
+# whatever the draft (who writes `uuid` under draft-04 wants one); other names are annotations
+# that validators ignore too.
+CHECKED_NOT_ENFORCED = frozenset({"idn-hostname"})
+
+
 class SchemaCompiler:
     def __init__(self, root, *, store: TermStore, whitespace: int | None, strict: bool, lenient: bool,
                  registry=None):
@@ -302,8 +309,10 @@ class SchemaCompiler:
         cached = self._local.get(key)
         if cached is None:
             local = as_2020_12(schema, dialect, path=ctx.path)
-            if "format" in local and local["format"] not in dialect.formats:
-                del local["format"]  # a name the draft does not define is an annotation there
+            if local.get("format") in CHECKED_NOT_ENFORCED:
+                self.unsupported("format", ctx, f"format {local['format']!r} is checked by validators and "
+                                                "constrain has no regular expression for it")
+                del local["format"]
             cached = self._local[key] = (schema, self.native(local))
         return cached[1], ctx
 
