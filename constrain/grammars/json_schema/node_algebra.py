@@ -18,7 +18,7 @@ from constrain.grammars.json_schema.errors import SchemaTooLargeError, Unsupport
 from constrain.grammars.json_schema.shapes import ArrayShape, Node, ObjectShape
 
 ABSENT = -1  # a listed key's value node when the key may not appear
-MAX_SHAPE_PRODUCT = 256
+MAX_SHAPE_PRODUCT = 1024
 MAX_DISJOINT_DEPTH = 8
 
 
@@ -59,7 +59,7 @@ def intersect(comp, a: Node, b: Node) -> Node:
     s = comp.store
     _, _, any_object, any_array = _ids()
     objects = _product(a.objects, b.objects, any_object, lambda x, y: merge_objects(comp, x, y), a.path)
-    arrays = _product(a.arrays, b.arrays, any_array, lambda x, y: merge_arrays(comp, x, y), a.path)
+    arrays = _product(a.arrays, b.arrays, any_array, lambda x, y: _maybe(merge_arrays(comp, x, y)), a.path)
     values = None
     if a.values is not None or b.values is not None:
         first, other = (a, b) if a.values is not None else (b, a)
@@ -85,10 +85,12 @@ def _product(xs: tuple, ys: tuple, free: int, merge, path: str) -> tuple:
             elif y == free:
                 out.append(x)
             else:
-                merged = merge(x, y)
-                if merged is not None:
-                    out.append(merged)
+                out.extend(merge(x, y))
     return tuple(dict.fromkeys(out))
+
+
+def _maybe(shape_id: int | None) -> tuple:
+    return () if shape_id is None else (shape_id,)
 
 
 def accepts_value(comp, node: Node, value) -> bool:
@@ -113,7 +115,7 @@ def key_value(comp, shape: ObjectShape, key: str) -> int:
     return comp.intersect_ids(matching) if matching else ABSENT
 
 
-def merge_objects(comp, a_id: int, b_id: int) -> int | None:
+def merge_objects(comp, a_id: int, b_id: int) -> tuple[int, ...]:
     a, b = comp.objects[a_id], comp.objects[b_id]
     s, terms = comp.store, comp.terms
     keys = list(dict.fromkeys(a.keys + b.keys))
@@ -150,8 +152,27 @@ def merge_objects(comp, a_id: int, b_id: int) -> int | None:
         path=a.path, keys=tuple(keys), key_terms=tuple(key_terms), key_values=tuple(values), required=required,
         dependent=tuple(dependent), others=tuple(others),
         min_properties=max(a.min_properties, b.min_properties), max_properties=min(max_props) if max_props else None,
-        min_others=max(a.min_others, b.min_others))
-    return comp.add_object(merged)
+        min_others=0)
+    return tuple(comp.add_object(replace(merged, required=req, min_others=least))
+                 for req, least in _other_member_variants(a, b, keys, values, required))
+
+
+def _other_member_variants(a: ObjectShape, b: ObjectShape, keys: list, values: list, required: int) -> list:
+    """(required keys, min_others) of the shapes whose union keeps each side's "at least one member
+    outside my listed keys" (min_others, from a complement): once merged, that member may be one
+    the other side lists, now a listed key, or one still unlisted."""
+    variants = [(required, 0)]
+    for x in (a, b):
+        if not x.min_others:
+            continue
+        if x.min_others > 1:
+            raise UnsupportedSchemaError("the complement of a count of other keys is not supported", keyword="not",
+                                         path=x.path)
+        counted = [i for i, k in enumerate(keys) if k not in x.keys and values[i] != ABSENT]
+        variants = list(dict.fromkeys(
+            [(req, 1) for req, _ in variants]
+            + [(req | 1 << i, least) for req, least in variants for i in counted]))
+    return variants
 
 
 def close_objects(comp, node: Node) -> Node:
@@ -195,8 +216,8 @@ def negate_object(comp, shape: ObjectShape, path: str) -> list[int]:
             if deps >> j & 1 and other != k:
                 out.append(_free_object(comp, (k, other), (any_id, ABSENT), 1))
     free_others = terms.any_string
-    if not shape.others:
-        out.append(_free_object(comp, min_others=1))
+    if not shape.others:  # closed: some key it does not list (listed here so they do not count)
+        out.append(_free_object(comp, shape.keys, (any_id,) * len(shape.keys), min_others=1))
     elif not (len(shape.others) == 1 and shape.others[0][0] == free_others and shape.others[0][1] == any_id):
         raise UnsupportedSchemaError("the complement of patternProperties / additionalProperties / "
                                      "propertyNames schemas is not supported", keyword="not", path=path)
@@ -279,7 +300,8 @@ def negate(comp, node: Node, path: str) -> Node:
     number = s.minus(number_domain, node.number) if node.number != t.any_number else s.empty
     literal = s.minus(t.any_literal, node.literal)
     objects = _negate_shapes(comp, node.objects, any_object, negate_object, merge_objects, comp.objects, path)
-    arrays = _negate_shapes(comp, node.arrays, any_array, negate_array, merge_arrays, comp.arrays, path)
+    arrays = _negate_shapes(comp, node.arrays, any_array, negate_array,
+                            lambda c, x, y: _maybe(merge_arrays(c, x, y)), comp.arrays, path)
     return Node(path, string, number, literal, objects, arrays, node.number_complete)
 
 
