@@ -12,7 +12,7 @@ from __future__ import annotations
 from constrain.grammars.lark_frontend import ParsedGrammar
 from constrain.grammars.lexer_states import VIOLATION, LexerAutomaton
 
-from constrain.grammars.recognizer import DEAD  # the empty hypothesis set
+from constrain.grammars.recognizer import DEAD, step_through  # DEAD: the empty hypothesis set
 
 
 class GrammarEngine:
@@ -153,11 +153,7 @@ class GrammarEngine:
         return result
 
     def step_bytes(self, hid: int, data: bytes) -> int:
-        for byte in data:
-            if hid == DEAD:
-                return DEAD
-            hid = self.step(hid, byte)
-        return hid
+        return step_through(self, hid, data)
 
     def nesting(self, hid: int) -> int:
         return min((len(stack) for stack, _, _ in self._sets[hid]), default=0)

@@ -35,6 +35,15 @@ class Recognizer(Protocol):
         to finish (completions.py), so it need only shrink as structures close."""
 
 
+def step_through(engine: Recognizer, state: int, data: bytes) -> int:
+    """`engine.step` over each byte of `data`, stopping at DEAD."""
+    for byte in data:
+        if state == DEAD:
+            return DEAD
+        state = engine.step(state, byte)
+    return state
+
+
 class MaskSource(Protocol):
     n_words: int  # uint32 words per mask
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from constrain.grammars.lexemes.terms import FilterTag, TermStore
-from constrain.grammars.recognizer import DEAD
+from constrain.grammars.recognizer import DEAD, step_through
 
 
 class LexemeParser(Protocol):
@@ -106,11 +106,7 @@ class LexemeEngine:
         return out
 
     def step_bytes(self, hid: int, data: bytes) -> int:
-        for byte in data:
-            if hid == DEAD:
-                return DEAD
-            hid = self.step(hid, byte)
-        return hid
+        return step_through(self, hid, data)
 
     def nesting(self, hid: int) -> int:
         return min((self.parser.nesting(config) for config, _, _ in self._sets[hid]), default=0)
