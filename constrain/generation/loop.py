@@ -13,6 +13,7 @@ and evaluated in the same batch as that token.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -75,7 +76,7 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
     ending = BudgetedEnding(matcher) if finish_within_budget and isinstance(matcher, GrammarMatcher) else None
     # logprobs need the logits of every token, which a batch of forced tokens does not give
     forward = fast_forward and on_logits is None and isinstance(matcher, GrammarMatcher)
-    tokenize = lambda text: llm.tokenize(text, add_bos=False, special=False)  # noqa: E731
+    tokenize = lambda text: llm.tokenize(text, add_bos=False, special=False)
     produced = 0
     while produced < limit:
         if pending:
@@ -93,8 +94,7 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
         raw = np.asarray(llm.logits, dtype=np.float32)
         restrict = None
         if ending is not None:
-            tokens_left = limit - produced
-            restrict = lambda logits: ending.restrict(logits, tokens_left)  # noqa: E731
+            restrict = functools.partial(ending.restrict, tokens_left=limit - produced)
         token = pipeline(context[:n], raw, allowed, restrict)
         if np.any(eog == token):
             state.finish_reason = "stop"

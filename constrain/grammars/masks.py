@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.grammars.engine import GrammarEngine
+from constrain.grammars.recognizer import union_of_masks
 from constrain.grammars.vocabulary import VocabularyTrie
 from constrain.grammars.walk_trie import PAD_WORDS, WalkTrie, byte_slice, full_walk_trie
 
@@ -39,7 +40,9 @@ class MaskBuilder:
         self._hyp_masks: dict[tuple, np.ndarray] = {}
         self._walks: dict[tuple, tuple] = {}
         self._boundary_buffer = np.empty((trie.n_nodes, 3), dtype=np.int32)
-        from constrain.grammars.mask_kernel import walk_inside  # numba loads on first matcher
+        from constrain.grammars.mask_kernel import (
+            walk_inside,  # numba loads on first matcher
+        )
 
         self._kernel = walk_inside
         # every generation asks for this mask first, so it is part of building the matcher
@@ -86,14 +89,7 @@ class MaskBuilder:
         """Packed uint32 bits of the text tokens allowed after hypothesis set `hid` (read-only)."""
         bits = self._set_masks.get(hid)
         if bits is None:
-            hyps = self.engine.hypotheses(hid)
-            if len(hyps) == 1:
-                bits = self.hypothesis_mask(hyps[0])
-            else:
-                bits = np.zeros(self.n_words, dtype=np.uint32)
-                for hyp in hyps:
-                    bits |= self.hypothesis_mask(hyp)
-                bits.setflags(write=False)
+            bits = union_of_masks(self.n_words, self.engine.hypotheses(hid), self.hypothesis_mask)
             self._limit_memory()
             self._set_masks[hid] = bits
         return bits

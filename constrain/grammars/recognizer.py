@@ -44,6 +44,17 @@ def step_through(engine: Recognizer, state: int, data: bytes) -> int:
     return state
 
 
+def union_of_masks(n_words: int, hypotheses, hypothesis_mask) -> np.ndarray:
+    """The tokens any of `hypotheses` allows: a hypothesis set's mask (read-only)."""
+    if len(hypotheses) == 1:
+        return hypothesis_mask(hypotheses[0])
+    bits = np.zeros(n_words, dtype=np.uint32)
+    for hyp in hypotheses:
+        bits |= hypothesis_mask(hyp)
+    bits.setflags(write=False)
+    return bits
+
+
 class MaskSource(Protocol):
     n_words: int  # uint32 words per mask
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.grammars.lexemes.engine import LexemeEngine, allowed_tags
-from constrain.grammars.lexemes.terms import ALT
 from constrain.grammars.lexemes.shared import MAX_WALKS as MAX_SHARED_WALKS
+from constrain.grammars.lexemes.terms import ALT
 from constrain.grammars.lexemes.walk_kernel import walk_lazy
+from constrain.grammars.recognizer import union_of_masks
 from constrain.grammars.vocabulary import VocabularyTrie
 from constrain.grammars.walk_trie import PAD_WORDS, byte_slice, full_walk_trie
 
@@ -53,14 +54,7 @@ class LexemeMaskBuilder:
         bits = self._set_masks.get(hid)
         if bits is None:
             self._limit_memory()
-            hyps = self.engine.hypotheses(hid)
-            if len(hyps) == 1:
-                bits = self.hypothesis_mask(hyps[0])
-            else:
-                bits = np.zeros(self.n_words, dtype=np.uint32)
-                for hyp in hyps:
-                    bits |= self.hypothesis_mask(hyp)
-                bits.setflags(write=False)
+            bits = union_of_masks(self.n_words, self.engine.hypotheses(hid), self.hypothesis_mask)
             self._set_masks[hid] = bits
         return bits
 
