@@ -75,18 +75,15 @@ def test_logits_match_float64_reference(model_dir, family, weight_type, override
     model = LlamaModel(GGUFFile(path), n_ctx=32)
     np.testing.assert_allclose(model.forward(tokens[:4]), stepwise[3:4], rtol=1e-5, atol=1e-5)
 
-    # a prompt batch (float32 products), then single tokens on top of its cache
+    # a prompt batch (the batched products, on int8 activations too), then single tokens on
+    # top of its cache
     model = LlamaModel(GGUFFile(path), n_ctx=32)
     got = np.concatenate([model.forward(tokens[:prompt], logits_all=True)]
                          + [model.forward(np.array([t])) for t in tokens[prompt:]])
-    reference = ReferenceLlama(path)
-    want = np.stack([reference.step(int(t), quantized=i >= prompt) for i, t in enumerate(tokens)])
-    assert relative_error(got[:prompt], want[:prompt]) < 1e-3
-    # past the prompt, float rounding differences in the cached keys and values can move
-    # an activation across an int8 rounding boundary: a step of 1/127 of its block's range
-    assert relative_error(got[prompt:], want[prompt:]) < 2e-2
+    assert_exact_but_rounding_steps(got, want, min_exact=3)
+    # int8 activations stay close to the unrounded products
     unrounded = ReferenceLlama(path)
-    assert relative_error(got[prompt:], np.stack([unrounded.step(int(t)) for t in tokens])[prompt:]) < 0.05
+    assert relative_error(got, np.stack([unrounded.step(int(t)) for t in tokens])) < 0.05
 
 
 def test_mixed_types_share_the_fused_decode_step(model_dir):
@@ -105,14 +102,13 @@ def test_mixed_types_share_the_fused_decode_step(model_dir):
 
 
 def test_batch_and_decode_step_agree(model_dir):
-    """The batched pass (float32 products) and the decode step (int8 activations) give the
-    same logits up to the rounding of the activations."""
+    """The batched pass and the decode step round the same activations the same way."""
     path = tiny_model(model_dir, "llama3", "Q8_0")
     tokens = np.arange(3, 40, 3)
     batched = LlamaModel(GGUFFile(path), n_ctx=64).forward(tokens, logits_all=True)
     single = LlamaModel(GGUFFile(path), n_ctx=64)
     stepwise = np.concatenate([single.forward(tokens[i:i + 1]) for i in range(len(tokens))])
-    assert relative_error(batched, stepwise) < 0.03
+    assert_exact_but_rounding_steps(batched, stepwise, min_exact=3)
 
 
 def test_last_logits_only_by_default(model_dir):
@@ -155,6 +151,7 @@ def test_decode_step_over_a_long_context(model_dir, weight_type):
     stepwise = np.concatenate([model.forward(tokens[i:i + 1]) for i in range(len(tokens) - 4, len(tokens))])
     reference = ReferenceLlama(path)
     for t in tokens[:-4]:
-        reference.step(int(t))
+        reference.step(int(t), quantized=True)
     want = np.stack([reference.step(int(t), quantized=True) for t in tokens[-4:]])
-    assert_exact_but_rounding_steps(stepwise, want, min_exact=1)
+    # over 556 cached positions some rounding steps are certain: close, not exact
+    assert_exact_but_rounding_steps(stepwise, want, min_exact=0)

@@ -1,6 +1,6 @@
 """Tiles (quants/tiles.py) of every type against gguf-py's dequantization: the integer
-matrix-vector product on int8 activations, the batched float product, row lookups, and
-roles that fuse matrices of different types."""
+matrix-vector and batched products on int8 activations (float32 products for float
+tiles), row lookups, and roles that fuse matrices of different types."""
 
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def test_tiles_match_dequantized_values(ggml_type, rows, blocks, n, seed):
     xb = rng.standard_normal((n, cols)).astype(np.float32)
     out = np.empty((n, role.tile_kind.shape[1] * TILE), np.float32)
     tiles.role_matmul(role, 0, xb, out)
-    check_close(out[:, :rows], xb.astype(np.float64) @ ref.T, np.abs(xb.astype(np.float64)) @ np.abs(ref).T)
+    seen = xb.astype(np.float64) if TYPE_TRAITS[ggml_type].is_float else np.stack([quantized_input(v) for v in xb])
+    check_close(out[:, :rows], seen @ ref.T, np.abs(seen) @ np.abs(ref).T)
 
     ids = np.array([0, rows - 1, rows // 2], np.int64)
     rows_out = np.empty((3, cols), np.float32)

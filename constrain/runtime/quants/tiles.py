@@ -161,33 +161,46 @@ def _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, zero, sums, acc):
 
 
 @njit(inline="always", fastmath=True, cache=True)
+def _quant_block(kind, tiles, t, b, xq, x_off, d, lo_sum, hi_sum, acc, sums):
+    """acc (TILE,) += block b of tile t of `tiles` (a quantized kind) times the 32 int8
+    activations at xq's flat offset x_off, whose scale is d and 16-value sums lo/hi_sum."""
+    nb = tiles.quants.shape[1]
+    q_base = (t * nb + b) * tiles.quants.shape[2] * TILE * 2
+    h_base = (t * nb + b) * tiles.highs.shape[2] * TILE * 2
+    if kind == T_I8:
+        dot_i8_block(tiles.quants, q_base, xq, x_off, sums, 0)
+    elif kind == T_U5:
+        dot_u5_block(tiles.quants, q_base, tiles.highs, h_base, xq, x_off, sums, 0)
+    elif kind == T_U6_G16:
+        dot_u6_block(tiles.quants, q_base, tiles.highs, h_base, xq, x_off, sums, 0)
+    else:
+        dot_u4_block(tiles.quants, q_base, tiles.highs, h_base, xq, x_off, sums, 0)
+    if kind == T_U4_G16:
+        _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 0, sums, acc)
+    elif kind == T_U6_G16:
+        _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 32, sums, acc)
+    else:
+        _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc)
+
+
+@njit(inline="always", fastmath=True, cache=True)
 def _quant_tile(kind, tiles, t, act, acc, sums):
     """acc (TILE,) <- tile t of `tiles` (a quantized kind) times the quantized input."""
-    nb = tiles.quants.shape[1]
-    pairs = tiles.quants.shape[2]
-    planes = tiles.highs.shape[2]
     for r in range(TILE):
         acc[r] = np.float32(0.0)
-    for b in range(nb):
-        q_base = (t * nb + b) * pairs * TILE * 2
-        h_base = (t * nb + b) * planes * TILE * 2
-        if kind == T_I8:
-            dot_i8_block(tiles.quants, q_base, act.xq, b * 32, sums, 0)
-        elif kind == T_U5:
-            dot_u5_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
-        elif kind == T_U6_G16:
-            dot_u6_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
-        else:
-            dot_u4_block(tiles.quants, q_base, tiles.highs, h_base, act.xq, b * 32, sums, 0)
-        d = act.dx[b]
-        lo_sum = act.sums[2 * b]
-        hi_sum = act.sums[2 * b + 1]
-        if kind == T_U4_G16:
-            _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 0, sums, acc)
-        elif kind == T_U6_G16:
-            _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 32, sums, acc)
-        else:
-            _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc)
+    for b in range(tiles.quants.shape[1]):
+        _quant_block(kind, tiles, t, b, act.xq, b * 32, act.dx[b], act.sums[2 * b], act.sums[2 * b + 1], acc, sums)
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _quant_tile_batch(kind, tiles, t, xq, dx, xsums, acc, sums):
+    """acc (n, TILE) <- tile t times each quantized input row (xq (n, padded cols) int8,
+    dx (n, nb), xsums (n, 2 nb)): each block of the tile, once loaded, serves every row."""
+    n, stride = xq.shape
+    for b in range(tiles.quants.shape[1]):
+        for i in range(n):
+            _quant_block(kind, tiles, t, b, xq, i * stride + b * 32, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1],
+                         acc[i], sums)
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -386,13 +399,34 @@ def _multiply_chunk(scratch, nr, span, x, x0, acc):
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _matmul_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-                     f16, f32, layer, x, out):
+                     f16, f32, layer, x, xq, dx, xsums, out):
     n, cols = x.shape
     nb = -(-cols // 32)
     chunk_blocks = CHUNK // 32
     for i in prange(kind.shape[1]):
         role = _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
                      f16, f32)
+        k = kind[layer, i]
+        s = slot[layer, i]
+        if k != T_F16 and k != T_F32:
+            acc = np.zeros((n, TILE), np.float32)
+            sums = np.empty(2 * TILE, np.float32)
+            if k == T_U4:
+                _quant_tile_batch(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
+            elif k == T_U5:
+                _quant_tile_batch(T_U5, role.u5, s, xq, dx, xsums, acc, sums)
+            elif k == T_U6_G16:
+                _quant_tile_batch(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc, sums)
+            elif k == T_I8:
+                _quant_tile_batch(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
+            else:
+                _quant_tile_batch(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
+            for t in range(n):
+                for r in range(TILE):
+                    out[t, i * TILE + r] = acc[t, r]
+            continue
+        # float tiles: decoded ROW_TILE rows at a time, CHUNK columns at a time, into an
+        # L1-sized float32 scratch that serves every input row
         scratch = np.empty((ROW_TILE, CHUNK), np.float32)
         for r0 in range(0, TILE, ROW_TILE):
             acc = np.zeros((n, ROW_TILE), np.float32)
@@ -402,25 +436,30 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3,
                     _decode_span(role, layer, i, r0 + rr, first, nblk, scratch[rr])
                 span = min(nblk * 32, cols - first * 32)
                 _multiply_chunk(scratch, ROW_TILE, U(span), x, U(first * 32), acc)
-            for k in range(n):
+            for t in range(n):
                 for rr in range(ROW_TILE):
-                    out[k, i * TILE + r0 + rr] = acc[k, rr]
+                    out[t, i * TILE + r0 + rr] = acc[t, rr]
 
 
 @njit(cache=True)
 def role_matmul(role, layer, x, out):
-    """out (n, n_out_tiles * TILE) = x (n, cols) times the fused rows of `layer`, transposed.
-
-    Each tile's rows are decoded ROW_TILE at a time, CHUNK columns at a time, into an
-    L1-sized float32 scratch that serves every input row: the decoding cost is shared
-    by the whole batch."""
+    """out (n, n_out_tiles * TILE) = x (n, cols) times the fused rows of `layer`, transposed:
+    the quantized tiles take each row of x quantized to int8 (as one token's product does),
+    every block of weights serving all rows while it is in cache."""
+    n, cols = x.shape
+    nb = (cols + 31) // 32
+    xq = np.zeros((n, nb * 32), np.int8)
+    dx = np.empty((n, nb), np.float32)
+    xsums = np.empty((n, 2 * nb), np.float32)
+    for i in range(n):
+        quantize_activations(x[i], Activations(xq[i], dx[i], xsums[i]))
     _matmul_parallel(role.tile_kind, role.tile_slot,
                      role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs,
                      role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs,
                      role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs,
                      role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs,
                      role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs,
-                     role.f16.values, role.f32.values, layer, x, out)
+                     role.f16.values, role.f32.values, layer, x, xq, dx, xsums, out)
 
 
 # ---------------------------------------------------------------------------- repacking
