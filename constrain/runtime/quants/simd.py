@@ -13,9 +13,11 @@ Each intrinsic takes one 32-value block of all TILE rows of a tile and writes fl
 sums: out[o:o+TILE] for the block's values 0..15 and out[o+TILE:o+2*TILE] for values
 16..31, row by row, so a group of 16 gets its own scale and a group of 32 adds the two.
 
-Overflow: a 16-bit lane takes pairs of products q * x with |x| <= 127; it is widened to
-32 bits after 8 pairs for 4-bit q (8 * 2 * 15 * 127 = 30480), after 2 pairs for 5- and
-6-bit q (2 * 2 * 63 * 127 = 32004), so it never saturates.
+Overflow: a 16-bit lane takes pairs of products q * x with q <= 15 and |x| <= 127, at most
+8 pairs per block (8 * 2 * 15 * 127 = 30480), so it never saturates: values wider than a
+nibble (5-bit U5, 6-bit U6_G16) are multiplied as a low nibble and a high field of their
+own, added in 32 bits as low + (high << 4). Int8 weights (I8) go through 16-bit products
+(vpmaddwd), widened to 32 bits at once.
 """
 
 from __future__ import annotations
@@ -65,14 +67,6 @@ def _pair_bytes(builder, x, offset):
     return builder.bitcast(_splat(builder, _V16_I16, pair), _V32_I8)
 
 
-def _pair_words(builder, x, offset):
-    """<16 x i16>: x[offset], x[offset+1] sign-extended, repeated."""
-    pair = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, offset)]), ir.VectorType(_I8, 2).as_pointer()),
-                        align=1)
-    wide = builder.sext(pair, ir.VectorType(_I16, 2))
-    return builder.shuffle_vector(wide, wide, ir.Constant(ir.VectorType(_I32, 16), [0, 1] * 8))
-
-
 def _even_odd(builder, v, n):
     even = ir.Constant(ir.VectorType(_I32, n // 2), list(range(0, n, 2)))
     odd = ir.Constant(ir.VectorType(_I32, n // 2), list(range(1, n, 2)))
@@ -89,6 +83,14 @@ def _maddubs(builder, unsigned_bytes, signed_bytes):
     se, so = _even_odd(builder, signed_bytes, 32)
     return builder.add(builder.mul(builder.zext(ue, _V16_I16), builder.sext(se, _V16_I16)),
                        builder.mul(builder.zext(uo, _V16_I16), builder.sext(so, _V16_I16)))
+
+
+def _pair_words(builder, x, offset):
+    """<16 x i16>: x[offset], x[offset+1] sign-extended, repeated."""
+    pair = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, offset)]), ir.VectorType(_I8, 2).as_pointer()),
+                        align=1)
+    wide = builder.sext(pair, ir.VectorType(_I16, 2))
+    return builder.shuffle_vector(wide, wide, ir.Constant(ir.VectorType(_I32, 16), [0, 1] * 8))
 
 
 def _maddwd(builder, a, b):
@@ -110,16 +112,20 @@ def _store_halves(builder, out, halves):
 
 
 def _unsigned_block_dot(high_bits: int):
-    """The intrinsic for nibble tiles with `high_bits` more bits per value in a high plane."""
-    widen_every = 8 if high_bits == 0 else 2
+    """The intrinsic for nibble tiles with `high_bits` more bits per value in a high plane.
+
+    The low nibbles and the high fields get dot products of their own, combined as
+    low + (high << 4) in 32 bits at the end: each stays small enough for 16-bit lanes over
+    the whole block (8 pairs of products q * x with q <= 15: at most 30480), where
+    multiplying whole 5- or 6-bit values would have to widen every two pairs."""
     groups = TILE // 16
+    field_mask = (1 << high_bits) - 1
 
     @intrinsic
     def dot(typingctx, quants, q_off, highs, h_off, xq, x_off, out, o_off):
         """quants[q_off:]: a block's nibble plane (8, TILE, 2); highs[h_off:]: its high
         plane (2 * high_bits, TILE, 2); xq[x_off:x_off+32] int8; writes out (float32) for
-        all TILE rows, as in the module doc. Each activation pair is broadcast once and
-        serves the TILE // 16 row groups."""
+        all TILE rows, as in the module doc."""
         sig = types.void(quants, q_off, highs, h_off, xq, x_off, out, o_off)
 
         def codegen(context, builder, signature, args):
@@ -129,29 +135,35 @@ def _unsigned_block_dot(high_bits: int):
             x = _element_pointer(context, builder, a[4], args[4], args[5], _I8)
             o = _element_pointer(context, builder, a[6], args[6], args[7], _F32)
             low = _bytes(builder, 15)
-            narrow = [[ir.Constant(_V16_I16, None)] * 2 for _ in range(groups)]
-            wide = [[ir.Constant(_V16_I32, None)] * 2 for _ in range(groups)]
-            for p in range(8):
-                xb = [_pair_bytes(builder, x, 16 * half + 2 * p) for half in range(2)]
-                for g in range(groups):
+            zero = ir.Constant(_V16_I16, None)
+            # Row groups outermost: the four accumulators of one group stay in registers
+            # (all groups at once would spill); the activation pairs are re-broadcast per group.
+            for g in range(groups):
+                lows = [zero] * 2
+                highs_dot = [zero] * 2
+                for p in range(8):
+                    xb = [_pair_bytes(builder, x, 16 * half + 2 * p) for half in range(2)]
                     v = _load(builder, q, p * TILE * 2 + 32 * g, _V32_I8)
                     values = [builder.and_(v, low), builder.and_(builder.lshr(v, _bytes(builder, 4)), low)]
-                    if high_bits:
-                        for half in range(2):
-                            bit = (2 * p + half) * high_bits  # value index 2p+half of this column of the pair
-                            plane = _load(builder, h, (bit // 8) * TILE * 2 + 32 * g, _V32_I8)
-                            shift = bit % 8
-                            field = builder.lshr(plane, _bytes(builder, shift)) if shift else plane
-                            field = builder.and_(field, _bytes(builder, (1 << high_bits) - 1))
-                            values[half] = builder.or_(values[half], builder.shl(field, _bytes(builder, 4)))
                     for half in range(2):
-                        narrow[g][half] = builder.add(narrow[g][half], _maddubs(builder, values[half], xb[half]))
-                    if (p + 1) % widen_every == 0:
-                        for half in range(2):
-                            wide[g][half] = builder.add(wide[g][half], builder.sext(narrow[g][half], _V16_I32))
-                            narrow[g][half] = ir.Constant(_V16_I16, None)
-            for g in range(groups):
-                _store_halves(builder, builder.gep(o, [ir.Constant(_I32, 16 * g)]), wide[g])
+                        lows[half] = builder.add(lows[half], _maddubs(builder, values[half], xb[half]))
+                        if not high_bits:
+                            continue
+                        bit = (2 * p + half) * high_bits  # value index 2p+half of this column of the pair
+                        plane = _load(builder, h, (bit // 8) * TILE * 2 + 32 * g, _V32_I8)
+                        shift = bit % 8
+                        field = builder.lshr(plane, _bytes(builder, shift)) if shift else plane
+                        if shift + high_bits < 8:
+                            field = builder.and_(field, _bytes(builder, field_mask))
+                        highs_dot[half] = builder.add(highs_dot[half], _maddubs(builder, field, xb[half]))
+                wide = []
+                for half in range(2):
+                    total = builder.sext(lows[half], _V16_I32)
+                    if high_bits:
+                        high = builder.shl(builder.sext(highs_dot[half], _V16_I32), ir.Constant(_V16_I32, [4] * 16))
+                        total = builder.add(total, high)
+                    wide.append(total)
+                _store_halves(builder, builder.gep(o, [ir.Constant(_I32, 16 * g)]), wide)
             return context.get_dummy_value()
 
         return sig, codegen
