@@ -24,11 +24,12 @@ from constrain.runtime.stacked_layers import LayerShape
 from constrain.runtime.weights import LlamaWeights
 
 
-# Below this many tokens a batch goes through the one-token decode step token by token: the batch
-# path decodes every weight to float32 once per call, which only pays off when enough tokens
-# share it (SmolLM2-135M Q4_1, 2 threads: a 2-token batch took 115 ms against 8 ms per one-token
-# step; they break even near 16 tokens).
-SMALL_BATCH = 12
+# Below this many tokens a batch goes through the one-token decode step token by token (one
+# numba call for all layers). From about three tokens on the batch path is faster: its
+# products run on int8 activations too, and each block of weights serves every token while
+# it is in cache (SmolLM2-135M Q4_1, 2 threads, after 150 tokens: 2 tokens 36 against 37 ms,
+# 4 tokens 48 against 83 ms; benchmarks/bench_small_batches.py).
+SMALL_BATCH = 3
 
 
 class LlamaModel:
