@@ -8,7 +8,7 @@ batch (n_tokens, width) by the batched pass (model.py): the two paths cannot dri
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -90,11 +90,12 @@ def apply_rope(x, offset, n_heads, head_dim, positions, inv_freq, pos_scale):
         rope_row(x[t], offset, n_heads, head_dim, cos, sin)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, parallel=True)
 def swiglu(gate_up, up_at, width):
-    """swiglu_row on each row of a fused gate/up product, as a new contiguous (n, width) array."""
+    """swiglu_row on each row of a fused gate/up product, as a new contiguous (n, width) array
+    (rows in parallel: a 200-token prompt's exps took 5% of TinyLlama's prompt time serially)."""
     out = np.empty((gate_up.shape[0], width), np.float32)
-    for i in range(gate_up.shape[0]):
+    for i in prange(gate_up.shape[0]):
         swiglu_row(gate_up[i], up_at, width, out[i])
     return out
 

@@ -106,6 +106,11 @@ def new_activations(cols):
 @njit(inline="always", fastmath=True, cache=True)
 def quantize_activations(x, act):
     """act <- x (cols,) quantized per 32-value block; a trailing partial block is zero-padded."""
+    _quantize_into(x, act.xq, act.dx, act.sums)
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _quantize_into(x, xq, dx, sums):
     cols = x.shape[0]
     for b in range(-(-cols // 32)):
         amax = np.float32(0.0)
@@ -115,15 +120,15 @@ def quantize_activations(x, act):
                 amax = max(amax, abs(x[c]))
         d = amax / np.float32(127.0)
         inv = np.float32(1.0) / d if d > 0 else np.float32(0.0)
-        act.dx[b] = d
+        dx[b] = d
         for half in range(2):
             total = 0
             for j in range(16):
                 c = b * 32 + half * 16 + j
                 q = np.int8(np.rint(x[c] * inv)) if c < cols else np.int8(0)
-                act.xq[c] = q
+                xq[c] = q
                 total += q
-            act.sums[2 * b + half] = np.float32(total)
+            sums[2 * b + half] = np.float32(total)
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -441,6 +446,14 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3,
                     out[t, i * TILE + r0 + rr] = acc[t, rr]
 
 
+@njit(parallel=True, fastmath=True, cache=True)
+def _quantize_rows(x, xq, dx, xsums):
+    # (the rows' views go in one by one: writes through a tuple of views built inside a
+    # parallel loop were lost)
+    for i in prange(x.shape[0]):
+        _quantize_into(x[i], xq[i], dx[i], xsums[i])
+
+
 @njit(cache=True)
 def role_matmul(role, layer, x, out):
     """out (n, n_out_tiles * TILE) = x (n, cols) times the fused rows of `layer`, transposed:
@@ -451,8 +464,7 @@ def role_matmul(role, layer, x, out):
     xq = np.zeros((n, nb * 32), np.int8)
     dx = np.empty((n, nb), np.float32)
     xsums = np.empty((n, 2 * nb), np.float32)
-    for i in range(n):
-        quantize_activations(x[i], Activations(xq[i], dx[i], xsums[i]))
+    _quantize_rows(x, xq, dx, xsums)
     _matmul_parallel(role.tile_kind, role.tile_slot,
                      role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs,
                      role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs,
