@@ -190,6 +190,13 @@ def cmd_grammar_check(args: argparse.Namespace) -> int:
     return 0 if getattr(report, "ok", True) else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from constrain.server.app import serve
+
+    serve(_load(args), host=args.host, port=args.port, model_name=args.model_name)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="constrain",
                                      description="Local LLaMA-family models whose output follows a grammar.")
@@ -226,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--compact", action="store_true", help="print the JSON on one line")
     _add_sampling_args(ext, "greedy")
     ext.set_defaults(func=cmd_extract)
+
+    serve = sub.add_parser("serve", help="an OpenAI-compatible HTTP server (needs constrain[server])")
+    _add_model_args(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--model-name", default=None, help="the id /v1/models reports (default: the GGUF's name)")
+    serve.set_defaults(func=cmd_serve)
 
     from constrain.benchmarking import command as bench_command
 

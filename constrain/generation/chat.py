@@ -8,15 +8,16 @@ from collections.abc import Iterator
 
 from constrain.errors import SamplingError
 from constrain.generation.response_format import grammar_for
+from constrain.generation import tools as tool_calls
 from constrain.generation.completion import Finish, collect, completion_events, prepare_request, usage_of
 from constrain.runtime.chat_template import ChatTemplate, special_token_texts
 
 
-def chat_prompt_ids(llm, messages, chat_template: str | None = None) -> list[int]:
+def chat_prompt_ids(llm, messages, chat_template: str | None = None, tools: list | None = None) -> list[int]:
     """Token ids of the rendered conversation, ending with the assistant's turn opener."""
     template = (ChatTemplate.from_metadata(llm.metadata) if chat_template is None
                 else ChatTemplate(chat_template, *special_token_texts(llm.metadata)))
-    text = template.render(messages, add_generation_prompt=True)
+    text = template.render(messages, add_generation_prompt=True, tools=tools)
     # a template that writes the BOS text itself must not get a second BOS
     add_bos = not (template.bos_token and text.startswith(template.bos_token))
     return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
@@ -45,7 +46,7 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
                            logprobs: bool = False, top_logprobs: int | None = None,
                            chat_template: str | None = None, penalty_last_n: int = 64,
                           response_format: dict | None = None, finish_within_budget: bool = True,
-                           fast_forward: bool = True):
+                           fast_forward: bool = True, tools: list | None = None, tool_choice=None):
     """Answer `messages` as llama-cpp-python's Llama.create_chat_completion does.
 
     Returns {"id", "object": "chat.completion", "created", "model", "choices": [{"index",
@@ -55,10 +56,18 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
     tokens. `chat_template` overrides the GGUF's template. Under a grammar, `finish_within_budget`
     (on by default) keeps room to complete a sentence before max_tokens or the context end, and
     `fast_forward` (on by default) appends the text the grammar forces without sampling it.
+    `tools` and `tool_choice` as OpenAI's (generation/tools.py): a call comes back as the
+    message's `tool_calls` with finish_reason "tool_calls".
     """
     if top_logprobs is not None and not logprobs:
         raise SamplingError("top_logprobs needs logprobs=True")
-    prompt_ids = chat_prompt_ids(llm, messages, chat_template)
+    tools, choice = tool_calls.check_tools(tools, tool_choice)
+    if choice not in ("none", "auto"):
+        if grammar is not None or response_format is not None:
+            raise SamplingError("a required tool call sets the grammar: pass no grammar or response_format with it")
+        response_format = {"type": "json_schema",
+                           "json_schema": {"name": "tool_call", "schema": tool_calls.call_schema(tools, choice)}}
+    prompt_ids = chat_prompt_ids(llm, messages, chat_template, tools if choice != "none" else None)
     pipeline_args = dict(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, typical_p=typical_p,
                          repeat_penalty=repeat_penalty, frequency_penalty=frequency_penalty,
                          presence_penalty=presence_penalty, penalty_last_n=penalty_last_n,
@@ -70,18 +79,39 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
                                logprobs=(top_logprobs or 0) if logprobs else None, echo=False,
                                finish_within_budget=finish_within_budget, fast_forward=fast_forward)
     header = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": getattr(llm, "model_name", "")}
+    callable_tools = tools if choice != "none" else None
     if stream:
-        return _chunks(events, header)
-    return _whole(events, header, logprobs)
+        return _chunks(events, header) if callable_tools is None else _buffered_chunks(events, header, callable_tools)
+    return _whole(events, header, logprobs, callable_tools)
 
 
-def _whole(events, header: dict, want_logprobs: bool) -> dict:
+def _whole(events, header: dict, want_logprobs: bool, tools=None) -> dict:
     text, merged, finish = collect(events)
+    message, reason = {"role": "assistant", "content": text}, finish.reason
+    call = tool_calls.parse_call(text, tools) if tools else None
+    if call is not None:
+        message, reason = tool_calls.tool_calls_message(call), "tool_calls"
     return {**header, "object": "chat.completion",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+            "choices": [{"index": 0, "message": message,
                          "logprobs": _chat_logprobs(merged) if want_logprobs else None,
-                         "finish_reason": finish.reason}],
+                         "finish_reason": reason}],
             "usage": usage_of(finish)}
+
+
+def _buffered_chunks(events, header: dict, tools) -> Iterator[dict]:
+    """With tools, a stream learns only at the end whether the answer was a call: the whole
+    answer is generated first, then sent as one delta (the content, or the call)."""
+    whole = _whole(events, header, False, tools)
+    choice = whole["choices"][0]
+    base = {**header, "object": "chat.completion.chunk"}
+    message = choice["message"]
+    if message.get("tool_calls"):
+        delta = {"role": "assistant", "content": None,
+                 "tool_calls": [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]}
+    else:
+        delta = {"role": "assistant", "content": message["content"]}
+    yield {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]}
+    yield {**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": choice["finish_reason"]}]}
 
 
 def _chunks(events, header: dict) -> Iterator[dict]:

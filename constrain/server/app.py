@@ -1,0 +1,195 @@
+"""An OpenAI-compatible HTTP API over one Llama (FastAPI; uvicorn serves it).
+
+Routes: GET /v1/models, POST /v1/completions, POST /v1/chat/completions (both with
+`stream` as server-sent events), POST /v1/tokenize, GET /health. The model holds one
+context, so requests take turns on it: each runs to its end (or until its client goes
+away) while later ones wait. A client that disconnects mid-stream stops its generation
+at the next token. Bad requests get OpenAI's error body ({"error": {"message", "type",
+"param", "code"}}) with a 4xx status; an unexpected failure a 500 without a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+
+from constrain.errors import ConstrainError
+from constrain.server.requests import ChatRequest, CompletionRequest, TokenizeRequest
+
+log = logging.getLogger("constrain.server")
+
+
+def _require_server_packages():
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise ImportError("the server needs FastAPI and uvicorn: pip install 'constrain[server]'") from exc
+
+
+def _error(status: int, message: str, kind: str = "invalid_request_error", param: str | None = None):
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(status_code=status,
+                        content={"error": {"message": message, "type": kind, "param": param, "code": None}})
+
+
+class _Turns:
+    """Runs generations on the model one at a time, off the event loop."""
+
+    def __init__(self, llm):
+        self.llm = llm
+        self.lock = threading.Lock()
+
+    async def whole(self, method: str, kwargs: dict):
+        def work():
+            with self.lock:
+                return getattr(self.llm, method)(**kwargs)
+
+        return await asyncio.to_thread(work)
+
+    async def stream(self, method: str, kwargs: dict):
+        """(first chunk, async iterator of the rest): the first is computed before the
+        response starts, so a request that fails at once still gets a 4xx status."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        cancelled = threading.Event()
+        done = object()
+
+        def produce():
+            with self.lock:
+                try:
+                    for chunk in getattr(self.llm, method)(**kwargs):
+                        loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                        if cancelled.is_set():
+                            break
+                except BaseException as exc:  # handed to the consumer, which reports it
+                    loop.call_soon_threadsafe(queue.put_nowait, exc)
+                finally:
+                    loop.call_soon_threadsafe(queue.put_nowait, done)
+
+        threading.Thread(target=produce, name="constrain-generation", daemon=True).start()
+        first = await queue.get()
+        if isinstance(first, BaseException):
+            raise first
+        if first is done:  # a generator that yielded nothing
+            raise RuntimeError("the generation produced no chunk")
+
+        async def rest():
+            try:
+                while True:
+                    item = await queue.get()
+                    if item is done:
+                        return
+                    if isinstance(item, BaseException):
+                        log.error("generation failed mid-stream: %s: %s", type(item).__name__, item)
+                        yield {"error": {"message": f"generation failed: {type(item).__name__}",
+                                         "type": "server_error", "param": None, "code": None}}
+                        return
+                    yield item
+            finally:
+                cancelled.set()  # the client went away (or the stream ended): stop generating
+
+        return first, rest()
+
+
+def _sse(first, rest):
+    async def events():
+        yield f"data: {json.dumps(first, ensure_ascii=False)}\n\n"
+        async for chunk in rest:
+            yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return events()
+
+
+def create_app(llm, model_name: str | None = None):
+    """The FastAPI application serving `llm` (a constrain.Llama)."""
+    _require_server_packages()
+    from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import StreamingResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    name = model_name or getattr(llm, "model_name", "model")
+    turns = _Turns(llm)
+    started = int(time.time())
+    app = FastAPI(title="constrain", summary="OpenAI-compatible API over a local GGUF model")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+        return _error(400, f"{where or 'request'}: {first.get('msg', 'invalid request')}", param=where)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request, exc: StarletteHTTPException):
+        kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+        return _error(exc.status_code, str(exc.detail), kind)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request, exc: Exception):
+        log.exception("request failed")
+        return _error(500, f"internal error: {type(exc).__name__}", "server_error")
+
+    def _check_model(requested: str | None):
+        if requested not in (None, "", name):
+            from fastapi import HTTPException
+
+            raise HTTPException(404, f"model {requested!r} is not served here; this server has {name!r}")
+
+    async def _run(method: str, kwargs: dict, stream: bool):
+        try:
+            if stream:
+                first, rest = await turns.stream(method, kwargs)
+                return StreamingResponse(_sse(first, rest), media_type="text/event-stream")
+            return await turns.whole(method, kwargs)
+        except (ConstrainError, ValueError, TypeError) as exc:
+            return _error(400, str(exc))
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok", "model": name}
+
+    @app.get("/v1/models")
+    async def models():
+        return {"object": "list",
+                "data": [{"id": name, "object": "model", "created": started, "owned_by": "constrain"}]}
+
+    @app.post("/v1/completions")
+    async def completions(body: CompletionRequest):
+        _check_model(body.model)
+        try:
+            kwargs = body.kwargs()
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return await _run("create_completion", kwargs, body.stream)
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: ChatRequest):
+        _check_model(body.model)
+        try:
+            kwargs = body.kwargs()
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return await _run("create_chat_completion", kwargs, body.stream)
+
+    @app.post("/v1/tokenize")
+    async def tokenize(body: TokenizeRequest):
+        try:
+            ids = llm.tokenize(body.input.encode("utf-8"), add_bos=body.add_bos, special=body.special)
+        except (ConstrainError, ValueError, UnicodeError) as exc:
+            return _error(400, str(exc))
+        return {"tokens": [int(t) for t in ids], "count": len(ids)}
+
+    return app
+
+
+def serve(llm, host: str = "127.0.0.1", port: int = 8000, model_name: str | None = None) -> None:
+    _require_server_packages()
+    import uvicorn
+
+    uvicorn.run(create_app(llm, model_name), host=host, port=port, log_level="info")
