@@ -204,3 +204,41 @@ def dot_i8_block(typingctx, quants, q_off, xq, x_off, out, o_off):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@intrinsic
+def dot_bytes_block(typingctx, plane, p_off, xq, x_off, out, o_off):
+    """plane[p_off:]: one 32-value block of TILE rows decoded to unsigned bytes (values up to
+    63) in row-quad order, (TILE // 8, 8 quads, 8 rows, 4 values): 32 bytes hold 4 neighbouring
+    values of 8 rows; xq[x_off:x_off+32] int8; writes out as the nibble kernels do.
+
+    The prompt batch decodes a 5- or 6-bit block once into this layout and reuses it for
+    every token: with a row's 4 values side by side, vpmaddwd by ones adds the two 16-bit
+    pair sums of one row into 32 bits (widening and adding in one instruction), where the
+    pair-interleaved tiles can only widen with two extensions and two adds."""
+    sig = types.void(plane, p_off, xq, x_off, out, o_off)
+
+    def codegen(context, builder, signature, args):
+        a = signature.args
+        w = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
+        x = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
+        o = _element_pointer(context, builder, a[4], args[4], args[5], _F32)
+        ones = ir.Constant(_V16_I16, [1] * 16)
+        quads = []
+        for quad in range(8):
+            four = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, 4 * quad)]), _I32.as_pointer()),
+                                align=1)
+            quads.append(builder.bitcast(_splat(builder, _V8_I32, four), _V32_I8))
+        for group in range(TILE // 8):
+            halves = [ir.Constant(_V8_I32, None)] * 2
+            for quad in range(8):
+                values = _load(builder, w, (group * 8 + quad) * 32, _V32_I8)
+                sums = _maddwd(builder, _maddubs(builder, values, quads[quad]), ones)
+                halves[quad // 4] = builder.add(halves[quad // 4], sums)
+            for half in range(2):
+                target = builder.gep(o, [ir.Constant(_I32, TILE * half + 8 * group)])
+                builder.store(builder.sitofp(halves[half], ir.VectorType(_F32, 8)),
+                              builder.bitcast(target, ir.VectorType(_F32, 8).as_pointer()), align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen

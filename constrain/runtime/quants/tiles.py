@@ -37,7 +37,8 @@ from numba import njit, prange
 
 from constrain.runtime.quants.bits import f16_to_f32, load_f16
 from constrain.runtime.quants.kquant_kernels import _k_scale_min, _q3_k_scale
-from constrain.runtime.quants.simd import TILE, dot_i8_block, dot_u4_block, dot_u5_block, dot_u6_block
+from constrain.runtime.quants.simd import (TILE, dot_bytes_block, dot_i8_block, dot_u4_block, dot_u5_block,
+                                           dot_u6_block)
 from constrain.runtime.quants.type_traits import KIND_TRAITS, TYPE_TRAITS, TileKind
 
 T_U4, T_U4_G16, T_U5, T_U6_G16, T_I8, T_F16, T_F32 = (
@@ -195,6 +196,41 @@ def _quant_tile(kind, tiles, t, act, acc, sums):
         acc[r] = np.float32(0.0)
     for b in range(tiles.quants.shape[1]):
         _quant_block(kind, tiles, t, b, act.xq, b * 32, act.dx[b], act.sums[2 * b], act.sums[2 * b + 1], acc, sums)
+
+
+@njit(inline="always", cache=True)
+def _decode_block_bytes(tiles, t, b, plane):
+    """Block b of tile t (a kind with high bits) as unsigned bytes in dot_bytes_block's
+    row-quad layout: plane (TILE // 8, 8, 8, 4)."""
+    hb = tiles.highs.shape[2] // 2
+    mask = (1 << hb) - 1
+    for r in range(TILE):
+        group, row = r // 8, r % 8
+        for p in range(8):
+            for e in range(2):
+                byte = np.int32(tiles.quants[t, b, p, r, e])
+                for half in range(2):
+                    bit = (2 * p + half) * hb
+                    high = (np.int32(tiles.highs[t, b, bit // 8, r, e]) >> (bit % 8)) & mask
+                    col = 16 * half + 2 * p + e
+                    plane[group, col // 4, row, col % 4] = np.uint8(((byte >> (4 * half)) & 15) | (high << 4))
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _quant_tile_batch_bytes(kind, tiles, t, xq, dx, xsums, acc, sums):
+    """_quant_tile_batch for 5- and 6-bit kinds: each block decoded to bytes once for all rows."""
+    n, stride = xq.shape
+    flat = xq.reshape(-1)
+    plane = np.empty((TILE // 8, 8, 8, 4), np.uint8)
+    flat_plane = plane.reshape(-1)
+    for b in range(tiles.quants.shape[1]):
+        _decode_block_bytes(tiles, t, b, plane)
+        for i in range(n):
+            dot_bytes_block(flat_plane, 0, flat, i * stride + b * 32, sums, 0)
+            if kind == T_U6_G16:
+                _scale_groups16(tiles, t, b, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], 32, sums, acc[i])
+            else:
+                _scale_groups32(tiles, t, b, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, acc[i])
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -419,9 +455,9 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3,
             if k == T_U4:
                 _quant_tile_batch(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
             elif k == T_U5:
-                _quant_tile_batch(T_U5, role.u5, s, xq, dx, xsums, acc, sums)
+                _quant_tile_batch_bytes(T_U5, role.u5, s, xq, dx, xsums, acc, sums)
             elif k == T_U6_G16:
-                _quant_tile_batch(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc, sums)
+                _quant_tile_batch_bytes(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc, sums)
             elif k == T_I8:
                 _quant_tile_batch(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
             else:
