@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from constrain import llama_cpp_compat
 from constrain.errors import ConstrainError
 from constrain.runtime.default_model import default_model_path
 from constrain.runtime.gguf_file import GGUFFile
@@ -25,8 +26,15 @@ class Llama:
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, *, n_ctx: int = 2048,
-                 n_threads: int | None = None, seed: int | None = None, verbose: bool = False):
+                 n_threads: int | None = None, seed: int | None = None, verbose: bool = False,
+                 **llama_cpp_keywords):
+        """llama-cpp-python's other keywords are accepted (llama_cpp_compat.py): n_batch and
+        logits_all are honoured, GPU and other settings without a meaning here are ignored
+        with one warning that names them."""
         started = time.perf_counter()
+        compat = llama_cpp_compat.split(llama_cpp_keywords)
+        self.n_batch = compat.get("n_batch", N_BATCH)
+        self.logits_all = bool(compat.get("logits_all", False))
         if n_threads is not None:
             import numba
 
@@ -81,9 +89,11 @@ class Llama:
     def n_tokens(self) -> int:
         return self._model.cache.n_tokens
 
-    def eval(self, ids: Sequence[int], logits_all: bool = False) -> None:
+    def eval(self, ids: Sequence[int], logits_all: bool | None = None) -> None:
         """Append `ids` to the context. Afterwards `logits` holds the last position's
         logits and, with logits_all, `all_logits` holds one row per id of this call."""
+        if logits_all is None:
+            logits_all = self.logits_all
         tokens = np.asarray(ids, dtype=np.int64).reshape(-1)
         if tokens.size == 0:
             raise ValueError("eval needs at least one token")
@@ -94,9 +104,9 @@ class Llama:
             )
         self._model.cache.check_room(tokens.size)
         rows = []
-        for start in range(0, tokens.size, N_BATCH):
-            chunk = tokens[start:start + N_BATCH]
-            last = start + N_BATCH >= tokens.size
+        for start in range(0, tokens.size, self.n_batch):
+            chunk = tokens[start:start + self.n_batch]
+            last = start + self.n_batch >= tokens.size
             out = self._model.forward(chunk, logits_all=logits_all, need_logits=last or logits_all)
             if out is not None:
                 rows.append(out)
@@ -135,6 +145,12 @@ class Llama:
         from constrain.generation import create_chat_completion
 
         return create_chat_completion(self, messages, **self._call_seed(kwargs))
+
+    def create_chat_completion_openai_v1(self, messages: list[dict], **kwargs):
+        """create_chat_completion, returned as the `openai` package's ChatCompletion (or a
+        stream of ChatCompletionChunk) when it is installed, else as the plain dicts."""
+        result = self.create_chat_completion(messages, **kwargs)
+        return llama_cpp_compat.to_openai_types(result, chunk=bool(kwargs.get("stream")))
 
     def score(self, prompt: str, continuations: Sequence[str]) -> list[float]:
         from constrain.generation import score
