@@ -27,10 +27,11 @@ class Llama:
 
     def __init__(self, model_path: str | os.PathLike | None = None, *, n_ctx: int = 2048,
                  n_threads: int | None = None, seed: int | None = None, verbose: bool = False,
-                 **llama_cpp_keywords):
+                 n_seq_max: int = 1, **llama_cpp_keywords):
         """llama-cpp-python's other keywords are accepted (llama_cpp_compat.py): n_batch and
         logits_all are honoured, GPU and other settings without a meaning here are ignored
-        with one warning that names them."""
+        with one warning that names them. n_seq_max: how many sequences the *_batch calls
+        decode together (each has a KV cache of n_ctx positions, committed as it fills)."""
         started = time.perf_counter()
         compat = llama_cpp_compat.split(llama_cpp_keywords)
         self.n_batch = compat.get("n_batch", N_BATCH)
@@ -46,7 +47,10 @@ class Llama:
         self.metadata: dict[str, Any] = self._gguf.metadata
         if n_ctx <= 0:
             raise ValueError(f"n_ctx must be positive, got {n_ctx}")
-        self._model = LlamaModel(self._gguf, n_ctx, n_threads=n_threads)
+        if not isinstance(n_seq_max, int) or n_seq_max < 1:
+            raise ValueError(f"n_seq_max must be a positive integer, got {n_seq_max!r}")
+        self._model = LlamaModel(self._gguf, n_ctx, n_threads=n_threads, n_seq=n_seq_max)
+        self._batcher = None
         self.tokenizer = load_tokenizer(self.metadata)
         if self.tokenizer.n_vocab != self._model.hp.n_vocab:
             raise ConstrainError(
@@ -145,6 +149,41 @@ class Llama:
         from constrain.generation import create_chat_completion
 
         return create_chat_completion(self, messages, **self._call_seed(kwargs))
+
+    def _run_batch(self, jobs, return_exceptions: bool) -> list:
+        from constrain.generation.batching import SequenceBatcher
+
+        if self._batcher is None:
+            self._batcher = SequenceBatcher(self)
+        try:
+            results = self._batcher.run(jobs)
+        finally:
+            self.reset()  # the batch used this context's slot too
+        if not return_exceptions:
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        return results
+
+    def create_completion_batch(self, prompts: Sequence, *, return_exceptions: bool = False, **kwargs) -> list:
+        """create_completion for each prompt, up to n_seq_max of them decoded together (each
+        with its own sampler, grammar and stops; finished ones make room for waiting ones).
+        Returns the completions in order; with return_exceptions, a failed prompt's exception
+        stands in its place instead of being raised."""
+        if kwargs.get("stream"):
+            raise ValueError("create_completion_batch does not stream")
+        calls = [self._call_seed(dict(kwargs)) for _ in prompts]
+        return self._run_batch([lambda view, p=p, kw=kw: view.create_completion(p, **kw)
+                                for p, kw in zip(prompts, calls)], return_exceptions)
+
+    def create_chat_completion_batch(self, conversations: Sequence[list[dict]], *, return_exceptions: bool = False,
+                                     **kwargs) -> list:
+        """create_chat_completion for each conversation, decoded together as create_completion_batch."""
+        if kwargs.get("stream"):
+            raise ValueError("create_chat_completion_batch does not stream")
+        calls = [self._call_seed(dict(kwargs)) for _ in conversations]
+        return self._run_batch([lambda view, m=m, kw=kw: view.create_chat_completion(m, **kw)
+                                for m, kw in zip(conversations, calls)], return_exceptions)
 
     def create_chat_completion_openai_v1(self, messages: list[dict], **kwargs):
         """create_chat_completion, returned as the `openai` package's ChatCompletion (or a

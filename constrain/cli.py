@@ -193,7 +193,10 @@ def cmd_grammar_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from constrain.server.app import serve
 
-    serve(_load(args), host=args.host, port=args.port, model_name=args.model_name)
+    from constrain import Llama
+
+    llm = Llama(args.model, n_ctx=args.ctx, n_threads=args.threads, n_seq_max=args.parallel)
+    serve(llm, host=args.host, port=args.port, model_name=args.model_name)
     return 0
 
 
@@ -239,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--model-name", default=None, help="the id /v1/models reports (default: the GGUF's name)")
+    serve.add_argument("--parallel", type=int, default=4, metavar="B",
+                       help="requests decoded together, each with its own n_ctx context (default: 4)")
     serve.set_defaults(func=cmd_serve)
 
     from constrain.benchmarking import command as bench_command

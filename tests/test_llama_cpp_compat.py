@@ -42,11 +42,13 @@ def test_n_batch_and_logits_all_are_honoured(default_model_file):
         Llama(default_model_file, n_batch=0)
 
 
-def test_openai_v1_types(smollm2):
+def test_openai_v1_types(default_model_file):
     openai = pytest.importorskip("openai")
+    llm = Llama(default_model_file, n_ctx=256, n_threads=2)  # fixed threads: the two calls are compared
     messages = [{"role": "user", "content": "What is 2 + 2?"}]
-    answer = smollm2.create_chat_completion_openai_v1(messages, max_tokens=8, temperature=0)
+    answer = llm.create_chat_completion_openai_v1(messages, max_tokens=8, temperature=0)
     assert isinstance(answer, openai.types.chat.ChatCompletion) and answer.choices[0].message.content
-    chunks = list(smollm2.create_chat_completion_openai_v1(messages, max_tokens=8, temperature=0, stream=True))
+    llm.reset()  # the same prompt again from an empty context, not from the cached one
+    chunks = list(llm.create_chat_completion_openai_v1(messages, max_tokens=8, temperature=0, stream=True))
     assert all(isinstance(c, openai.types.chat.ChatCompletionChunk) for c in chunks)
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == answer.choices[0].message.content

@@ -67,25 +67,28 @@ def store_position(keys, values, k, v, p):
 
 
 @njit(cache=True)
-def store(keys, values, k, v, start):
-    """Write the new positions start.. (rows of k, v: (n, kv_dim)) into one layer's cache."""
+def store_rows(keys, values, layer, slots, positions, k, v):
+    """Write row i's key and value (rows of k, v: (n, kv_dim)) at position positions[i] of
+    sequence slots[i], layer `layer` (keys/values: kv_cache.KVSlots' arrays)."""
     for i in range(k.shape[0]):
-        store_position(keys, values, k[i], v[i], start + i)
+        store_position(keys[slots[i], layer], values[slots[i], layer], k[i], v[i], positions[i])
 
 
 @njit(cache=True, fastmath=True, parallel=True)
-def causal_attention(q, keys, values, n_past, n_head, n_kv_head, head_dim):
-    """Attention of a batch of new queries q (n_new, n_head*head_dim) over one layer's
-    cache, which already holds them: query t (position n_past + t) sees keys 0..n_past+t."""
-    n_new = q.shape[0]
+def attention_rows(q, keys, values, layer, slots, positions, n_head, n_kv_head, head_dim):
+    """Attention of new query rows q (n, n_head*head_dim), row i at position positions[i] of
+    sequence slots[i], over that sequence's keys 0..positions[i] (already stored): a prompt's
+    rows (one slot, consecutive positions: causal attention) and the next tokens of several
+    sequences (one row per slot) alike."""
+    n_rows = q.shape[0]
     group = n_head // n_kv_head
     scale = np.float32(1.0 / np.sqrt(head_dim))
-    out = np.empty((n_new, n_head * head_dim), dtype=np.float32)
-    for work in prange(n_new * n_head):
+    out = np.empty((n_rows, n_head * head_dim), dtype=np.float32)
+    for work in prange(n_rows * n_head):
         t = work // n_head
         h = work % n_head
-        n_keys = n_past + t + 1
+        n_keys = positions[t] + 1
         scores = np.empty(n_keys, dtype=np.float32)
-        attend(q[t], h * head_dim, keys, values, (h // group) * head_dim, head_dim, n_keys, scale,
-               scores, out[t], h * head_dim)
+        attend(q[t], h * head_dim, keys[slots[t], layer], values[slots[t], layer], (h // group) * head_dim, head_dim,
+               n_keys, scale, scores, out[t], h * head_dim)
     return out

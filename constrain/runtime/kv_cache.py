@@ -1,4 +1,4 @@
-"""Keys and values of every evaluated position, per layer.
+"""Keys and values of every evaluated position, per layer, for one or several sequences.
 
 Keys are stored in attention.py's blocked, transposed layout, both as float16 bits. The arrays live in their
 own anonymous memory map, so pages of positions never reached are never touched and do
@@ -18,14 +18,31 @@ from constrain.errors import ContextOverflowError
 from constrain.runtime.hparams import LlamaHParams
 
 
-class KVCache:
-    def __init__(self, hp: LlamaHParams, n_ctx: int):
+class KVSlots:
+    """Keys and values of `n_slots` independent sequences of up to n_ctx positions each:
+    keys (n_slots, n_layer, n_blocks, kv_dim, KEY_BLOCK), values (n_slots, n_layer,
+    n_blocks * KEY_BLOCK, kv_dim). A slot's pages are committed only as it is written."""
+
+    def __init__(self, hp: LlamaHParams, n_ctx: int, n_slots: int = 1):
         if n_ctx <= 0:
             raise ValueError(f"n_ctx must be positive, got {n_ctx}")
+        if n_slots <= 0:
+            raise ValueError(f"the number of sequences must be positive, got {n_slots}")
         self.n_ctx = n_ctx
         n_blocks = -(-n_ctx // KEY_BLOCK)
-        self.keys = _lazy_zeros((hp.n_layer, n_blocks, hp.kv_dim, KEY_BLOCK))
-        self.values = _lazy_zeros((hp.n_layer, n_blocks * KEY_BLOCK, hp.kv_dim))
+        self.keys = _lazy_zeros((n_slots, hp.n_layer, n_blocks, hp.kv_dim, KEY_BLOCK))
+        self.values = _lazy_zeros((n_slots, hp.n_layer, n_blocks * KEY_BLOCK, hp.kv_dim))
+        self.caches = [KVCache(self, slot) for slot in range(n_slots)]
+
+
+class KVCache:
+    """One sequence's slot of a KVSlots: keys (n_layer, ...) and values of that slot."""
+
+    def __init__(self, slots: KVSlots, slot: int):
+        self.slot = slot
+        self.n_ctx = slots.n_ctx
+        self.keys = slots.keys[slot]
+        self.values = slots.values[slot]
         self.n_tokens = 0  # positions 0..n_tokens-1 hold valid entries
 
     def check_room(self, n_new: int) -> None:

@@ -13,11 +13,11 @@ import numba
 import numpy as np
 
 from constrain.runtime.threads import ThreadGovernor  # first: bounds the OpenMP spin before numba starts it
-from constrain.runtime.attention import causal_attention, store
+from constrain.runtime.attention import attention_rows, store_rows
 from constrain.runtime.decode_step import decode_layers
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
-from constrain.runtime.kv_cache import KVCache
+from constrain.runtime.kv_cache import KVCache, KVSlots
 from constrain.runtime.ops import add_inplace, apply_rope, rms_norm, rope_inverse_frequencies, swiglu
 from constrain.runtime.quants.tiles import TILE, role_matmul
 from constrain.runtime.stacked_layers import LayerShape
@@ -33,56 +33,80 @@ SMALL_BATCH = 3
 
 
 class LlamaModel:
-    def __init__(self, gguf: GGUFFile, n_ctx: int, n_threads: int | None = None, cache_dir: str | None = None):
+    def __init__(self, gguf: GGUFFile, n_ctx: int, n_threads: int | None = None, cache_dir: str | None = None,
+                 n_seq: int = 1):
         """n_threads: fixed thread count; None uses the cores other processes leave free
-        (threads.py), re-checked before each evaluation."""
+        (threads.py), re-checked before each evaluation. n_seq: sequences with a KV cache
+        slot of their own (`caches`); `cache` is the first, which forward() extends."""
         self.threads = ThreadGovernor(numba.config.NUMBA_NUM_THREADS, fixed=n_threads)
         self.hp = LlamaHParams.from_metadata(gguf.metadata, gguf.path)
         self.weights = LlamaWeights.load(gguf, self.hp, cache_dir=cache_dir)
-        self.cache = KVCache(self.hp, n_ctx)
+        self.slots = KVSlots(self.hp, n_ctx, n_seq)
+        self.caches: list[KVCache] = self.slots.caches
+        self.cache = self.caches[0]
         self.inv_freq = rope_inverse_frequencies(self.hp.rope_dim, self.hp.rope_base, self.weights.rope_freq_factors)
         self.shape = LayerShape.of(self.hp)
 
     def forward(self, tokens: np.ndarray, logits_all: bool = False, need_logits: bool = True):
         """Evaluate `tokens` after the cached context; returns logits (n or 1, n_vocab),
         or None when the caller only needs the cache filled (a long prompt's early chunks)."""
-        hp, w, cache = self.hp, self.weights, self.cache
-        n = len(tokens)
-        cache.check_room(n)
-        start = cache.n_tokens
+        result = self.forward_sequences([(self.cache, tokens)], logits_all=logits_all, need_logits=need_logits)
+        return result[0]
+
+    def forward_sequences(self, requests, logits_all: bool = False, need_logits: bool = True) -> list:
+        """Evaluate several sequences' new tokens in one pass over the weights: `requests` is a
+        list of (cache, tokens) with distinct caches of this model. Returns, per request, its
+        logits (all rows with logits_all, else its last row) or None without need_logits."""
+        hp, w = self.hp, self.weights
+        if len({id(cache) for cache, _ in requests}) != len(requests):
+            raise ValueError("each sequence may appear once per evaluation")
+        for cache, tokens in requests:
+            if len(tokens) == 0:
+                raise ValueError("every sequence needs at least one new token")
+            cache.check_room(len(tokens))
         numba.set_num_threads(self.threads.threads())
+        tokens = np.concatenate([np.asarray(t, dtype=np.int64).reshape(-1) for _, t in requests])
+        n = len(tokens)
         x = w.token_embd.get_rows(tokens)
-        if n < SMALL_BATCH:
+        if len(requests) == 1 and n < SMALL_BATCH:
+            cache = requests[0][0]
             for i in range(n):
-                decode_layers(x[i], start + i, self.inv_freq, hp.rope_scale, self.shape, w.stacked, cache.keys,
-                              cache.values)
+                decode_layers(x[i], cache.n_tokens + i, self.inv_freq, hp.rope_scale, self.shape, w.stacked,
+                              cache.keys, cache.values)
         else:
-            positions = np.arange(start, start + n, dtype=np.float64)
+            slots = np.concatenate([np.full(len(t), c.slot, np.int64) for c, t in requests])
+            positions = np.concatenate([np.arange(c.n_tokens, c.n_tokens + len(t), dtype=np.int64) for c, t in requests])
             for layer_index in range(hp.n_layer):
-                self._layer(x, layer_index, start, positions)
-        cache.n_tokens = start + n
+                self._layer(x, layer_index, slots, positions)
+        ends = np.cumsum([len(t) for _, t in requests])
+        for cache, tokens in requests:
+            cache.n_tokens += len(tokens)
         if not need_logits:
-            return None
-        last = x if logits_all else x[n - 1:]
-        return w.output.matmul(rms_norm(np.ascontiguousarray(last), w.output_norm, hp.rms_eps))
+            return [None] * len(requests)
+        rows = np.arange(n) if logits_all else ends - 1
+        logits = w.output.matmul(rms_norm(np.ascontiguousarray(x[rows]), w.output_norm, hp.rms_eps))
+        if logits_all:
+            return np.split(logits, ends[:-1])
+        return [logits[i:i + 1] for i in range(len(requests))]
 
     def _product(self, role, layer_index, h):
         out = np.empty((h.shape[0], role.tile_kind.shape[1] * TILE), np.float32)
         role_matmul(role, layer_index, h, out)
         return out
 
-    def _layer(self, x, layer_index, start, positions):
-        """One layer over a batch of new tokens x (n, dim), in place."""
-        hp, cache, s, stack = self.hp, self.cache, self.shape, self.weights.stacked
+    def _layer(self, x, layer_index, slots, positions):
+        """One layer over new token rows x (n, dim), in place; row i is position positions[i]
+        of the sequence in KV slot slots[i]."""
+        hp, kv, s, stack = self.hp, self.slots, self.shape, self.weights.stacked
         h = rms_norm(x, stack.attn_norm[layer_index], hp.rms_eps)
         qkv = self._product(stack.qkv, layer_index, h)
-        apply_rope(qkv, 0, hp.n_head, hp.head_dim, positions, self.inv_freq, hp.rope_scale)
-        apply_rope(qkv, s.k_at, hp.n_kv_head, hp.head_dim, positions, self.inv_freq, hp.rope_scale)
-        layer_keys = cache.keys[layer_index]
-        layer_values = cache.values[layer_index]
-        store(layer_keys, layer_values, qkv[:, s.k_at:s.k_at + hp.kv_dim], qkv[:, s.v_at:s.v_at + hp.kv_dim], start)
-        attn = causal_attention(qkv[:, :hp.q_dim], layer_keys, layer_values, start, hp.n_head, hp.n_kv_head,
-                                hp.head_dim)
+        angles_at = positions.astype(np.float64)
+        apply_rope(qkv, 0, hp.n_head, hp.head_dim, angles_at, self.inv_freq, hp.rope_scale)
+        apply_rope(qkv, s.k_at, hp.n_kv_head, hp.head_dim, angles_at, self.inv_freq, hp.rope_scale)
+        store_rows(kv.keys, kv.values, layer_index, slots, positions, qkv[:, s.k_at:s.k_at + hp.kv_dim],
+                   qkv[:, s.v_at:s.v_at + hp.kv_dim])
+        attn = attention_rows(qkv[:, :hp.q_dim], kv.keys, kv.values, layer_index, slots, positions, hp.n_head,
+                              hp.n_kv_head, hp.head_dim)
         add_inplace(x, self._product(stack.attn_output, layer_index, attn)[:, :hp.dim])
 
         h = rms_norm(x, stack.ffn_norm[layer_index], hp.rms_eps)

@@ -1,10 +1,10 @@
 """An OpenAI-compatible HTTP API over one Llama (FastAPI; uvicorn serves it).
 
 Routes: GET /v1/models, POST /v1/completions, POST /v1/chat/completions (both with
-`stream` as server-sent events), POST /v1/tokenize, GET /health. The model holds one
-context, so requests take turns on it: each runs to its end (or until its client goes
-away) while later ones wait. A client that disconnects mid-stream stops its generation
-at the next token. Bad requests get OpenAI's error body ({"error": {"message", "type",
+`stream` as server-sent events), POST /v1/tokenize, GET /health. Each request gets a KV
+slot of its own; up to the model's n_seq_max (`constrain serve --parallel B`) are decoded
+together in one pass over the weights per token, later ones wait for a free slot. A client
+that disconnects mid-stream stops its generation at the next token and frees its slot. Bad requests get OpenAI's error body ({"error": {"message", "type",
 "param", "code"}}) with a 4xx status; an unexpected failure a 500 without a traceback.
 """
 
@@ -38,16 +38,19 @@ def _error(status: int, message: str, kind: str = "invalid_request_error", param
 
 
 class _Turns:
-    """Runs generations on the model one at a time, off the event loop."""
+    """Runs each request's generation off the event loop on a KV slot of its own; up to the
+    model's n_seq_max requests are decoded together (generation/batching.py), later ones wait
+    for a slot."""
 
     def __init__(self, llm):
-        self.llm = llm
-        self.lock = threading.Lock()
+        from constrain.generation.batching import SequenceBatcher
+
+        self.batcher = SequenceBatcher(llm)
 
     async def whole(self, method: str, kwargs: dict):
         def work():
-            with self.lock:
-                return getattr(self.llm, method)(**kwargs)
+            with self.batcher.sequence() as view:
+                return getattr(view, method)(**kwargs)
 
         return await asyncio.to_thread(work)
 
@@ -59,17 +62,23 @@ class _Turns:
         cancelled = threading.Event()
         done = object()
 
+        def send(item) -> bool:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+                return True
+            except RuntimeError:  # the event loop is gone (server shutting down): nobody listens
+                return False
+
         def produce():
-            with self.lock:
+            with self.batcher.sequence() as view:
                 try:
-                    for chunk in getattr(self.llm, method)(**kwargs):
-                        loop.call_soon_threadsafe(queue.put_nowait, chunk)
-                        if cancelled.is_set():
+                    for chunk in getattr(view, method)(**kwargs):
+                        if not send(chunk) or cancelled.is_set():
                             break
                 except BaseException as exc:  # handed to the consumer, which reports it
-                    loop.call_soon_threadsafe(queue.put_nowait, exc)
+                    send(exc)
                 finally:
-                    loop.call_soon_threadsafe(queue.put_nowait, done)
+                    send(done)
 
         threading.Thread(target=produce, name="constrain-generation", daemon=True).start()
         first = await queue.get()

@@ -107,6 +107,25 @@ def test_batch_and_decode_step_agree(model_dir):
     assert_exact_but_rounding_steps(batched, stepwise, min_exact=3)
 
 
+def test_several_sequences_in_one_pass_match_each_alone(model_dir):
+    """forward_sequences: prompts of different lengths in their own KV slots, then one next
+    token each, in one pass over the weights, give each sequence's logits as if it ran alone."""
+    path = tiny_model(model_dir, "llama3", "Q4_1")
+    rng = np.random.default_rng(5)
+    prompts = [rng.integers(0, 200, size=n) for n in (7, 3, 12)]
+    nexts = [int(t) for t in rng.integers(0, 200, size=3)]
+    together = LlamaModel(GGUFFile(path), n_ctx=32, n_seq=3)
+    first = together.forward_sequences(list(zip(together.caches, prompts)), logits_all=True)
+    second = together.forward_sequences([(c, [t]) for c, t in zip(together.caches, nexts)])
+    assert [c.n_tokens for c in together.caches] == [8, 4, 13]
+    for prompt, nxt, got_prompt, got_next in zip(prompts, nexts, first, second):
+        alone = LlamaModel(GGUFFile(path), n_ctx=32)
+        want = np.concatenate([alone.forward(prompt, logits_all=True), alone.forward(np.array([nxt]))])
+        assert_exact_but_rounding_steps(np.concatenate([got_prompt, got_next]), want, min_exact=2)
+    with pytest.raises(ValueError, match="once"):
+        together.forward_sequences([(together.caches[0], [1]), (together.caches[0], [2])])
+
+
 def test_last_logits_only_by_default(model_dir):
     path = tiny_model(model_dir, "smollm", "Q4_0")
     model = LlamaModel(GGUFFile(path), n_ctx=16)

@@ -30,8 +30,17 @@ WEATHER = [{"type": "function", "function": {
 
 
 @pytest.fixture(scope="module")
-def client(smollm2):
-    return TestClient(create_app(smollm2))
+def served(default_model_file):
+    from constrain import Llama
+
+    # a fixed thread count: a prompt batch's last bits can depend on it, and the server's
+    # answers are compared with the Python API's
+    return Llama(default_model_file, n_ctx=1024, n_threads=2, n_seq_max=2)
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    return TestClient(create_app(served))
 
 
 def _error_of(response, status):
@@ -47,16 +56,17 @@ def _events(response):
     return [json.loads(line[len("data: "):]) for line in lines[:-1]]
 
 
-def test_health_and_models(client, smollm2):
+def test_health_and_models(client, served):
     assert client.get("/health").json()["status"] == "ok"
     models = client.get("/v1/models").json()
-    assert models["object"] == "list" and models["data"][0]["id"] == smollm2.model_name
+    assert models["object"] == "list" and models["data"][0]["id"] == served.model_name
 
 
-def test_completion_matches_the_python_api(client, smollm2):
+def test_completion_matches_the_python_api(client, served):
     body = {"prompt": "The capital of France is", "max_tokens": 8, "temperature": 0}
     got = client.post("/v1/completions", json=body).json()
-    want = smollm2.create_completion("The capital of France is", max_tokens=8, temperature=0, top_k=0, min_p=0.0,
+    served.reset()  # the server's sequence starts from an empty context too
+    want = served.create_completion("The capital of France is", max_tokens=8, temperature=0, top_k=0, min_p=0.0,
                                      top_p=1.0)
     assert got["object"] == "text_completion" and got["choices"][0]["text"] == want["choices"][0]["text"]
     assert got["usage"]["completion_tokens"] == want["usage"]["completion_tokens"]
@@ -131,19 +141,19 @@ def test_an_abandoned_stream_frees_the_model(client):
     assert got.status_code == 200 and time.monotonic() - started < 60
 
 
-def test_tokenize(client, smollm2):
+def test_tokenize(client, served):
     got = client.post("/v1/tokenize", json={"input": "hello world"}).json()
-    assert got["tokens"] == list(smollm2.tokenize(b"hello world")) and got["count"] == len(got["tokens"])
+    assert got["tokens"] == list(served.tokenize(b"hello world")) and got["count"] == len(got["tokens"])
 
 
-def test_official_openai_client_against_a_live_server(smollm2):
+def test_official_openai_client_against_a_live_server(served):
     openai = pytest.importorskip("openai")
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(smollm2), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(served), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -152,13 +162,47 @@ def test_official_openai_client_against_a_live_server(smollm2):
                 break
             time.sleep(0.05)
         api = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused")
-        answer = api.chat.completions.create(model=smollm2.model_name, messages=CHAT, max_tokens=8, temperature=0)
+        answer = api.chat.completions.create(model=served.model_name, messages=CHAT, max_tokens=8, temperature=0)
         assert answer.choices[0].message.content
         pieces = [c.choices[0].delta.content or "" for c in api.chat.completions.create(
-            model=smollm2.model_name, messages=CHAT, max_tokens=8, temperature=0, stream=True)]
+            model=served.model_name, messages=CHAT, max_tokens=8, temperature=0, stream=True)]
         assert "".join(pieces) == answer.choices[0].message.content
         with pytest.raises(openai.BadRequestError):
-            api.chat.completions.create(model=smollm2.model_name, messages=CHAT, n=3)
+            api.chat.completions.create(model=served.model_name, messages=CHAT, n=3)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_concurrent_requests_are_decoded_together(served):
+    """Two clients at once on a server with two sequence slots: both answers come back whole,
+    and the model passes advance both sequences at once."""
+    app = create_app(served)
+    bodies = [{"messages": [{"role": "user", "content": q}], "max_tokens": 12, "temperature": 0}
+              for q in ("What is 2 + 2?", "Name a colour.")]
+    seen_together = []
+    original = served._model.forward_sequences
+
+    def spy(requests, **kwargs):
+        seen_together.append(len(requests))
+        return original(requests, **kwargs)
+
+    served._model.forward_sequences = spy
+    try:
+        with TestClient(app) as together_client:
+            results = [None, None]
+
+            def ask(i):
+                results[i] = together_client.post("/v1/chat/completions", json=bodies[i]).json()
+
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+    finally:
+        del served._model.forward_sequences
+    for got in results:
+        assert got["choices"][0]["message"]["content"]
+        assert got["choices"][0]["finish_reason"] in ("stop", "length")
+    assert max(seen_together) == 2  # at least one pass advanced both
