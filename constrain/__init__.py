@@ -2,7 +2,7 @@
 
 from constrain.errors import ConstrainError
 
-__all__ = ["ConstrainError", "Llama", "extract"]
+__all__ = ["ConstrainError", "Llama", "extract", "extract_many"]
 __version__ = "0.1.0"
 
 
@@ -13,8 +13,8 @@ def __getattr__(name: str):
         from constrain.api import Llama
 
         return Llama
-    if name == "extract":
-        from constrain.extraction import extract
+    if name in ("extract", "extract_many"):
+        from constrain import extraction
 
-        return extract
+        return getattr(extraction, name)
     raise AttributeError(f"module 'constrain' has no attribute {name!r}")

@@ -150,15 +150,21 @@ class Llama:
 
         return create_chat_completion(self, messages, **self._call_seed(kwargs))
 
-    def _run_batch(self, jobs, return_exceptions: bool) -> list:
+    def run_sequences(self, jobs) -> list:
+        """Run each job(view) on a sequence of its own (a SequenceView: the model protocol on a
+        KV slot), up to n_seq_max decoded together; the results (or the exceptions raised) in
+        order. What *_batch and extract_many build on."""
         from constrain.generation.batching import SequenceBatcher
 
         if self._batcher is None:
             self._batcher = SequenceBatcher(self)
         try:
-            results = self._batcher.run(jobs)
+            return self._batcher.run(jobs)
         finally:
             self.reset()  # the batch used this context's slot too
+
+    def _run_batch(self, jobs, return_exceptions: bool) -> list:
+        results = self.run_sequences(jobs)
         if not return_exceptions:
             for result in results:
                 if isinstance(result, BaseException):

@@ -168,14 +168,27 @@ def cmd_extract(args: argparse.Namespace) -> int:
             raise ConstrainError(f"{args.schema}: not JSON ({e})") from None
     texts, many = _read_texts(args.text)
     grammar = json_schema(schema)
-    llm = _load(args)
+    from constrain import Llama
+
+    llm = Llama(args.model, n_ctx=args.ctx, n_threads=args.threads, seed=getattr(args, "seed", None),
+                n_seq_max=args.batch_size)
     kwargs = _sampling_kwargs(args, llm)
     if many:
         from tqdm import tqdm
 
-        for text in tqdm(texts, desc="extracting", unit="text", file=sys.stderr):
-            value = extract(llm, schema, text, grammar=grammar, max_tokens=args.n, **kwargs)
-            print(json.dumps(value, ensure_ascii=False), flush=True)
+        from constrain.extraction import extract_many
+
+        progress = tqdm(total=len(texts), desc="extracting", unit="text", file=sys.stderr)
+        chunk = 4 * args.batch_size  # printed as each chunk completes, in input order
+        for start in range(0, len(texts), chunk):
+            for value in extract_many(llm, schema, texts[start:start + chunk], grammar=grammar, max_tokens=args.n,
+                                      **kwargs):
+                if isinstance(value, ConstrainError):
+                    print(json.dumps({"error": str(value)}, ensure_ascii=False), flush=True)
+                else:
+                    print(json.dumps(value, ensure_ascii=False), flush=True)
+                progress.update()
+        progress.close()
     else:
         value = extract(llm, schema, texts[0], grammar=grammar, max_tokens=args.n, **kwargs)
         print(json.dumps(value, ensure_ascii=False, indent=None if args.compact else 2))
@@ -234,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="text file, '-' for stdin (default), or a .jsonl file of texts (one JSON per line out)")
     ext.add_argument("-n", "--n", type=int, default=512, help="most tokens per extraction")
     ext.add_argument("--compact", action="store_true", help="print the JSON on one line")
+    ext.add_argument("--batch-size", type=int, default=4, metavar="B",
+                     help="texts of a .jsonl input decoded together (default: 4); a text that fails prints "
+                          '{"error": ...} in its place')
     _add_sampling_args(ext, "greedy")
     ext.set_defaults(func=cmd_extract)
 

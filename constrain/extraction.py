@@ -80,6 +80,25 @@ def extract(llm, model_or_schema, text: str, *, instructions: str | None = None,
     return _validated(choice["message"]["content"] or "", choice["finish_reason"], max_tokens, schema, pydantic_model)
 
 
+def extract_many(llm, model_or_schema, texts, *, grammar=None, **kwargs) -> list:
+    """extract() for each text, up to llm's n_seq_max decoded together (Llama(n_seq_max=B)).
+    Returns one entry per text, in order: the value, or the ExtractionError (or other
+    ConstrainError) that text ended in; one bad text never stops the others."""
+    from constrain.grammars import json_schema
+
+    if kwargs.get("stream"):
+        raise ValueError("extract_many does not stream")
+    if grammar is None:  # compiled once for every text
+        schema, pydantic_model = _schema_and_model(model_or_schema)
+        grammar = json_schema(pydantic_model or schema)
+    jobs = [lambda view, text=text: extract(view, model_or_schema, text, grammar=grammar, **kwargs) for text in texts]
+    results = llm.run_sequences(jobs)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, ConstrainError):
+            raise result
+    return results
+
+
 def _stream(llm, messages: list[dict], request: dict, schema, pydantic_model):
     from pydantic_core import from_json
 

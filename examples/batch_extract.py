@@ -1,18 +1,17 @@
-"""Extract one JSON object per line of a JSONL file of texts, with a progress bar.
+"""Extract one JSON object per line of a JSONL file of texts, four texts decoded together.
 
     python examples/batch_extract.py [texts.jsonl] [schema.json] > people.jsonl
 
 Each input line is a JSON string or an object with a "text" field; each output line is
-the extracted JSON. The schema is compiled once and reused for every text.
+the extracted JSON (or {"error": ...} for a text that failed). The schema is compiled once
+and reused for every text.
 """
 
 import json
 import os
 import sys
 
-from tqdm import tqdm
-
-from constrain import Llama, extract
+from constrain import ConstrainError, Llama, extract_many
 from constrain.grammars import json_schema
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,9 +26,9 @@ def main() -> None:
         lines = [json.loads(line) for line in f if line.strip()]
     texts = [item["text"] if isinstance(item, dict) else item for item in lines]
     grammar = json_schema(schema)
-    llm = Llama(n_threads=2)
-    for text in tqdm(texts, desc="extracting", unit="text", file=sys.stderr):
-        print(json.dumps(extract(llm, schema, text, grammar=grammar)), flush=True)
+    llm = Llama(n_threads=2, n_seq_max=4)
+    for value in extract_many(llm, schema, texts, grammar=grammar):
+        print(json.dumps({"error": str(value)} if isinstance(value, ConstrainError) else value), flush=True)
 
 
 if __name__ == "__main__":

@@ -65,3 +65,13 @@ def test_a_failing_prompt_does_not_stop_the_others(llm):
     assert results[0]["choices"][0]["text"] and results[2]["choices"][0]["text"]
     with pytest.raises(ContextOverflowError):
         llm.create_completion_batch([too_long], max_tokens=4)
+
+
+def test_extract_many_returns_values_and_errors_in_order(llm):
+    from constrain import extract_many
+
+    texts = ["Ada Lovelace was 36.", "word " * 400, "Alan Turing was 41."]
+    results = extract_many(llm, PERSON, texts, max_tokens=48)
+    assert isinstance(results[1], ContextOverflowError)
+    for value in (results[0], results[2]):
+        jsonschema.validate(value, PERSON)
