@@ -44,3 +44,8 @@ class ChatTemplateLimitError(ChatTemplateError):
 
     def __reduce__(self):
         return type(self), (self.bound, self.detail)
+
+
+class ContextError(ConstrainError, ValueError):
+    """A request on the model's context that cannot be done: evaluating no tokens, rewinding to a
+    position the context does not have."""
