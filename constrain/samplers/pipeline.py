@@ -91,11 +91,15 @@ class Pipeline:
         """`restrict(processed) -> logits` narrows the choice after every processor (the grammar's
         budget-aware ending uses it: it needs the final order of the candidates)."""
         processed = self.process(ids, logits, allowed)
+        mask = _as_mask(allowed, processed) if allowed is not None else None
+        if mask is not None:  # whatever the processors did, before the restriction ranks candidates
+            processed = processed.copy()
+            kernels.remask(processed, mask)
         if restrict is not None:
             processed = _check_valid(restrict(processed), processed.shape, f"restriction {restrict!r}")
-        if allowed is not None:  # last, whatever the processors did
-            processed = processed.copy()
-            kept = kernels.remask(processed, _as_mask(allowed, processed))
+        if mask is not None:  # and last
+            processed = processed.copy() if restrict is not None else processed
+            kept = kernels.remask(processed, mask)
         else:
             kept = int(np.count_nonzero(processed != -np.inf))
         if kept == 0:
