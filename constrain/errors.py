@@ -31,3 +31,21 @@ class SamplingError(ConstrainError, ValueError):
 
 class ChatTemplateError(ConstrainError, ValueError):
     """A chat template is missing, malformed, unsafe, or raised an exception while rendering."""
+
+
+class ChatTemplateLimitError(ChatTemplateError):
+    """A chat template hit one of the bounds it renders under; `bound` names which one
+    ("time", "loop iterations", "output", "integer size", "range", "json indent")."""
+
+    def __init__(self, bound: str, detail: str):
+        super().__init__(f"the chat template hit its {bound} bound: {detail}")
+        self.bound = bound
+        self.detail = detail
+
+    def __reduce__(self):
+        return type(self), (self.bound, self.detail)
+
+
+class ContextError(ConstrainError, ValueError):
+    """A request on the model's context that cannot be done: evaluating no tokens, rewinding to a
+    position the context does not have."""

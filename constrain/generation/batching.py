@@ -166,11 +166,13 @@ class SequenceView:
         self.logits = np.zeros(llm.n_vocab(), dtype=np.float32)
         self.all_logits: np.ndarray | None = None
 
+    # the tokenizer directly, not through the Llama: a batch runs inside one Llama call, whose
+    # lock the sequences' threads must not wait for
     def tokenize(self, text, add_bos: bool = True, special: bool = False) -> list[int]:
-        return self._llm.tokenize(text, add_bos=add_bos, special=special)
+        return self.tokenizer.encode(text, add_bos=add_bos, special=special)
 
     def detokenize(self, ids) -> bytes:
-        return self._llm.detokenize(ids)
+        return self.tokenizer.decode(ids)
 
     def n_vocab(self) -> int:
         return self._llm.n_vocab()

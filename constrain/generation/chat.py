@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from constrain.errors import SamplingError
 from constrain.generation.response_format import grammar_for
 from constrain.generation import tools as tool_calls
-from constrain.generation.completion import Finish, collect, completion_events, prepare_request, usage_of
+from constrain.generation.completion import Finish, collect, completion_events, prepare_request, usage_of, utf8
 from constrain.runtime.chat_template import ChatTemplate, special_token_texts
 
 
@@ -20,7 +20,7 @@ def chat_prompt_ids(llm, messages, chat_template: str | None = None, tools: list
     text = template.render(messages, add_generation_prompt=True, tools=tools)
     # a template that writes the BOS text itself must not get a second BOS
     add_bos = not (template.bos_token and text.startswith(template.bos_token))
-    return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+    return list(llm.tokenize(utf8(text, "the rendered messages"), add_bos=add_bos, special=True))
 
 
 def _chat_logprobs(section: dict | None) -> dict | None:

@@ -36,10 +36,19 @@ class Finish:
     completion_tokens: int
 
 
+def utf8(text: str, argument: str) -> bytes:
+    """`text` as UTF-8, or a SamplingError naming the argument (a lone surrogate cannot be encoded)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SamplingError(f"{argument} holds {text[exc.start]!r} at index {exc.start}, which UTF-8 cannot "
+                            f"encode ({exc.reason}): a lone surrogate is not text") from None
+
+
 def tokenize_prompt(llm, prompt) -> tuple[list[int], str]:
     """Prompt ids (with BOS, special tokens parsed) and the prompt as text."""
     if isinstance(prompt, str):
-        return list(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)), prompt
+        return list(llm.tokenize(utf8(prompt, "prompt"), add_bos=True, special=True)), prompt
     if isinstance(prompt, (bytes, bytearray)):
         return (list(llm.tokenize(bytes(prompt), add_bos=True, special=True)),
                 bytes(prompt).decode("utf-8", errors="replace"))

@@ -86,3 +86,37 @@ def rewind_to(llm, n: int) -> None:
     known = known_context(llm)
     llm.rewind(n)
     _remember(llm, known[:n] if len(known) >= n else [])
+
+
+class OwnedContext:
+    """The context one generation built, put back if something else used the model meanwhile.
+
+    A stream yields between tokens; another call (or stream) on the same model may run then
+    and change the KV cache. Before the generation evaluates again it calls `ensure()`: a
+    model with `context_state()`/`restore_context()` (constrain's Llama) replays exactly the
+    eval calls that differ; any other model re-evaluates the missing ids.
+    """
+
+    def __init__(self, llm):
+        self.llm = llm
+        self.exact = all(hasattr(llm, name) for name in ("context_state", "restore_context", "context_version"))
+        self.state = None
+        self.version = None
+        self.ids: list[int] = []
+
+    def record(self) -> None:
+        """Remember the context as it is now (right after this generation's own eval)."""
+        if self.exact:
+            self.state = self.llm.context_state()
+            self.version = self.llm.context_version
+        else:
+            self.ids = list(known_context(self.llm))
+
+    def ensure(self) -> None:
+        """Make the model's context the recorded one again, if anything changed it."""
+        if self.exact:
+            if self.llm.context_version != self.version:
+                self.llm.restore_context(self.state)
+                self.version = self.llm.context_version
+        elif self.ids and known_context(self.llm) != self.ids:
+            evaluate_prompt(self.llm, self.ids)

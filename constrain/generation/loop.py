@@ -8,7 +8,8 @@ drawn, and with "length" after max_tokens. With `finish_within_budget` (and a Gr
 the last tokens before the budget runs out are narrowed to those after which the sentence can
 still be completed in time (constrain/grammars/budget.py). With `fast_forward`, text the grammar
 forces after a drawn token (constrain/grammars/forced.py) is appended as tokens without sampling
-and evaluated in the same batch as that token.
+and evaluated in the same batch as that token. A suspended generation (a stream) owns its
+context: if the model was used meanwhile, it is restored before the next evaluation.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from constrain.errors import SamplingError
-from constrain.generation.context import evaluate_more, evaluate_prompt
+from constrain.generation.context import OwnedContext, evaluate_more, evaluate_prompt
 from constrain.grammars.budget import BudgetedEnding
 from constrain.grammars.forced import forced_tokens
 from constrain.grammars.matcher import GrammarMatcher
@@ -63,7 +64,9 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
     """
     state = state if state is not None else Generation(list(prompt_ids))
     limit = max_new_tokens(llm, len(prompt_ids), max_tokens)
+    owned = OwnedContext(llm)
     evaluate_prompt(llm, prompt_ids)
+    owned.record()
     eog = end_of_generation_ids(llm)
     n_vocab = llm.n_vocab()
     context = np.empty(len(prompt_ids) + max(limit, 0), dtype=np.int64)
@@ -80,7 +83,9 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
     produced = 0
     while produced < limit:
         if pending:
+            owned.ensure()  # another call may have used the model while this one was suspended
             evaluate_more(llm, pending)
+            owned.record()
             pending = []
         if matcher is not None and matcher.is_finished():
             state.finish_reason = "stop"

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.errors import ContextOverflowError, SamplingError
-from constrain.generation.completion import tokenize_prompt
+from constrain.generation.completion import tokenize_prompt, utf8
 from constrain.generation.context import evaluate_more, evaluate_prompt, rewind_to
 from constrain.generation.logprobs import log_softmax
 
 
 def _continuation_ids(llm, continuation) -> list[int]:
     if isinstance(continuation, str):
-        ids = list(llm.tokenize(continuation.encode("utf-8"), add_bos=False, special=False))
+        ids = list(llm.tokenize(utf8(continuation, "continuation"), add_bos=False, special=False))
     else:
         ids = [int(t) for t in continuation]
     if not ids:

@@ -15,12 +15,31 @@ other sampler object runs after bias and penalties.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from constrain.errors import SamplingError
 from constrain.samplers import (Dist, Greedy, LogitBias, MinP, MirostatV1, MirostatV2, Penalties, Pipeline,
                                 Temperature, TopK, TopP, TypicalP)
 from constrain.samplers.pipeline import _as_processor_list
 
 MIROSTAT_M = 100
+
+
+def _real(name: str, value) -> float:
+    """A sampling argument as a finite float, or a SamplingError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise SamplingError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    if not math.isfinite(value):
+        raise SamplingError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
+def _whole(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise SamplingError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    return int(value)
 
 
 def build_pipeline(*, temperature: float = 0.8, top_p: float = 0.95, top_k: int = 40, min_p: float = 0.05,
@@ -30,6 +49,13 @@ def build_pipeline(*, temperature: float = 0.8, top_p: float = 0.95, top_k: int 
                    logit_bias: dict | None = None, logits_processor=None, sampler=None,
                    constrained: bool = False, n_vocab: int | None = None) -> Pipeline:
     """The Pipeline a create_completion call with these arguments samples with."""
+    temperature, top_p, min_p, typical_p = (_real(n, v) for n, v in (("temperature", temperature), ("top_p", top_p),
+                                                                     ("min_p", min_p), ("typical_p", typical_p)))
+    repeat_penalty, frequency_penalty, presence_penalty, mirostat_tau, mirostat_eta = (
+        _real(n, v) for n, v in (("repeat_penalty", repeat_penalty), ("frequency_penalty", frequency_penalty),
+                                 ("presence_penalty", presence_penalty), ("mirostat_tau", mirostat_tau),
+                                 ("mirostat_eta", mirostat_eta)))
+    top_k, penalty_last_n = _whole("top_k", top_k), _whole("penalty_last_n", penalty_last_n)
     if isinstance(sampler, Pipeline):
         return sampler
     if mirostat_mode is None:

@@ -2,27 +2,29 @@
 
 Templates come from model files, i.e. from strangers: they run in Jinja2's
 ImmutableSandboxedEnvironment, which refuses attribute access to Python internals
-(`__class__`, `__globals__`, `mro`, ...) and any mutation of the passed data. Every failure -
-syntax, sandbox violation, `raise_exception(...)` in the template, a runaway `range` - becomes
-a ChatTemplateError naming the cause. The context matches Hugging Face's `apply_chat_template`:
+(`__class__`, `__globals__`, `mro`, ...) and any mutation of the passed data, extended with
+bounds on time, loop iterations and every allocation (constrain/runtime/template_sandbox.py;
+`ChatTemplate(..., limits=TemplateLimits(...))` changes them). Every failure - syntax, sandbox
+violation, `raise_exception(...)` in the template, a bound hit (ChatTemplateLimitError, whose
+`bound` says which) - becomes a ChatTemplateError naming the cause. The context matches Hugging Face's `apply_chat_template`:
 `messages`, `add_generation_prompt`, `bos_token`, `eos_token`, `tools`, `raise_exception`,
 `strftime_now`, and a `tojson` filter that keeps non-ASCII text as is.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from constrain.errors import ChatTemplateError
+from constrain.errors import ChatTemplateError, ChatTemplateLimitError
+from constrain.runtime.template_sandbox import (DEFAULT_LIMITS, BoundedSandbox, TemplateLimits, check_time,
+                                                end_render, start_render)
 
 METADATA_KEY = "tokenizer.chat_template"
-MAX_OUTPUT_CHARS = 1 << 22  # a rendered prompt longer than any context window is an attack or a bug
+MAX_OUTPUT_CHARS = DEFAULT_LIMITS.output_chars  # a rendered prompt longer than any context window is an attack or a bug
 
 
 class _TemplateRaised(Exception):
@@ -37,39 +39,9 @@ def _strftime_now(fmt: str) -> str:
     return datetime.now().strftime(fmt)
 
 
-def _tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None, separators=None,
-            sort_keys: bool = False) -> str:
-    return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-
-class _StrictSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, made loud and bounded.
-
-    Jinja's sandbox answers an unsafe attribute with an Undefined that prints as "", so a
-    probing template would render silently; here it raises. Repetition (`'x' * n`) and powers
-    are checked before they can allocate gigabytes.
-    """
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def unsafe_undefined(self, obj: Any, attribute: str):
-        raise SecurityError(f"access to attribute {attribute!r} of a {type(obj).__name__!r} object is unsafe")
-
-    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
-                    if len(seq) * max(count, 0) > MAX_OUTPUT_CHARS:
-                        raise SecurityError(f"repetition to {len(seq) * count} items is too large")
-        if operator == "**" and isinstance(right, int) and abs(right) > 4096:
-            raise SecurityError(f"exponent {right} is too large")
-        return super().call_binop(context, operator, left, right)
-
-
-def _environment() -> ImmutableSandboxedEnvironment:
-    env = _StrictSandbox(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"],
-                                        undefined=jinja2.Undefined, autoescape=False)
-    env.filters["tojson"] = _tojson
+def _environment() -> BoundedSandbox:
+    env = BoundedSandbox(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"],
+                         undefined=jinja2.Undefined, autoescape=False)
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now
     return env
@@ -106,10 +78,12 @@ def special_token_texts(metadata: dict) -> tuple[str, str]:
 class ChatTemplate:
     """A compiled chat template. `render(messages, add_generation_prompt=True) -> str`."""
 
-    def __init__(self, source: str, bos_token: str = "", eos_token: str = ""):
+    def __init__(self, source: str, bos_token: str = "", eos_token: str = "",
+                 limits: TemplateLimits = DEFAULT_LIMITS):
         if not isinstance(source, str) or not source.strip():
             raise ChatTemplateError("the chat template is empty")
         self.source = source
+        self.limits = limits
         self.bos_token = bos_token
         self.eos_token = eos_token
         try:
@@ -131,13 +105,16 @@ class ChatTemplate:
                        bos_token=self.bos_token, eos_token=self.eos_token)
         if tools is not None:
             context["tools"] = tools
+        budget = start_render(self.limits)
         try:
             pieces = []
             size = 0
             for piece in self._template.generate(**context):
+                check_time()
                 size += len(piece)
-                if size > MAX_OUTPUT_CHARS:
-                    raise ChatTemplateError(f"the chat template produced more than {MAX_OUTPUT_CHARS} characters")
+                if size > self.limits.output_chars:
+                    raise ChatTemplateLimitError(
+                        "output", f"the rendered text is longer than {self.limits.output_chars} characters")
                 pieces.append(piece)
             return "".join(pieces)
         except ChatTemplateError:
@@ -152,3 +129,5 @@ class ChatTemplate:
             raise ChatTemplateError(f"the chat template exhausted resources: {type(exc).__name__}") from None
         except Exception as exc:  # template code runs arbitrary filter/test logic on our data
             raise ChatTemplateError(f"the chat template failed: {type(exc).__name__}: {exc}") from None
+        finally:
+            end_render(budget)

@@ -7,11 +7,13 @@ removed tokens. Processors never modify their input; they return a new array.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 
 from constrain.errors import SamplingError
+from constrain.samplers.kernels import keep_only
 from constrain.samplers.token_text import token_ids_of
 
 
@@ -23,18 +25,40 @@ def as_logits(logits) -> np.ndarray:
     return arr
 
 
+MAX_FINITE_BIAS = 1e30  # far beyond any logit, far below float32's limit
+
+
 class LogitBias:
-    """Add a fixed bias to chosen tokens (-inf bans them), as OpenAI's `logit_bias`."""
+    """Add a fixed bias to chosen tokens, as OpenAI's and llama-cpp-python's `logit_bias`.
+
+    A bias of -inf bans the token. A bias of +inf forces it: when one or more +inf-biased
+    tokens are still candidates, every other token is removed and the forced ones keep their
+    own logits (so the model chooses among them). A token already removed (-inf, e.g. by the
+    grammar mask) stays removed whatever its bias, so a bias never overrides a grammar. NaN
+    is not a bias: it is refused with a SamplingError naming the token. Finite biases beyond
+    +-1e30 act as +-1e30 (float32 logits would overflow to inf).
+    """
 
     def __init__(self, biases: Mapping[int, float]):
         try:
             items = [(int(k), float(v)) for k, v in biases.items()]
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise SamplingError(f"logit bias must map token ids to numbers: {exc}") from None
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise SamplingError(f"logit_bias must map token ids to numbers: {exc}") from None
         if any(k < 0 for k, _ in items):
-            raise SamplingError(f"logit bias has a negative token id: {[k for k, _ in items if k < 0]}")
-        self.token_ids = np.array([k for k, _ in items], dtype=np.int64)
-        self.biases = np.array([v for _, v in items], dtype=np.float32)
+            raise SamplingError(f"logit_bias has a negative token id: {[k for k, _ in items if k < 0]}")
+        nan = [k for k, v in items if math.isnan(v)]
+        if nan:
+            raise SamplingError(f"logit_bias value for token {nan[0]} is NaN: use a number, -inf to ban "
+                                f"the token or +inf to force it")
+        # huge finite biases act as they would in float64 (overwhelming, not overflowing to inf)
+        items = [(k, v if math.isinf(v) else min(max(v, -MAX_FINITE_BIAS), MAX_FINITE_BIAS)) for k, v in items]
+        self.token_ids = np.array([k for k, v in items if v != math.inf], dtype=np.int64)
+        self.biases = np.array([v for _, v in items if v != math.inf], dtype=np.float32)
+        self.forced_ids = np.array(sorted({k for k, v in items if v == math.inf}), dtype=np.int64)
+
+    @property
+    def _all_ids(self) -> np.ndarray:
+        return np.concatenate([self.token_ids, self.forced_ids])
 
     @classmethod
     def for_text(cls, tokenizer, text: str, bias: float) -> "LogitBias":
@@ -46,16 +70,23 @@ class LogitBias:
 
     def __call__(self, ids, logits) -> np.ndarray:
         logits = as_logits(logits)
-        if self.token_ids.size and self.token_ids.max() >= logits.size:
+        named = self._all_ids
+        if named.size and named.max() >= logits.size:
             raise SamplingError(
-                f"logit bias names token {int(self.token_ids.max())} but the vocabulary has {logits.size}"
+                f"logit_bias names token {int(named.max())} but the vocabulary has {logits.size}"
             )
         out = logits.copy()
-        out[self.token_ids] += self.biases
+        out[self.token_ids] += self.biases  # -inf stays -inf: a finite or -inf bias cannot revive it
+        if self.forced_ids.size:
+            live = self.forced_ids[logits[self.forced_ids] != -np.inf]
+            if live.size:
+                return keep_only(out, live)
         return out
 
     def __repr__(self) -> str:
-        return f"LogitBias({dict(zip(self.token_ids.tolist(), self.biases.tolist()))})"
+        biases = dict(zip(self.token_ids.tolist(), self.biases.tolist()))
+        biases.update({k: math.inf for k in self.forced_ids.tolist()})
+        return f"LogitBias({biases})"
 
 
 class Penalties:

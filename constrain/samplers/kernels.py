@@ -257,3 +257,25 @@ def exp_shifted(x: np.ndarray, shift) -> np.ndarray:
     _exp_parts(x, np.float32(shift), poly, scale.view(np.int32))
     poly *= scale
     return poly
+
+
+@njit(cache=True)
+def first_invalid(logits):
+    """Position of the first NaN or +inf logit, or -1 (finite values and -inf are valid)."""
+    for i in range(logits.size):
+        v = logits[i]
+        if v != v or v == np.inf:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def remask(logits, allowed):
+    """`logits` with -inf where `allowed` is False, in place; returns how many stay finite."""
+    kept = 0
+    for i in range(logits.size):
+        if not allowed[i]:
+            logits[i] = NEG_INF
+        elif logits[i] != NEG_INF:
+            kept += 1
+    return kept

@@ -1,4 +1,12 @@
-"""Pipeline: grammar mask first, then the processors in order, then one sampler."""
+"""Pipeline: grammar mask first, then the processors in order, the mask again, then one sampler.
+
+The mask is applied twice on purpose. First, so that biases, penalties and boosters only see
+legal tokens (a top-k keeps the k best *legal* tokens). Last, after every processor and the
+`restrict` hook, so that nothing a processor does - a +inf bias, a NaN, a token it brings back
+from -inf - can let a token the grammar forbids be drawn. Every processor's output is checked
+(shape, NaN, +inf) and a bad one raises a SamplingError that names the processor; the sampler's
+choice is checked against the final logits as well.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +34,38 @@ def _as_processor_list(processors) -> list[Processor]:
     return items
 
 
+def _as_mask(allowed, logits: np.ndarray) -> np.ndarray:
+    allowed = np.asarray(allowed, dtype=np.bool_)
+    if allowed.shape != logits.shape:
+        raise SamplingError(f"mask shape {allowed.shape} does not match logits shape {logits.shape}")
+    return allowed
+
+
+def _check_valid(logits, shape: tuple, source: str) -> np.ndarray:
+    """`logits` as float32 if it has `shape` and holds no NaN or +inf; else a SamplingError."""
+    try:
+        out = np.asarray(logits, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise SamplingError(f"{source} returned {type(logits).__name__}, not an array of logits: {exc}") from None
+    if out.shape != shape:
+        raise SamplingError(f"{source} returned logits of shape {out.shape}, expected {shape} (one per token)")
+    bad = int(kernels.first_invalid(out))
+    if bad >= 0:
+        raise SamplingError(f"{source} returned {float(out[bad])} for token {bad}: logits must be finite, "
+                            f"or -inf to remove a token")
+    return out
+
+
 class Pipeline:
     """`Pipeline(processors, sampler)(ids, logits, allowed=None) -> token id`.
 
     `allowed` is a boolean mask over the vocabulary (from a grammar); it is applied before
-    any processor, so biases, penalties and boosters only ever see legal tokens.
+    any processor, so biases, penalties and boosters only ever see legal tokens, and again
+    after the last one, so that no processor can bring a forbidden token back.
+
+    A processor must return logits of the vocabulary's shape, finite or -inf (removed); NaN,
+    +inf or another shape is a SamplingError naming the processor. The model's own logits are
+    held to the same rule.
     """
 
     def __init__(self, processors: Iterable[Processor] | Processor | None = (), sampler=None):
@@ -40,16 +75,15 @@ class Pipeline:
             raise SamplingError(f"sampler {self.sampler!r} is not callable as sampler(logits)")
 
     def process(self, ids, logits, allowed: np.ndarray | None = None) -> np.ndarray:
-        """The logits after the mask and every processor."""
+        """The logits after the mask and every processor (the mask is not re-applied here)."""
         logits = as_logits(logits)
         if allowed is not None:
-            allowed = np.asarray(allowed, dtype=np.bool_)
-            if allowed.shape != logits.shape:
-                raise SamplingError(f"mask shape {allowed.shape} does not match logits shape {logits.shape}")
+            allowed = _as_mask(allowed, logits)
             logits = kernels.masked_copy(logits, allowed)
+        _check_valid(logits, logits.shape, "the model's logits")
         ids = np.asarray(ids, dtype=np.int64)
         for processor in self.processors:
-            logits = as_logits(processor(ids, logits))
+            logits = _check_valid(processor(ids, logits), logits.shape, f"logits processor {processor!r}")
         return logits
 
     def __call__(self, ids, logits, allowed: np.ndarray | None = None,
@@ -57,11 +91,30 @@ class Pipeline:
         """`restrict(processed) -> logits` narrows the choice after every processor (the grammar's
         budget-aware ending uses it: it needs the final order of the candidates)."""
         processed = self.process(ids, logits, allowed)
+        mask = _as_mask(allowed, processed) if allowed is not None else None
+        if mask is not None:  # whatever the processors did, before the restriction ranks candidates
+            processed = processed.copy()
+            kernels.remask(processed, mask)
         if restrict is not None:
-            processed = restrict(processed)
-        if processed.max() == -np.inf:
+            processed = _check_valid(restrict(processed), processed.shape, f"restriction {restrict!r}")
+        if mask is not None:  # and last
+            processed = processed.copy() if restrict is not None else processed
+            kept = kernels.remask(processed, mask)
+        else:
+            kept = int(np.count_nonzero(processed != -np.inf))
+        if kept == 0:
             raise SamplingError(self._explain_empty(ids, logits, allowed))
-        return int(self.sampler(processed))
+        token = self.sampler(processed)
+        try:
+            token = int(token)
+        except (TypeError, ValueError):
+            raise SamplingError(f"sampler {self.sampler!r} returned {token!r}, not a token id") from None
+        if not 0 <= token < processed.size or processed[token] == -np.inf:
+            why = ("outside the vocabulary" if not 0 <= token < processed.size
+                   else "forbidden by the grammar" if allowed is not None and not allowed[token]
+                   else "removed by the processors")
+            raise SamplingError(f"sampler {self.sampler!r} chose token {token}, which is {why}")
+        return token
 
     def _explain_empty(self, ids, logits, allowed) -> str:
         """Name the stage that removed the last candidate (only runs on failure)."""
@@ -77,6 +130,8 @@ class Pipeline:
             current = as_logits(processor(ids, current))
             if current.max() == -np.inf:
                 return f"no token left to sample: {processor!r} removed every remaining token"
+        if allowed is not None:
+            return "no token left to sample: the processors kept only tokens the grammar forbids"
         return "no token left to sample"
 
     def reset(self) -> None:
