@@ -14,6 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from constrain.errors import TokenizerError
+from constrain.testing.byte_unicode import BYTE_TO_UNICODE
 
 
 class TokenType(IntEnum):
@@ -142,6 +143,25 @@ def _special_id(metadata: Mapping[str, Any], name: str, default: int | None, n_v
     return None
 
 
+# Bytes every byte-level vocabulary spells alone: printable ASCII, tab and newline. (Real ones may
+# lack a few control or rare bytes, e.g. SmolLM2 has no 0x04 or 0xF1 token; llama.cpp then drops
+# such a byte from the text, and so does this tokenizer.)
+_REQUIRED_BYTES = [0x09, 0x0A] + list(range(0x20, 0x7F))
+
+
+def _check_byte_tokens(text_to_id: Mapping[str, int]) -> None:
+    """A byte-level vocabulary spells any text with its one-byte tokens; without them the
+    merges cannot start and plain text would silently tokenize to nothing."""
+    missing = [b for b in _REQUIRED_BYTES if BYTE_TO_UNICODE[b] not in text_to_id]
+    if missing:
+        shown = ", ".join(f"0x{b:02X} ({chr(b)!r})" for b in missing[:8])
+        raise TokenizerError(
+            f"GGUF metadata 'tokenizer.ggml.tokens' is a byte-level ('gpt2') vocabulary without the one-byte "
+            f"tokens of {len(missing)} ASCII characters ({shown}{', ...' if len(missing) > 8 else ''}): "
+            "text containing them could not be tokenized"
+        )
+
+
 def _first_with_text(text_to_id: Mapping[str, int], texts: tuple[str, ...]) -> int | None:
     ids = [text_to_id[t] for t in texts if t in text_to_id]
     return min(ids) if ids else None
@@ -191,6 +211,8 @@ def read_vocabulary(metadata: Mapping[str, Any]) -> Vocabulary:
 
     # later duplicates win, as in llama.cpp's text -> id map
     text_to_id = {t: i for i, t in enumerate(tokens)}
+    if model == "gpt2":
+        _check_byte_tokens(text_to_id)
     special, forced_control = _specials_by_text(metadata, text_to_id, n)
     types[sorted(forced_control)] = TokenType.CONTROL
     eog = _end_of_generation(special, text_to_id, eos_id)
