@@ -72,3 +72,38 @@ def test_documented_enum_limit_works():
     values = [f"value-{i}" for i in range(20000)]
     g = json_schema({"enum": values})
     assert g.accepts('"value-19999"') and g.accepts('"value-7"') and not g.accepts('"value-20000"')
+
+
+def _nested(depth: int, wrap) -> dict:
+    schema = {"type": "string"}
+    for _ in range(depth):
+        schema = wrap(schema)
+    return schema
+
+
+@pytest.mark.parametrize("wrap", [lambda s: {"type": "array", "items": s}, lambda s: {"anyOf": [s, {"type": "null"}]}])
+def test_deep_schema_is_a_typed_error_naming_the_path(wrap):
+    from constrain.grammars.json_schema import SchemaTooLargeError
+
+    with pytest.raises(SchemaTooLargeError, match="levels deep") as err:
+        json_schema(_nested(100_000, wrap))
+    assert str(err.value).startswith("#/") and len(str(err.value)) < 300
+
+
+def test_deep_schema_text_is_a_typed_error():
+    from constrain.grammars.json_schema import SchemaTooLargeError
+
+    with pytest.raises(SchemaTooLargeError, match="levels deep"):
+        json_schema('{"items":' * 100_000 + "{}" + "}" * 100_000)
+
+
+def test_schema_nested_below_the_limit_compiles():
+    g = json_schema(_nested(120, lambda s: {"type": "array", "items": s}))
+    assert g.accepts("[" * 120 + '"a"' + "]" * 120) and not g.accepts("[" * 119 + '"a"' + "]" * 119)
+
+
+def test_schema_error_messages_stay_short():
+    from constrain.grammars.json_schema import JsonSchemaError
+
+    err = JsonSchemaError("x" * 300_000, keyword="pattern", path="#/properties/a")
+    assert len(str(err)) < 2200 and str(err).startswith("#/properties/a/pattern: xxx")
