@@ -1,6 +1,9 @@
 """constrain: local LLaMA-family inference whose output is guaranteed to follow a grammar."""
 
 from constrain.errors import ConstrainError
+from constrain import numba_cache as _numba_cache
+
+_numba_cache.install_on_import()  # before any kernel compiles or loads from numba's cache
 
 __all__ = ["ConstrainError", "Llama", "extract", "extract_many"]
 __version__ = "0.1.0"

@@ -25,6 +25,11 @@ class ContextOverflowError(ConstrainError, ValueError):
     """More tokens were evaluated than the context window holds."""
 
 
+class ContextSizeError(ConstrainError, ValueError):
+    """The requested context (n_ctx) cannot be served: more positions than the kernels index, or
+    a KV cache larger than the memory that can be reserved for it."""
+
+
 class SamplingError(ConstrainError, ValueError):
     """Sampler or generation settings are invalid, or no token is left to choose from."""
 

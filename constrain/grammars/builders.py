@@ -95,7 +95,9 @@ def regex(pattern: str, flags: str = "") -> LexemeGrammar:
     try:
         re.compile(pattern, value)
     except re.error as exc:
-        raise GrammarError(f"invalid regular expression {pattern!r}: {exc}") from None
+        raise GrammarError(f"invalid regular expression {pattern[:200]!r}: {exc}") from None
+    except RecursionError:
+        raise GrammarError(f"regular expression {pattern[:60]!r}... nests too deeply") from None
 
     def build():
         store = shared_store()

@@ -1,9 +1,14 @@
-"""The caches of compiled grammars: one in memory, bounded, least recently used first out; and
-on disk, what a previous process learned about a grammar.
+"""The caches of compiled grammars: one in memory, bounded by bytes and entries, least recently
+used first out; and on disk, what a previous process learned about a grammar.
 
-A compiled grammar holds its parser tables, lexer states and mask memos; a server that compiles a
-schema per request would otherwise keep every one of them. `CONSTRAIN_GRAMMAR_CACHE_SIZE` sets how
-many stay (default 64); a grammar object in use keeps its engine alive whatever the cache drops.
+A compiled grammar holds its parser tables, lexer states and mask memos (which grow while
+matchers generate); a server that compiles a schema per request would otherwise keep every one
+of them. `CONSTRAIN_GRAMMAR_CACHE_BYTES` bounds the bytes the cache holds (default 64 MiB; size
+suffixes K, M, G are read), `CONSTRAIN_GRAMMAR_CACHE_SIZE` the entries (default 64); 0 turns the
+cache off. Sizes are estimated by `estimated_bytes` (numpy arrays by their size, containers by
+their entries) when an entry is stored, and re-estimated for every entry each `REMEASURE_EVERY`
+stores and whenever an entry is looked up, since memos grow after the compile. A grammar object
+in use keeps its engine alive whatever the cache drops.
 
 On disk (`$CONSTRAIN_CACHE_DIR/grammars`, else ~/.cache/constrain/grammars) a JSON Schema that
 compiled once is marked as known-good, keyed by its content, options and the compiler's version:
@@ -15,14 +20,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 import time
 from pathlib import Path
 from collections import OrderedDict
 from typing import Callable, Generic, TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
 DEFAULT_ENTRIES = 64
+DEFAULT_BYTES = 64 << 20
+REMEASURE_EVERY = 16
+_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 def _configured_size() -> int:
@@ -35,10 +46,88 @@ def _configured_size() -> int:
         return DEFAULT_ENTRIES
 
 
+def _configured_bytes() -> int:
+    raw = os.environ.get("CONSTRAIN_GRAMMAR_CACHE_BYTES", "").strip().lower().rstrip("ib")
+    if not raw:
+        return DEFAULT_BYTES
+    scale = _SUFFIXES.get(raw[-1], 1)
+    try:
+        return max(0, int(float(raw[:-1] if scale > 1 else raw) * scale))
+    except ValueError:
+        return DEFAULT_BYTES
+
+
+# Objects a compiled grammar refers to but does not own: shared by every grammar of the process
+# (the vocabulary trie and its walk form, the shared lexeme store and its DFA, the tokenizer's
+# vocabulary), so they are not counted against one entry. A class lists its attributes that point
+# at shared state in NOT_OWNED.
+_SHARED_TYPES = ("VocabularyTrie", "WalkTrie", "TermStore", "LazyDFA", "TokenVocabulary", "Lark", "ModuleType")
+_CONTAINER_ENTRY = 64  # bytes per dict/list entry beyond what the entry refers to (pointers, hash slots)
+
+
+_SCALARS = (bool, int, float, complex, type(None), type, np.generic)
+_shared_by_type: dict[type, bool] = {}
+
+
+def _is_shared(kind: type) -> bool:
+    shared = _shared_by_type.get(kind)
+    if shared is None:
+        shared = _shared_by_type[kind] = any(cls.__name__ in _SHARED_TYPES for cls in kind.__mro__)
+    return shared
+
+
+def estimated_bytes(obj, *, max_objects: int = 200_000) -> int:
+    """Bytes held by `obj` and what it owns: numpy arrays by their buffers, containers by their
+    entries, other objects by their attributes; shared objects are skipped and every object is
+    counted once. Walks at most `max_objects` objects (then the estimate is a lower bound)."""
+    seen: set[int] = set()
+    stack = [obj]
+    total = 0
+    while stack and len(seen) < max_objects:
+        item = stack.pop()
+        if isinstance(item, _SCALARS) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        kind = type(item)
+        if kind is str or kind is bytes:
+            total += sys.getsizeof(item)
+        elif kind is np.ndarray:
+            owner = item
+            while isinstance(owner.base, np.ndarray):
+                owner = owner.base
+            if owner is item or id(owner) not in seen:
+                seen.add(id(owner))
+                total += owner.nbytes
+        elif kind is dict:
+            total += sys.getsizeof(item) + _CONTAINER_ENTRY * len(item)
+            stack.extend(k for k in item if not isinstance(k, _SCALARS))
+            stack.extend(v for v in item.values() if not isinstance(v, _SCALARS))
+        elif kind is tuple or kind is list or kind is set or kind is frozenset:
+            total += sys.getsizeof(item) + _CONTAINER_ENTRY * len(item)
+            stack.extend(v for v in item if not isinstance(v, _SCALARS))
+        elif _is_shared(kind) or callable(item):
+            continue
+        elif hasattr(item, "__dict__"):
+            total += sys.getsizeof(item)
+            not_owned = getattr(kind, "NOT_OWNED", ())
+            stack.extend(v for k, v in vars(item).items() if k not in not_owned)
+        elif hasattr(kind, "__slots__"):
+            total += sys.getsizeof(item)
+            stack.extend(getattr(item, name, None) for name in kind.__slots__)
+    return total
+
+
 class CompiledGrammarCache(Generic[T]):
-    def __init__(self, max_entries: int | None = None):
+    """Compiled grammars by content key, least recently used out first past either bound."""
+
+    def __init__(self, max_entries: int | None = None, max_bytes: int | None = None,
+                 measure: Callable[[object], int] = estimated_bytes):
         self.max_entries = _configured_size() if max_entries is None else max_entries
+        self.max_bytes = _configured_bytes() if max_bytes is None else max_bytes
+        self._measure = measure
         self._items: OrderedDict[str, T] = OrderedDict()
+        self._sizes: dict[str, int] = {}
+        self._stores = 0
         self._lock = threading.Lock()
 
     def get_or_build(self, key: str, build: Callable[[], T]) -> T:
@@ -46,15 +135,31 @@ class CompiledGrammarCache(Generic[T]):
             item = self._items.get(key)
             if item is not None:
                 self._items.move_to_end(key)
+                self._sizes[key] = self._measure(item)
                 return item
         item = build()  # outside the lock: compiles may be slow, and may raise
+        size = self._measure(item) if self.max_entries and self.max_bytes else 0
         with self._lock:
-            if self.max_entries:
+            if self.max_entries and self.max_bytes and size <= self.max_bytes:
                 self._items[key] = item
                 self._items.move_to_end(key)
-                while len(self._items) > self.max_entries:
-                    self._items.popitem(last=False)
+                self._sizes[key] = size
+                self._stores += 1
+                if self._stores % REMEASURE_EVERY == 0:
+                    for k, v in self._items.items():
+                        self._sizes[k] = self._measure(v)
+                self._evict()
         return item
+
+    def _evict(self) -> None:
+        while self._items and (len(self._items) > self.max_entries or self.nbytes > self.max_bytes):
+            key, _ = self._items.popitem(last=False)
+            self._sizes.pop(key, None)
+
+    @property
+    def nbytes(self) -> int:
+        """The estimated bytes of the entries held (as last measured)."""
+        return sum(self._sizes.values())
 
     def __len__(self) -> int:
         return len(self._items)
@@ -62,6 +167,7 @@ class CompiledGrammarCache(Generic[T]):
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._sizes.clear()
 
 
 ENGINES: CompiledGrammarCache = CompiledGrammarCache()

@@ -19,6 +19,8 @@ from constrain.grammars.builders import lark_regex_literal
 from constrain.grammars.regex_program import sre_parse
 from constrain.grammars.errors import GrammarError
 
+MAX_TERMINAL_REGEX = 100_000  # characters of the pattern one regular rule becomes
+MAX_GROUP_NESTING = 100  # deeper groups are refused: the conversion and lark recurse per level
 _RULE_START = re.compile(r"^[ \t]*([a-zA-Z0-9_-]+)[ \t]*::=", re.MULTILINE)
 _NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "[": "[", "]": "]", "-": "-",
@@ -39,6 +41,7 @@ class _Parser:
 
     def __init__(self, text: str):
         self.text = _strip_comments(text)
+        self.depth = 0  # parentheses open around the current position
 
     def parse_rules(self) -> dict:
         starts = list(_RULE_START.finditer(self.text))
@@ -102,7 +105,11 @@ class _Parser:
             return ("any",)
         if ch == "(":
             self.pos += 1
+            self.depth += 1
+            if self.depth > MAX_GROUP_NESTING:
+                self.fail(f"groups nest more than {MAX_GROUP_NESTING} deep")
             inner = self.alternatives()
+            self.depth -= 1
             self.skip_space()
             if self.peek() != ")":
                 self.fail("missing ')'")
@@ -222,6 +229,9 @@ class _Converter:
                     raise GrammarError(f"GBNF line {line}: rule {ref!r} is used but not defined")
         self.recursive = _recursive_rules(rules)
         self.terminals: dict[str, str] = {}
+        self._regex_of_rule: dict[str, str | None] = {}
+        self.nullable_rule: dict[str, bool] = {}
+        self._nonempty_of_rule: dict[str, str | None] = {}
 
     def convert(self) -> str:
         lines = []
@@ -259,7 +269,7 @@ class _Converter:
             group = "(" + " | ".join(f"({p})" for p in nonempty) + ")"
             return group + "?" if len(nonempty) < len(parts) else group
         if kind == "seq":
-            return " ".join(self.lark_expr(n) for n in node[1] if self.lark_expr(n))
+            return " ".join(part for part in map(self.lark_expr, node[1]) if part)
         if kind == "lit":
             return json.dumps(node[1], ensure_ascii=False) if node[1] else ""
         if kind in ("cls", "any"):
@@ -294,7 +304,16 @@ class _Converter:
         if kind == "any":
             return "(?s:.)"
         if kind == "ref":
-            return self.regex(self.rules[node[1]][0])
+            name = node[1]
+            if name not in self._regex_of_rule:
+                regex = self.regex(self.rules[name][0])
+                if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
+                    raise GrammarError(
+                        f"GBNF line {node[2]}: rule {name!r} written out as one pattern would take more than "
+                        f"{MAX_TERMINAL_REGEX} characters (rules that use other rules several times double "
+                        "at every level)")
+                self._regex_of_rule[name] = regex
+            return self._regex_of_rule[name]
         if kind == "seq":
             parts = [self.regex(n) for n in node[1]]
             return None if any(p is None for p in parts) else "".join(f"(?:{p})" for p in parts)
@@ -323,7 +342,15 @@ class _Converter:
         if kind == "lit":
             return None  # the empty literal
         if kind == "ref":
-            return self.regex_nonempty(self.rules[node[1]][0])
+            name = node[1]
+            if name not in self._nonempty_of_rule:
+                regex = self.regex_nonempty(self.rules[name][0])
+                if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
+                    raise GrammarError(
+                        f"GBNF line {node[2]}: rule {name!r} written out as one pattern would take more than "
+                        f"{MAX_TERMINAL_REGEX} characters")
+                self._nonempty_of_rule[name] = regex
+            return self._nonempty_of_rule[name]
         if kind == "alt":
             parts = [p for p in (self.regex_nonempty(a) for a in node[1]) if p is not None]
             return "|".join(f"(?:{p})" for p in parts) if parts else None
@@ -366,9 +393,16 @@ def _nullable(node, conv: _Converter, seen=frozenset()) -> bool:
     if kind in ("cls", "any"):
         return False
     if kind == "ref":
-        if node[1] in seen:
+        name = node[1]
+        if name in seen:
             return False
-        return _nullable(conv.rules[node[1]][0], conv, seen | {node[1]})
+        if name in conv.recursive:
+            return _nullable(conv.rules[name][0], conv, seen | {name})
+        # a regular rule's answer does not depend on the path to it: once per rule, or rules
+        # that use another one twice would cost 2**depth
+        if name not in conv.nullable_rule:
+            conv.nullable_rule[name] = _nullable(conv.rules[name][0], conv, seen | {name})
+        return conv.nullable_rule[name]
     if kind == "seq":
         return all(_nullable(n, conv, seen) for n in node[1])
     if kind == "alt":

@@ -30,6 +30,15 @@ def content_hash(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
+def _compile_bounded(what: str, compile_it):
+    """`compile_it()`, with Python's recursion limit turned into a GrammarError: the front ends
+    refuse deep nesting where they can name it; this catches what nests inside libraries."""
+    try:
+        return compile_it()
+    except RecursionError:
+        raise GrammarError(f"{what[:200]} nests too deeply to compile (groups inside groups)") from None
+
+
 class CompiledGrammar:
     """What every grammar offers: matchers for a tokenizer, and recognition of whole texts."""
 
@@ -57,13 +66,16 @@ class CompiledGrammar:
 class Grammar(CompiledGrammar):
     """A grammar in lark syntax (LALR(1)), compiled once per content and shared by all matchers."""
 
-    def __init__(self, lark_text: str, start: str = "start"):
+    def __init__(self, lark_text: str, start: str = "start", source_path: str | None = None):
         if not isinstance(lark_text, str):
             raise GrammarError(f"grammar text must be a str, got {type(lark_text).__name__}")
         self.lark_text = lark_text
         self.start = start
-        self.key = content_hash("lark", start, lark_text)
-        self.engine = ENGINES.get_or_build(self.key, lambda: GrammarEngine(parse_lark(lark_text, start)))
+        self.source_path = source_path
+        self.key = content_hash("lark", start, lark_text, source_path or "")
+        self.engine = _compile_bounded(
+            "the grammar", lambda: ENGINES.get_or_build(
+                self.key, lambda: GrammarEngine(parse_lark(lark_text, start, source_path))))
 
     # -- constructors ----------------------------------------------------------------------
     @classmethod
@@ -88,7 +100,7 @@ class Grammar(CompiledGrammar):
             raise GrammarError(f"grammar file {path} is not UTF-8: {exc}") from None
         if path.suffix.lower() == ".gbnf":
             return cls.from_gbnf(text)
-        return cls(text, start)
+        return cls(text, start, source_path=str(path.resolve()))
 
     # -- use -------------------------------------------------------------------------------
     def _mask_builder(self, trie):
@@ -101,7 +113,9 @@ class Grammar(CompiledGrammar):
         if not hasattr(parsed.lark_parser, "grammar"):
             # loaded from lark's cache, which keeps the tables but not the grammar object that
             # tools such as hypothesis.extra.lark read: build the full parser once, on demand
-            parsed.lark_parser = lark.Lark(self.lark_text, parser="lalr", lexer="contextual", start=self.start)
+            options = {"source_path": self.source_path} if self.source_path else {}
+            parsed.lark_parser = lark.Lark(self.lark_text, parser="lalr", lexer="contextual", start=self.start,
+                                           **options)
         return parsed.lark_parser
 
     def parse(self, text: str):
@@ -126,7 +140,8 @@ class LexemeGrammar(CompiledGrammar):
     def __init__(self, key: str, build_parser: Callable[[], LexemeParser], description: str):
         self.key = key
         self.description = description
-        self.engine = ENGINES.get_or_build(key, lambda: LexemeEngine(build_parser()))
+        self.engine = _compile_bounded(
+            description, lambda: ENGINES.get_or_build(key, lambda: LexemeEngine(build_parser())))
 
     def _mask_builder(self, trie):
         return LexemeMaskBuilder(self.engine, trie)

@@ -17,6 +17,7 @@ from lark.lexer import PatternStr
 from lark.parsers.lalr_analysis import Shift
 
 from constrain.grammars.errors import GrammarError
+from constrain.grammars.lark_guard import check_grammar_text
 
 # lark's common.ESCAPED_STRING uses a lookbehind. This regular expression is equivalent for
 # `re.match`: a quote, then characters where every backslash escapes the next non-newline
@@ -60,7 +61,10 @@ class ParsedGrammar:
     conflicts: list[str] = field(default_factory=list)
 
 
-def parse_lark(text: str, start: str = "start") -> ParsedGrammar:
+def parse_lark(text: str, start: str = "start", source_path: str | None = None) -> ParsedGrammar:
+    """`source_path`: the grammar's file, which relative %imports resolve against (text without
+    a file cannot import relatively)."""
+    check_grammar_text(text, source_path)
     conflict_log = _ConflictLog()
     lark_logger = logging.getLogger("lark")
     # lark reports shift/reduce conflicts at debug level: listen to them without letting
@@ -69,17 +73,24 @@ def parse_lark(text: str, start: str = "start") -> ParsedGrammar:
     lark_logger.handlers = [conflict_log]
     lark_logger.propagate = False
     lark_logger.setLevel(logging.DEBUG)
-    cache_file = _lark_cache_file(text, start)
+    cache_file = _lark_cache_file(text, start, source_path)
+    options = dict(parser="lalr", lexer="contextual", start=start)
+    if source_path is not None:
+        options["source_path"] = source_path
     try:
         try:
-            parser = lark.Lark(text, parser="lalr", lexer="contextual", start=start, cache=cache_file)
+            parser = lark.Lark(text, cache=cache_file, **options)
         except Exception:  # noqa: BLE001 - a damaged cache file, or a grammar error the retry reports
             _remove(cache_file)
-            parser = lark.Lark(text, parser="lalr", lexer="contextual", start=start)
+            parser = lark.Lark(text, **options)
     except lark.exceptions.GrammarError as exc:
         raise GrammarError(_explain_lark_error(str(exc))) from None
     except lark.exceptions.LarkError as exc:
         raise GrammarError(f"grammar error: {exc}") from None
+    except OSError as exc:  # an %import lark could not find
+        raise GrammarError(f"grammar error: cannot import {exc.filename or exc}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise GrammarError("the grammar nests too deeply for lark to compile") from None
     finally:
         lark_logger.setLevel(saved[0])
         lark_logger.handlers = saved[1]
@@ -92,7 +103,7 @@ def parse_lark(text: str, start: str = "start") -> ParsedGrammar:
     return parsed
 
 
-def _lark_cache_file(text: str, start: str) -> str | bool:
+def _lark_cache_file(text: str, start: str, source_path: str | None = None) -> str | bool:
     """Where lark keeps its analysis of this grammar (LALR tables, terminals) for later processes,
     keyed by content and lark's version; False (no cache) when the folder cannot be written."""
     from constrain.grammars.vocabulary import cache_dir
@@ -102,7 +113,7 @@ def _lark_cache_file(text: str, start: str) -> str | bool:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return False
-    digest = hashlib.sha256(f"{lark.__version__}\0{start}\0{text}".encode()).hexdigest()[:40]
+    digest = hashlib.sha256(f"{lark.__version__}\0{start}\0{source_path}\0{text}".encode()).hexdigest()[:40]
     return str(folder / f"{digest}.lark-cache")
 
 
@@ -166,6 +177,16 @@ def _terminal_info(term, text: str) -> TerminalInfo:
     regexp = pattern.to_regexp()
     if regexp == _ESCAPED_STRING:
         regexp = _ESCAPED_STRING_REGULAR
+    try:
+        # lark's lexer joins the terminals into one alternation: a pattern that only compiles
+        # on its own (inline global flags such as (?i) in the middle) breaks every parse
+        re.compile(f"(?:{regexp})|x")
+    except re.error as exc:
+        line = definition_line(text, term.name)
+        raise GrammarError(
+            f"terminal {term.name}" + (f" (grammar line {line})" if line else "")
+            + f": its pattern does not work inside lark's lexer ({exc}); write flags after the "
+            "pattern, as in /[a-z]+/i") from None
     return TerminalInfo(
         name=term.name,
         regexp=regexp,

@@ -143,6 +143,9 @@ class LexerAutomaton:
         return sid
 
     def _apply_unless(self, accept: int, unless: tuple, passive: tuple) -> int:
+        if accept in self.ignore_ids:
+            # lark runs the callback on an ignored token but drops the token whatever its new type
+            return accept
         for retok, keywords in unless:
             if retok != accept:
                 continue
@@ -304,6 +307,8 @@ class LexerAutomaton:
 
 def _byte_classes(dfas: list[ByteDFA]) -> tuple[np.ndarray, np.ndarray]:
     """Bytes no terminal tells apart share a class: (class of each byte, one byte per class)."""
+    if not dfas:  # a grammar of the empty text only (GBNF `root ::= ""`): no terminal at all
+        return np.zeros(256, dtype=np.intp), np.zeros(1, dtype=np.intp)
     columns = np.concatenate([d.transitions for d in dfas], axis=0).T  # (256, total states)
     _, first, inverse = np.unique(columns, axis=0, return_index=True, return_inverse=True)
     return inverse.reshape(-1).astype(np.intp), first.astype(np.intp)

@@ -29,6 +29,9 @@ MAX_SLICES = 8  # distinct byte sets sliced per grammar (about 1 ms each, once p
 
 
 class MaskBuilder:
+    # shared per vocabulary (compiled_cache counts only what a grammar owns)
+    NOT_OWNED = ("engine", "trie", "_full", "_slices", "_kernel")
+
     def __init__(self, engine: GrammarEngine, trie: VocabularyTrie):
         self.engine = engine
         self.trie = trie

@@ -172,7 +172,7 @@ def load_trie(vocab: TokenVocabulary) -> VocabularyTrie:
     trie = _TRIES.get(key)
     if trie is None:
         path = cache_dir() / f"vocab-trie-v{CACHE_FORMAT}-{key[:32]}.npz"
-        trie = _read_cache(path, key, vocab.n_vocab)
+        trie = _read_cache(path, key, vocab)
         if trie is None:
             trie = build_trie(vocab)
             _write_cache(path, key, trie)
@@ -183,29 +183,103 @@ def load_trie(vocab: TokenVocabulary) -> VocabularyTrie:
 _FIELDS = ("node_byte", "node_depth", "subtree_end", "token_start", "token_ids")
 
 
-def _read_cache(path: Path, key: str, n_vocab: int) -> VocabularyTrie | None:
-    """A corrupt or foreign cache file is ignored (and later overwritten), never trusted."""
+def _read_cache(path: Path, key: str, vocab: TokenVocabulary) -> VocabularyTrie | None:
+    """A corrupt, foreign or edited cache file is ignored (and later overwritten), never trusted:
+    the mask kernel indexes with these arrays without bounds checks, so the trie must be exactly
+    the one `vocab` spells before any kernel sees it (an in-file checksum can be recomputed by
+    whoever edits the file)."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            if str(data["key"]) != key or int(data["n_vocab"]) != n_vocab:
+            if str(data["key"]) != key or int(data["n_vocab"]) != vocab.n_vocab:
                 return None
             arrays = {f: data[f] for f in _FIELDS}
             if str(data["checksum"]) != _checksum(arrays):
                 return None
     except Exception:  # noqa: BLE001 - any unreadable file means "rebuild"
         return None
-    trie = VocabularyTrie(n_vocab=n_vocab, **arrays)
-    return trie if _plausible(trie) else None
+    trie = VocabularyTrie(n_vocab=vocab.n_vocab, **arrays)
+    return trie if trie_matches(trie, vocab) else None
 
 
-def _plausible(trie: VocabularyTrie) -> bool:
+_DTYPES = {"node_byte": np.uint8, "node_depth": np.int32, "subtree_end": np.int32,
+           "token_start": np.int32, "token_ids": np.int32}
+_HASH_MULTIPLIER = np.uint64(int.from_bytes(os.urandom(8), "little") | 1)  # per process: no crafted collisions
+
+
+def trie_matches(trie: VocabularyTrie, vocab: TokenVocabulary) -> bool:
+    """Whether `trie` is a well-formed trie of exactly `vocab`'s text tokens: dtypes, shapes,
+    depths, subtree ends, token offsets and ids in range, and every token spelled by its path.
+    Vectorized per trie depth (a few tens of passes over the arrays)."""
+    for name, dtype in _DTYPES.items():
+        array = getattr(trie, name)
+        if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1:
+            return False
     n = trie.n_nodes
-    return (
-        len(trie.node_depth) == n and len(trie.subtree_end) == n and len(trie.token_start) == n + 1
-        and trie.token_start[-1] == len(trie.token_ids)
-        and bool(np.all(trie.subtree_end > np.arange(n))) and bool(np.all(trie.subtree_end <= n))
-        and bool(np.all((trie.token_ids >= 0) & (trie.token_ids < trie.n_vocab)))
-    )
+    depth, ends, starts, ids = trie.node_depth, trie.subtree_end, trie.token_start, trie.token_ids
+    if n == 0 or len(depth) != n or len(ends) != n or len(starts) != n + 1 or depth[0] != 0:
+        return False
+    if n > 1 and (depth[1:].min() < 1 or np.diff(depth).max() > 1):
+        return False  # depths: a child is exactly one deeper than the node before it, or shallower
+    if starts[0] != 0 or starts[-1] != len(ids) or (np.diff(starts) < 0).any():
+        return False
+    if len(ids) and (ids.min() < 0 or ids.max() >= vocab.n_vocab):
+        return False
+    text = np.zeros(vocab.n_vocab, dtype=np.int64)
+    text[vocab.text_ids()] = 1
+    if not np.array_equal(np.bincount(ids, minlength=vocab.n_vocab), text):
+        return False  # each text token exactly once, nothing else
+    parent, expected_ends = _parents_and_ends(depth)
+    if not np.array_equal(ends, expected_ends):
+        return False
+    path_hash = np.zeros(n, dtype=np.uint64)
+    byte_value = trie.node_byte.astype(np.uint64) + np.uint64(1)
+    by_depth = np.argsort(depth, kind="stable")
+    level_starts = np.searchsorted(depth[by_depth], np.arange(int(depth.max()) + 2))
+    with np.errstate(over="ignore"):
+        for level in range(1, int(depth.max()) + 1):
+            nodes = by_depth[level_starts[level]:level_starts[level + 1]]
+            path_hash[nodes] = path_hash[parent[nodes]] * _HASH_MULTIPLIER + byte_value[nodes]
+    index = np.arange(n, dtype=np.int64)
+    node_of_token = np.repeat(index, np.diff(starts))
+    lengths = np.array([len(vocab.token_bytes[t]) for t in ids.tolist()], dtype=np.int64)
+    if not np.array_equal(lengths, depth[node_of_token]):
+        return False
+    return bool(np.array_equal(_bytes_hash([vocab.token_bytes[t] for t in ids.tolist()], lengths),
+                               path_hash[node_of_token]))
+
+
+def _parents_and_ends(depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parent and subtree end of every node, as the depth sequence defines them (depth-first)."""
+    n = len(depth)
+    parent = np.zeros(n, dtype=np.int64)
+    ends = np.full(n, n, dtype=np.int32)
+    stack: list[int] = []  # the open nodes along the current path; depths 0, 1, 2, ...
+    for i, d in enumerate(depth.tolist()):
+        while len(stack) > d:
+            ends[stack.pop()] = i
+        if stack:
+            parent[i] = stack[-1]
+        stack.append(i)
+    return parent, ends
+
+
+def _bytes_hash(items: list[bytes], lengths: np.ndarray) -> np.ndarray:
+    """The path hash of each byte string, vectorized over the strings position by position."""
+    out = np.zeros(len(items), dtype=np.uint64)
+    if not items:
+        return out
+    width = int(lengths.max())
+    padded = np.zeros((len(items), width), dtype=np.uint64)
+    flat = np.frombuffer(b"".join(items), dtype=np.uint8).astype(np.uint64) + np.uint64(1)
+    rows = np.repeat(np.arange(len(items)), lengths)
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    cols = np.arange(len(flat)) - np.repeat(offsets, lengths)
+    padded[rows, cols] = flat
+    with np.errstate(over="ignore"):
+        for k in range(width):
+            live = lengths > k
+            out[live] = out[live] * _HASH_MULTIPLIER + padded[live, k]
+    return out
 
 
 def _checksum(arrays: dict) -> str:
@@ -217,11 +291,19 @@ def _checksum(arrays: dict) -> str:
 
 def _write_cache(path: Path, key: str, trie: VocabularyTrie) -> None:
     arrays = {f: getattr(trie, f) for f in _FIELDS}
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, key=key, n_vocab=trie.n_vocab, checksum=_checksum(arrays), **arrays)
         os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
+        tmp = None
     except OSError:
         pass  # an unwritable cache only costs a rebuild next time
+    finally:
+        if tmp is not None:  # a full disk or a failed rename leaves no partial file behind
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

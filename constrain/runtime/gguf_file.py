@@ -39,6 +39,7 @@ _SCALAR_TYPES = {
 }
 _STRING = 8
 _ARRAY = 9
+MAX_ARRAY_NESTING = 4  # llama.cpp reads no array of arrays at all; deeper is corruption
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ class _Cursor:
             return self.array(what)
         raise ModelFormatError(f"{self.path}: unknown metadata value type {vtype} in {what}")
 
-    def array(self, what: str) -> Any:
+    def array(self, what: str, depth: int = 0) -> Any:
+        if depth > MAX_ARRAY_NESTING:
+            raise ModelFormatError(f"{self.path}: {what} nests arrays more than {MAX_ARRAY_NESTING} deep")
         etype = self.scalar("<I", what)
         count = self.scalar("<Q", what)
         if etype in _SCALAR_TYPES:
@@ -118,7 +121,7 @@ class _Cursor:
             return [self.string(what) for _ in range(count)]
         if etype == _ARRAY:
             self.need(count * 12, what)
-            return [self.array(what) for _ in range(count)]
+            return [self.array(what, depth + 1) for _ in range(count)]
         raise ModelFormatError(f"{self.path}: unknown array element type {etype} in {what}")
 
 
@@ -169,7 +172,7 @@ class GGUFFile:
             infos.append((name, shape, type_id, offset))
 
         alignment = self.metadata.get("general.alignment", DEFAULT_ALIGNMENT)
-        if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+        if isinstance(alignment, bool) or not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
             raise ModelFormatError(f"{self.path}: general.alignment {alignment!r} is not a power of two")
         self.alignment = alignment
         self.data_offset = (cur.pos + alignment - 1) // alignment * alignment

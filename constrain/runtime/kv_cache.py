@@ -14,8 +14,8 @@ import numpy as np
 
 from constrain.runtime.attention import KEY_BLOCK
 
-from constrain.errors import ContextOverflowError
-from constrain.runtime.hparams import LlamaHParams
+from constrain.errors import ContextOverflowError, ContextSizeError
+from constrain.runtime.hparams import MAX_CONTEXT, LlamaHParams
 
 
 class KVSlots:
@@ -26,12 +26,21 @@ class KVSlots:
     def __init__(self, hp: LlamaHParams, n_ctx: int, n_slots: int = 1):
         if n_ctx <= 0:
             raise ValueError(f"n_ctx must be positive, got {n_ctx}")
+        if n_ctx > MAX_CONTEXT:
+            raise ContextSizeError(f"n_ctx = {n_ctx} is more than the {MAX_CONTEXT} positions constrain indexes")
         if n_slots <= 0:
             raise ValueError(f"the number of sequences must be positive, got {n_slots}")
         self.n_ctx = n_ctx
         n_blocks = -(-n_ctx // KEY_BLOCK)
-        self.keys = _lazy_zeros((n_slots, hp.n_layer, n_blocks, hp.kv_dim, KEY_BLOCK))
-        self.values = _lazy_zeros((n_slots, hp.n_layer, n_blocks * KEY_BLOCK, hp.kv_dim))
+        try:
+            self.keys = _lazy_zeros((n_slots, hp.n_layer, n_blocks, hp.kv_dim, KEY_BLOCK))
+            self.values = _lazy_zeros((n_slots, hp.n_layer, n_blocks * KEY_BLOCK, hp.kv_dim))
+        except OSError as exc:  # the address space cannot hold the map
+            gib = n_slots * 2 * 2 * hp.n_layer * n_blocks * KEY_BLOCK * hp.kv_dim / 2**30
+            raise ContextSizeError(
+                f"n_ctx = {n_ctx} for {n_slots} sequence(s) needs a KV cache of {gib:.1f} GiB, which cannot be "
+                f"reserved ({exc.strerror})"
+            ) from None
         self.caches = [KVCache(self, slot) for slot in range(n_slots)]
 
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from constrain.grammars.errors import GrammarError
 
+MAX_MESSAGE = 2000
+
 
 class JsonSchemaError(GrammarError):
     """A schema cannot be turned into an exact grammar; `keyword` and `path` say where."""
 
     def __init__(self, message: str, *, keyword: str | None = None, path: str = "#"):
+        if len(message) > MAX_MESSAGE:  # a message quoting a generated regex could run to megabytes
+            message = f"{message[:MAX_MESSAGE]}... ({len(message)} characters in all)"
         self.keyword = keyword
         self.path = path
         self.reason = message

@@ -1,6 +1,6 @@
 """Regexes for JSON numbers inside bounds: exact over the decimal digits.
 
-Integers are spelled `-?(0|[1-9][0-9]*)` optionally followed by `.0+` (2020-12 counts 1.0 as an
+Integers are spelled `-?(0|[1-9][0-9]*)` optionally followed by up to 16 zeros `.0{1,16}` (2020-12 counts 1.0 as an
 integer). Bounded non-integers are spelled without an exponent (json.dumps uses one only for very
 large or very small floats); exponent spellings are then rejected, never wrongly accepted.
 
@@ -19,7 +19,12 @@ from constrain.grammars.json_schema.charset import fixed_width_range
 
 INTEGER_BODY = r"(?:0|[1-9][0-9]*)"
 ANY_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?"
-ZERO_FRACTION = r"(?:\.0+)?"
+# An integer may also be spelled n.0, n.00, ... (2020-12 counts 1.0 as an integer; json.dumps
+# writes integer-valued floats as n.0). At most 16 zeros, as whitespace runs are at most 16 in
+# grammars.json(): an unbounded `.0+` lets a sampled integer run on as -1.0000000... until
+# max_tokens.
+MAX_ZERO_FRACTION_DIGITS = 16
+ZERO_FRACTION = r"(?:\.0{1,%d})?" % MAX_ZERO_FRACTION_DIGITS
 # Digits beyond this in a bound make the regex long for no realistic gain: refused by the caller.
 MAX_BOUND_DIGITS = 400
 

@@ -16,7 +16,8 @@ import re
 from constrain.grammars.json_schema.errors import InvalidSchemaError
 from constrain.grammars.json_schema.formats import FORMATS
 from constrain.grammars.json_schema.json_terms import JsonTerms
-from constrain.grammars.json_schema.numbers import ANY_NUMBER, InvalidNumberKeyword, NumberRangeError, number_regex
+from constrain.grammars.json_schema.numbers import (ANY_NUMBER, ZERO_FRACTION, InvalidNumberKeyword, NumberRangeError,
+                                                    number_regex)
 from constrain.grammars.json_schema.regex_translate import PatternError, parse_pattern
 
 
@@ -127,7 +128,7 @@ def number_literal_regex(value) -> str | None:
     spellings = []
     if isinstance(value, int) or value.is_integer():
         n = int(value)
-        spellings.append(("-?0" if n == 0 else ("-" if n < 0 else "") + str(abs(n))) + r"(?:\.0+)?")
+        spellings.append(("-?0" if n == 0 else ("-" if n < 0 else "") + str(abs(n))) + ZERO_FRACTION)
         dumped = json.dumps(value)
         if "e" in dumped:
             spellings.append(re.escape(dumped))

@@ -28,6 +28,7 @@ from constrain.grammars.json_schema.dialects import (
     dialect_of,
 )
 from constrain.grammars.json_schema.errors import InvalidSchemaError, JsonSchemaError, UnsupportedSchemaError
+from constrain.grammars.json_schema.numbers import MAX_ZERO_FRACTION_DIGITS
 
 # draft-04's integer: "a JSON number without a fraction or exponent part" (1.0 is not one)
 DRAFT4_INTEGER = r"-?(?:0|[1-9][0-9]*)"
@@ -121,7 +122,7 @@ def draft4_spellings(value, is_valid) -> str | None:
         return integer
     if as_float:
         dumped = json.dumps(float(value))  # a float json.dumps writes with an exponent: 1e+17
-        return f"(?:{integer}\\.0+" + (f"|{re.escape(dumped)})" if "e" in dumped else ")")
+        return f"(?:{integer}\\.0{{1,{MAX_ZERO_FRACTION_DIGITS}}}" + (f"|{re.escape(dumped)})" if "e" in dumped else ")")
     return ""
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from constrain.grammars.json_schema.errors import InvalidSchemaError
+from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError
+
+# JSON containers (objects and arrays) inside one another. Real schemas stay far below; deeper
+# ones would exhaust Python's recursion in the decoder or the compiler.
+MAX_SCHEMA_NESTING = 256
 
 
 def schema_of(schema):
@@ -20,8 +24,26 @@ def schema_of(schema):
             schema = json.loads(schema)
         except json.JSONDecodeError as exc:
             raise InvalidSchemaError(f"schema text is not JSON: {exc}") from None
+        except RecursionError:
+            raise SchemaTooLargeError(f"schema text nests more than {MAX_SCHEMA_NESTING} levels deep") from None
     if not isinstance(schema, (dict, bool)):
         raise InvalidSchemaError(f"a schema must be a dict, a bool, JSON text or a pydantic model class, "
                                  f"not {type(schema).__name__}")
+    _check_nesting(schema)
     return schema
+
+
+def _check_nesting(schema) -> None:
+    """Refuse, naming where, a schema nested deeper than MAX_SCHEMA_NESTING (iteratively: no
+    recursion to exhaust here)."""
+    stack = [(schema, 0, "#")]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > MAX_SCHEMA_NESTING:
+            shown = path if len(path) <= 120 else path[:60] + "/.../" + path[-50:]
+            raise SchemaTooLargeError(f"schema nests more than {MAX_SCHEMA_NESTING} levels deep", path=shown)
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1, f"{path}/{k}") for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1, f"{path}/{i}") for i, v in enumerate(node))
 

@@ -29,6 +29,9 @@ MAX_MEMO_ENTRIES = 4096  # per grammar and vocabulary; each entry holds a packed
 
 
 class LexemeMaskBuilder:
+    # shared by every grammar of the store or per vocabulary (compiled_cache counts only what a grammar owns)
+    NOT_OWNED = ("engine", "parser", "store", "trie", "dfa", "_full", "_parents", "_walks")
+
     def __init__(self, engine: LexemeEngine, trie: VocabularyTrie):
         self.engine = engine
         self.parser = engine.parser

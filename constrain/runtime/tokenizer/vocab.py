@@ -14,6 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from constrain.errors import TokenizerError
+from constrain.testing.byte_unicode import BYTE_TO_UNICODE, UNICODE_TO_BYTE
 
 
 class TokenType(IntEnum):
@@ -142,6 +143,29 @@ def _special_id(metadata: Mapping[str, Any], name: str, default: int | None, n_v
     return None
 
 
+# A byte-level vocabulary starts from its 256 one-byte tokens; smaller ones are toy vocabularies
+# (tests), which may spell only the few texts they are made for.
+_BYTE_ALPHABET = 256
+
+
+def _check_byte_tokens(tokens: list[str], types: np.ndarray, text_to_id: Mapping[str, int]) -> None:
+    """A byte-level BPE vocabulary builds its tokens from one-byte tokens by merges, so every byte
+    its normal tokens use has a token of its own; without them plain text silently tokenizes to
+    nothing. (A byte no token uses may lack one: SmolLM2 has no 0x04 or 0xF1 token, and llama.cpp
+    drops such a byte from the text, as this tokenizer does.)"""
+    if len(tokens) < _BYTE_ALPHABET:
+        return
+    normal = "".join(t for t, kind in zip(tokens, types.tolist()) if kind == TokenType.NORMAL)
+    missing = sorted(UNICODE_TO_BYTE[c] for c in set(normal) if c in UNICODE_TO_BYTE and c not in text_to_id)
+    if missing:
+        shown = ", ".join(f"0x{b:02X} ({BYTE_TO_UNICODE[b]!r})" for b in missing[:8])
+        raise TokenizerError(
+            f"GGUF metadata 'tokenizer.ggml.tokens' is a byte-level ('gpt2') vocabulary whose tokens use "
+            f"{len(missing)} bytes that have no one-byte token ({shown}{', ...' if len(missing) > 8 else ''}): "
+            "text containing them could not be tokenized"
+        )
+
+
 def _first_with_text(text_to_id: Mapping[str, int], texts: tuple[str, ...]) -> int | None:
     ids = [text_to_id[t] for t in texts if t in text_to_id]
     return min(ids) if ids else None
@@ -199,6 +223,8 @@ def read_vocabulary(metadata: Mapping[str, Any]) -> Vocabulary:
         # llama.cpp's fix for o200k_harmony vocabularies: "<|end|>" closes a message, not the turn
         eog.discard(text_to_id["<|end|>"])
         types[text_to_id["<|end|>"]] = TokenType.USER_DEFINED
+    if model == "gpt2":
+        _check_byte_tokens(tokens, types, text_to_id)
     return Vocabulary(
         model=model, pre=pre, tokens=tokens, types=types, scores=scores, merges=merges,
         bos_id=bos_id, eos_id=eos_id, unk_id=unk_id, add_bos=add_bos, add_eos=add_eos,
