@@ -168,23 +168,21 @@ def create_app(llm, model_name: str | None = None):
         return {"object": "list",
                 "data": [{"id": name, "object": "model", "created": started, "owned_by": "constrain"}]}
 
-    @app.post("/v1/completions")
-    async def completions(body: CompletionRequest):
+    async def _answer(body, method: str):
         _check_model(body.model)
         try:
             kwargs = body.kwargs()
         except ValueError as exc:
             return _error(400, str(exc))
-        return await _run("create_completion", kwargs, body.stream)
+        return await _run(method, kwargs, body.stream)
+
+    @app.post("/v1/completions")
+    async def completions(body: CompletionRequest):
+        return await _answer(body, "create_completion")
 
     @app.post("/v1/chat/completions")
     async def chat(body: ChatRequest):
-        _check_model(body.model)
-        try:
-            kwargs = body.kwargs()
-        except ValueError as exc:
-            return _error(400, str(exc))
-        return await _run("create_chat_completion", kwargs, body.stream)
+        return await _answer(body, "create_chat_completion")
 
     @app.post("/v1/tokenize")
     async def tokenize(body: TokenizeRequest):

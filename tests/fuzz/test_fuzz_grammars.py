@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 
-import lark
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bounded import time_budget
 from constrain.grammars import Grammar, GrammarError, regex
+from constrain.testing.oracles import lark_accepts
 
 BUDGET = 10.0
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -45,14 +45,6 @@ def lark_grammars(draw):
     if "NUMBER" not in extra:
         lines.append("NUMBER: /[0-9]+/")
     return "\n".join(lines) + "\n"
-
-
-def lark_accepts(g: Grammar, text: str) -> bool:
-    try:
-        g.lark.parse(text)
-    except lark.exceptions.LarkError:
-        return False
-    return True
 
 
 SAMPLES = ["", "a", "b", "ab", "a b", "abab", "x", "X", "7", "a7", " ", "aa bb", "ab  ab"]
