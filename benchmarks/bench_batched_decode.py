@@ -26,10 +26,9 @@ def main() -> int:
 
     prompts = [PROMPTS[i % len(PROMPTS)] for i in range(args.sequences)]
     kwargs = dict(max_tokens=args.tokens, temperature=0, logit_bias=None)
-    llm = Llama(n_ctx=256, n_threads=args.threads, n_seq_max=8)
-    eos = llm.token_eos()
-    kwargs["logit_bias"] = {eos: -1e9}  # every sequence writes exactly --tokens tokens
-    llm.create_completion_batch(prompts[:2], max_tokens=4)  # warm-up (kernels loaded)
+    llm = Llama(n_ctx=256, n_threads=args.threads)
+    kwargs["logit_bias"] = {llm.token_eos(): -1e9}  # every sequence writes exactly --tokens tokens
+    llm.create_completion(prompts[0], max_tokens=4)  # warm-up (kernels loaded)
     start = time.perf_counter()
     for p in prompts:
         llm.reset()
@@ -38,15 +37,10 @@ def main() -> int:
     total = args.sequences * args.tokens
     print(f"one at a time: {total / alone:6.1f} tokens/s")
     for width in (2, 4, 8):
-        llm._batcher = None
-        llm._model.caches[:]  # slots are fixed at load: use the first `width`
-        from constrain.generation.batching import SequenceBatcher
-
-        batcher = SequenceBatcher(llm)
-        batcher._free = list(llm._model.caches[:width])
-        llm._batcher = batcher
+        together = Llama(n_ctx=256, n_threads=args.threads, n_seq_max=width)
+        together.create_completion_batch(prompts[:2], max_tokens=4)  # warm-up
         start = time.perf_counter()
-        llm.create_completion_batch(prompts, **kwargs)
+        together.create_completion_batch(prompts, **kwargs)
         took = time.perf_counter() - start
         print(f"{width} together:  {total / took:6.1f} tokens/s  ({alone / took:.2f}x one at a time)")
     return 0
