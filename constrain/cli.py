@@ -166,6 +166,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
             schema = json.load(f)
         except json.JSONDecodeError as e:
             raise ConstrainError(f"{args.schema}: not JSON ({e})") from None
+    if args.ray:
+        return _extract_on_ray(args, schema)
     texts, many = _read_texts(args.text)
     grammar = json_schema(schema)
     from constrain import Llama
@@ -192,6 +194,27 @@ def cmd_extract(args: argparse.Namespace) -> int:
     else:
         value = extract(llm, schema, texts[0], grammar=grammar, max_tokens=args.n, **kwargs)
         print(json.dumps(value, ensure_ascii=False, indent=None if args.compact else 2))
+    return 0
+
+
+def _extract_on_ray(args: argparse.Namespace, schema: dict) -> int:
+    if not args.text or not args.text.endswith(".jsonl"):
+        raise ConstrainError("--ray reads a .jsonl file of texts: pass --input FILE.jsonl")
+    if args.boost_word:
+        raise ConstrainError("--boost-word needs the model in this process; it does not run with --ray")
+    try:
+        from constrain.batch.jsonl import extract_jsonl
+    except ImportError as missing:
+        raise ConstrainError(str(missing)) from None
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        lines, failed = extract_jsonl(args.text, out, schema, args.model, ray_address=args.ray_address,
+                                      concurrency=args.actors, num_cpus=args.threads, n_seq_max=args.batch_size,
+                                      n_ctx=args.ctx, max_tokens=args.n, **_sampling_kwargs(args, None))
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"constrain: {lines - failed} of {lines} texts extracted, {failed} errors", file=sys.stderr)
     return 0
 
 
@@ -243,13 +266,20 @@ def build_parser() -> argparse.ArgumentParser:
     ext = sub.add_parser("extract", help="extract JSON that follows a JSON Schema from text")
     _add_model_args(ext)
     ext.add_argument("--schema", required=True, metavar="FILE", help="JSON Schema file")
-    ext.add_argument("--text", default=None, metavar="FILE",
+    ext.add_argument("--text", "--input", dest="text", default=None, metavar="FILE",
                      help="text file, '-' for stdin (default), or a .jsonl file of texts (one JSON per line out)")
     ext.add_argument("-n", "--n", type=int, default=512, help="most tokens per extraction")
     ext.add_argument("--compact", action="store_true", help="print the JSON on one line")
     ext.add_argument("--batch-size", type=int, default=4, metavar="B",
                      help="texts of a .jsonl input decoded together (default: 4); a text that fails prints "
                           '{"error": ...} in its place')
+    ext.add_argument("--ray", action="store_true",
+                     help="extract a .jsonl input on Ray, one model per actor (needs constrain[ray]); "
+                          "-t sets each actor's threads")
+    ext.add_argument("--ray-address", default=None, metavar="ADDR",
+                     help="join this Ray cluster (default: start a local one)")
+    ext.add_argument("--actors", type=int, default=None, metavar="N", help="Ray actors (default: fit the cores)")
+    ext.add_argument("--output", default=None, metavar="FILE", help="with --ray: write the JSON lines here")
     _add_sampling_args(ext, "greedy")
     ext.set_defaults(func=cmd_extract)
 

@@ -1,0 +1,140 @@
+"""constrain.batch: extraction over a Ray Dataset, and `constrain extract --ray`.
+
+One local Ray session (2 CPUs, a small object store) serves the whole module: starting Ray
+costs seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from constrain.testing.synthetic_gguf import tiny_shape, write_llama_gguf
+
+PERSON = {"type": "object",
+          "properties": {"name": {"type": "string", "maxLength": 24},
+                         "birth_year": {"type": "integer", "minimum": 0, "maximum": 2100},
+                         "city": {"type": "string", "maxLength": 24}},
+          "required": ["name", "birth_year", "city"], "additionalProperties": False}
+PEOPLE = [("Ada Lovelace", 1815, "London"), ("Alan Turing", 1912, "London"), ("Grace Hopper", 1906, "New York"),
+          ("Marie Curie", 1867, "Warsaw"), ("Albert Einstein", 1879, "Ulm"), ("Emmy Noether", 1882, "Erlangen"),
+          ("Niels Bohr", 1885, "Copenhagen"), ("Rosalind Franklin", 1920, "London"),
+          ("Katherine Johnson", 1918, "White Sulphur Springs"), ("Srinivasa Ramanujan", 1887, "Erode")]
+TEXTS = [f"{name} was born in {city} in {year}." if i % 2 == 0 else f"Born {year} in {city}: {name}."
+         for i, (name, year, city) in enumerate(PEOPLE)] * 4  # 40 texts
+
+
+def test_without_ray_the_import_says_how_to_install_it():
+    code = ("import sys; sys.modules['ray'] = None\n"
+            "try:\n    import constrain.batch\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'constrain[ray]'" in out
+
+
+ray = pytest.importorskip("ray", reason="constrain.batch needs Ray (pip install 'constrain[ray]')")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, object_store_memory=200 << 20, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("batch") / "smollm_q4_1.gguf")
+    write_llama_gguf(path, tiny_shape("smollm"), "Q4_1")
+    return path
+
+
+def test_bad_rows_get_an_error_and_the_job_finishes(local_ray, tiny_model, tmp_path):
+    from constrain.batch import extract_dataset
+
+    rows = [{"id": i, "text": text} for i, text in enumerate(TEXTS[:6])]
+    rows[2]["text"] = None  # not a string
+    rows[4]["text"] = "word " * 400  # longer than the context
+    source = tmp_path / "rows.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    ds = ray.data.read_json(str(source))
+    out = extract_dataset(ds, PERSON, tiny_model, concurrency=2, batch_size=2, n_seq_max=2, n_ctx=256,
+                          max_tokens=48)
+    results = sorted(out.take_all(), key=lambda row: row["id"])
+    assert [row["id"] for row in results] == list(range(6))
+    assert results[2]["extracted"] is None and "not a string" in results[2]["error"]
+    assert results[4]["extracted"] is None and "Context" in results[4]["error"]
+    for row in results:
+        assert (row["extracted"] is None) != (row["error"] is None)
+        if row["error"] is None:
+            jsonschema.validate(row["extracted"], PERSON)
+
+
+def test_plans_keep_actors_times_threads_within_every_node():
+    from constrain.batch import BatchConfigError, plan_actors
+
+    assert plan_actors([2.0]) == plan_actors([2.0], concurrency=1)
+    one, two = plan_actors([2.0], concurrency=1), plan_actors([2.0], concurrency=2)
+    assert (one.concurrency, one.n_threads) == (1, 2) and (two.concurrency, two.n_threads) == (2, 1)
+    assert plan_actors([8.0, 8.0, 4.0], num_cpus=4).concurrency == 5
+    for cores, plan in ((2, one), (2, two), (16, plan_actors([16.0], num_cpus=4))):
+        assert plan.concurrency * plan.n_threads <= cores
+        # and Ray's accounting keeps a CPU slot free for the dataset's read tasks
+        assert plan.concurrency * plan.ray_cpus <= cores - 1
+    with pytest.raises(BatchConfigError, match="do not fit"):
+        plan_actors([2.0], concurrency=3)
+    with pytest.raises(BatchConfigError, match="smallest node"):
+        plan_actors([8.0, 2.0], num_cpus=4)
+    with pytest.raises(BatchConfigError, match="positive integer"):
+        plan_actors([2.0], concurrency=0)
+
+
+def test_settings_that_cannot_run_fail_before_any_actor_starts(local_ray, tiny_model):
+    from constrain.batch import BatchConfigError, extract_dataset
+
+    ds = ray.data.from_items([{"text": "x"}])
+    with pytest.raises(BatchConfigError, match="do not fit"):
+        extract_dataset(ds, PERSON, tiny_model, concurrency=2, num_cpus=2)
+    with pytest.raises(BatchConfigError, match="batch_size"):
+        extract_dataset(ds, PERSON, tiny_model, batch_size=0)
+
+
+def test_cli_writes_one_line_per_input_line_in_order(local_ray, tiny_model, tmp_path):
+    from constrain.cli import main
+
+    schema = tmp_path / "person.schema.json"
+    schema.write_text(json.dumps(PERSON))
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(TEXTS[0]) + "\n" + "{not json\n" + json.dumps({"text": TEXTS[1]}) + "\n")
+    target = tmp_path / "out.jsonl"
+    assert main(["extract", "--ray", "--input", str(source), "--output", str(target), "--schema", str(schema),
+                 "-m", str(tiny_model), "-c", "256", "-n", "48", "--actors", "1", "--batch-size", "2"]) == 0
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert len(lines) == 3
+    assert "not JSON" in lines[1]["error"]
+    for value in (lines[0], lines[2]):
+        if set(value) != {"error"}:
+            jsonschema.validate(value, PERSON)
+
+
+@pytest.mark.slow
+def test_forty_texts_on_two_actors_with_the_default_model(local_ray):
+    from pydantic import BaseModel
+
+    from constrain.batch import extract_dataset
+
+    ds = ray.data.from_items([{"text": text} for text in TEXTS])
+    out = extract_dataset(ds, PERSON, concurrency=2, num_cpus=1, batch_size=10, n_seq_max=4, n_ctx=512,
+                          max_tokens=64).take_all()
+    assert len(out) == 40
+    valid = 0
+    for row in out:
+        if row["error"] is None:
+            jsonschema.validate(row["extracted"], PERSON)
+            valid += 1
+        else:
+            assert row["extracted"] is None and row["error"]
+    assert valid >= 30  # the texts are plain; nearly all should extract
