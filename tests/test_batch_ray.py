@@ -76,7 +76,7 @@ def test_bad_rows_get_an_error_and_the_job_finishes(local_ray, tiny_model, tmp_p
 def test_plans_keep_actors_times_threads_within_every_node():
     from constrain.batch import BatchConfigError, plan_actors
 
-    assert plan_actors([2.0]) == plan_actors([2.0], concurrency=1)
+    assert plan_actors([2.0]) == plan_actors([2.0], concurrency=2)
     one, two = plan_actors([2.0], concurrency=1), plan_actors([2.0], concurrency=2)
     assert (one.concurrency, one.n_threads) == (1, 2) and (two.concurrency, two.n_threads) == (2, 1)
     assert plan_actors([8.0, 8.0, 4.0], num_cpus=4).concurrency == 5

@@ -32,9 +32,12 @@ class ActorPlan:
 def plan_actors(node_cpus: list[float], concurrency: int | None = None, num_cpus: int | None = None) -> ActorPlan:
     """The plan for a cluster whose nodes have `node_cpus` CPUs each.
 
-    num_cpus: cores (kernel threads) per actor. By default one actor per node with all of the
-    smallest node's cores (see docs/scaling.md for why); `concurrency` alone splits the
-    cores evenly among that many actors; `num_cpus` alone fits as many actors as the nodes hold."""
+    num_cpus: cores (kernel threads) per actor. By default one single-threaded actor per core:
+    on the default model two such actors extract 2.2x as many documents per second as one actor
+    with both cores (the sampler and grammar steps between model passes run in Python, one core
+    per actor; docs/benchmarks.md), memory allowing (docs/scaling.md). `concurrency` alone
+    splits the cores evenly among that many actors; `num_cpus` alone fits as many actors as
+    the nodes hold."""
     nodes = [int(c) for c in node_cpus if int(c) >= 1]
     if not nodes:
         raise BatchConfigError("the Ray cluster has no node with a whole CPU to run an actor on")
@@ -43,10 +46,7 @@ def plan_actors(node_cpus: list[float], concurrency: int | None = None, num_cpus
             raise BatchConfigError(f"{name} must be a positive integer, got {value!r}")
     smallest = min(nodes)
     if num_cpus is None:
-        if concurrency is None:
-            num_cpus = smallest
-        else:
-            num_cpus = max(1, min(smallest, sum(nodes) // concurrency))
+        num_cpus = 1 if concurrency is None else max(1, min(smallest, sum(nodes) // concurrency))
     if num_cpus > smallest:
         raise BatchConfigError(
             f"num_cpus={num_cpus} per actor is more than the smallest node's {smallest} CPUs; "
