@@ -1,8 +1,8 @@
 """Throughput of extract_dataset on a local Ray: 1 actor x 2 threads against 2 actors x 1 thread.
 
-    python benchmarks/bench_ray_extract.py [--texts 40] [--n-seq-max 4] [--max-tokens 64]
+    python benchmarks/bench_ray_extract.py [--texts 40] [--n-seq-max 4] [--max-tokens 64] [--model PATH]
 
-The default model extracts a person (name, birth year, city) from each of `--texts` one-line
+The default model (or --model) extracts a person (name, birth year, city) from each of `--texts` one-line
 biographies, greedy. Each layout runs twice: on one batch per actor (what starting the actors
 and the first batch cost) and on every text; documents/s counts the texts past the first run
 over the time past it, so actor start-up does not blur the steady rate. The caches are warmed
@@ -68,13 +68,14 @@ def timed_job(ds, actors: int, threads: int, args) -> float:
     from constrain.batch import extract_dataset
 
     start = time.perf_counter()
-    rows = extract_dataset(ds, SCHEMA, concurrency=actors, num_cpus=threads, batch_size=args.batch_size,
+    rows = extract_dataset(ds, SCHEMA, args.model, concurrency=actors, num_cpus=threads, batch_size=args.batch_size,
                            n_seq_max=args.n_seq_max, n_ctx=args.n_ctx, max_tokens=args.max_tokens,
                            warm_up=False).take_all()
     took = time.perf_counter() - start
     failed = sum(row["error"] is not None for row in rows)
     if failed:
-        print(f"  ({failed} of {len(rows)} rows ended in an error, e.g. {next(r['error'] for r in rows if r['error'])})")
+        example = next(row["error"] for row in rows if row["error"])
+        print(f"  ({failed} of {len(rows)} rows ended in an error, e.g. {example})")
     return took
 
 
@@ -85,6 +86,7 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=8, help="rows per actor call")
     ap.add_argument("--n-ctx", type=int, default=512)
     ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--model", default=None, help="GGUF file (default: the default model)")
     args = ap.parse_args()
     import logging
 
@@ -97,7 +99,7 @@ def main() -> int:
     ray.data.DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     try:
-        warm = warm_caches(None, SCHEMA, n_seq_max=args.n_seq_max, n_ctx=args.n_ctx,
+        warm = warm_caches(args.model, SCHEMA, n_seq_max=args.n_seq_max, n_ctx=args.n_ctx,
                            extract_options={"max_tokens": args.max_tokens})
         print(f"machine: {cores} cores; caches warmed in {warm:.1f} s; {args.texts} texts, n_seq_max "
               f"{args.n_seq_max}, batch_size {args.batch_size}, max_tokens {args.max_tokens}")

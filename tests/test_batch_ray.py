@@ -53,7 +53,15 @@ def tiny_model(tmp_path_factory):
 
 
 def test_bad_rows_get_an_error_and_the_job_finishes(local_ray, tiny_model, tmp_path):
+    from pydantic import BaseModel, ConfigDict, Field
+
     from constrain.batch import extract_dataset
+
+    class Person(BaseModel):  # defined here, so that Ray ships it to the actors by value
+        model_config = ConfigDict(extra="forbid")
+        name: str = Field(max_length=24)
+        birth_year: int = Field(ge=0, le=2100)
+        city: str = Field(max_length=24)
 
     rows = [{"id": i, "text": text} for i, text in enumerate(TEXTS[:6])]
     rows[2]["text"] = None  # not a string
@@ -61,7 +69,7 @@ def test_bad_rows_get_an_error_and_the_job_finishes(local_ray, tiny_model, tmp_p
     source = tmp_path / "rows.jsonl"
     source.write_text("".join(json.dumps(row) + "\n" for row in rows))
     ds = ray.data.read_json(str(source))
-    out = extract_dataset(ds, PERSON, tiny_model, concurrency=2, batch_size=2, n_seq_max=2, n_ctx=256,
+    out = extract_dataset(ds, Person, tiny_model, concurrency=2, batch_size=2, n_seq_max=2, n_ctx=256,
                           max_tokens=48)
     results = sorted(out.take_all(), key=lambda row: row["id"])
     assert [row["id"] for row in results] == list(range(6))
@@ -70,7 +78,7 @@ def test_bad_rows_get_an_error_and_the_job_finishes(local_ray, tiny_model, tmp_p
     for row in results:
         assert (row["extracted"] is None) != (row["error"] is None)
         if row["error"] is None:
-            jsonschema.validate(row["extracted"], PERSON)
+            Person.model_validate(row["extracted"])
 
 
 def test_plans_keep_actors_times_threads_within_every_node():
