@@ -5,8 +5,8 @@ costs seconds."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
 import subprocess
 import sys
 
@@ -35,11 +35,14 @@ def test_without_ray_the_import_says_how_to_install_it():
     assert "pip install 'constrain[ray]'" in out
 
 
-ray = pytest.importorskip("ray", reason="constrain.batch needs Ray (pip install 'constrain[ray]')")
+needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                               reason="constrain.batch needs Ray, which is not installed (pip install 'constrain[ray]')")
 
 
 @pytest.fixture(scope="module")
 def local_ray():
+    import ray
+
     ray.init(num_cpus=2, object_store_memory=200 << 20, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
@@ -52,6 +55,7 @@ def tiny_model(tmp_path_factory):
     return path
 
 
+@needs_ray
 def test_bad_rows_get_an_error_and_the_job_finishes(local_ray, tiny_model, tmp_path):
     from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,7 +72,7 @@ def test_bad_rows_get_an_error_and_the_job_finishes(local_ray, tiny_model, tmp_p
     rows[4]["text"] = "word " * 400  # longer than the context
     source = tmp_path / "rows.jsonl"
     source.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    ds = ray.data.read_json(str(source))
+    ds = local_ray.data.read_json(str(source))
     out = extract_dataset(ds, Person, tiny_model, concurrency=2, batch_size=2, n_seq_max=2, n_ctx=256,
                           max_tokens=48)
     results = sorted(out.take_all(), key=lambda row: row["id"])
@@ -81,6 +85,7 @@ def test_bad_rows_get_an_error_and_the_job_finishes(local_ray, tiny_model, tmp_p
             Person.model_validate(row["extracted"])
 
 
+@needs_ray
 def test_plans_keep_actors_times_threads_within_every_node():
     from constrain.batch import BatchConfigError, plan_actors
 
@@ -100,16 +105,18 @@ def test_plans_keep_actors_times_threads_within_every_node():
         plan_actors([2.0], concurrency=0)
 
 
+@needs_ray
 def test_settings_that_cannot_run_fail_before_any_actor_starts(local_ray, tiny_model):
     from constrain.batch import BatchConfigError, extract_dataset
 
-    ds = ray.data.from_items([{"text": "x"}])
+    ds = local_ray.data.from_items([{"text": "x"}])
     with pytest.raises(BatchConfigError, match="do not fit"):
         extract_dataset(ds, PERSON, tiny_model, concurrency=2, num_cpus=2)
     with pytest.raises(BatchConfigError, match="batch_size"):
         extract_dataset(ds, PERSON, tiny_model, batch_size=0)
 
 
+@needs_ray
 def test_cli_writes_one_line_per_input_line_in_order(local_ray, tiny_model, tmp_path):
     from constrain.cli import main
 
@@ -128,13 +135,12 @@ def test_cli_writes_one_line_per_input_line_in_order(local_ray, tiny_model, tmp_
             jsonschema.validate(value, PERSON)
 
 
+@needs_ray
 @pytest.mark.slow
 def test_forty_texts_on_two_actors_with_the_default_model(local_ray):
-    from pydantic import BaseModel
-
     from constrain.batch import extract_dataset
 
-    ds = ray.data.from_items([{"text": text} for text in TEXTS])
+    ds = local_ray.data.from_items([{"text": text} for text in TEXTS])
     out = extract_dataset(ds, PERSON, concurrency=2, num_cpus=1, batch_size=10, n_seq_max=4, n_ctx=512,
                           max_tokens=64).take_all()
     assert len(out) == 40
