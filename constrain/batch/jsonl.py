@@ -52,11 +52,11 @@ def extract_jsonl(input_path: str, out: TextIO, schema, model_path: str | None =
             ray.init(object_store_memory=LOCAL_OBJECT_STORE_BYTES, include_dashboard=False)
     execution = ray.data.DataContext.get_current().execution_options
     kept_order = execution.preserve_order
+    results = iter(())
     try:
         # output lines follow input lines as they arrive, not when the job ends
         execution.preserve_order = True
         rows = [{"line": index, "text": text} for index, (text, _) in enumerate(lines) if text is not None]
-        results = iter(())
         if rows:
             results = iter(extract_dataset(ray.data.from_items(rows), schema, model_path, **job_options).iter_rows())
         failed = 0
@@ -72,6 +72,9 @@ def extract_jsonl(input_path: str, out: TextIO, schema, model_path: str | None =
             out.flush()
         return len(lines), failed
     finally:
+        close = getattr(results, "close", None)
+        if close is not None:  # the iterator reports to Ray when it ends: before Ray does
+            close()
         execution.preserve_order = kept_order
         if started_here:
             ray.shutdown()
