@@ -168,6 +168,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
             raise ConstrainError(f"{args.schema}: not JSON ({e})") from None
     if args.ray:
         return _extract_on_ray(args, schema)
+    if args.output or args.ray_address or args.actors:
+        raise ConstrainError("--output, --ray-address and --actors go with --ray (without it the JSON goes to stdout)")
     texts, many = _read_texts(args.text)
     grammar = json_schema(schema)
     from constrain import Llama

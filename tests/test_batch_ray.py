@@ -35,6 +35,15 @@ def test_without_ray_the_import_says_how_to_install_it():
     assert "pip install 'constrain[ray]'" in out
 
 
+def test_ray_options_without_ray_are_refused(tmp_path, capsys):
+    from constrain.cli import main
+
+    schema = tmp_path / "person.schema.json"
+    schema.write_text(json.dumps(PERSON))
+    assert main(["extract", "--schema", str(schema), "--input", "in.jsonl", "--output", "out.jsonl"]) == 2
+    assert "go with --ray" in capsys.readouterr().err
+
+
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="constrain.batch needs Ray, which is not installed (pip install 'constrain[ray]')")
 

@@ -29,7 +29,7 @@ class RowExtractor:
     """Loads the model once and compiles the schema once, in __init__ (Ray Data builds one per
     actor); each call extracts from a batch's `text_column` and adds `extracted` and `error`."""
 
-    def __init__(self, model_path: str, schema, *, text_column: str, n_threads: int, n_seq_max: int,
+    def __init__(self, model_path: str | None, schema, *, text_column: str, n_threads: int, n_seq_max: int,
                  n_ctx: int, extract_options: dict):
         from constrain import Llama
         from constrain.grammars import json_schema
