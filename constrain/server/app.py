@@ -161,7 +161,9 @@ def create_app(llm, model_name: str | None = None):
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "model": name}
+        busy, waiting = turns.batcher.load()
+        return {"status": "ok", "model": name, "slots_idle": turns.batcher.n_slots - busy, "slots_processing": busy,
+                "requests_waiting": waiting}
 
     @app.get("/v1/models")
     async def models():
