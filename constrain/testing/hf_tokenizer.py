@@ -59,7 +59,7 @@ def hf_tokenizer(vocab: Vocabulary):
 
     return PreTrainedTokenizerFast(tokenizer_object=tokenizers_tokenizer(vocab), bos_token=text(vocab.bos_id),
                                    eos_token=text(vocab.eos_id), unk_token=text(vocab.unk_id),
-                                   pad_token=text(vocab.eos_id))
+                                   pad_token=text(vocab.eos_id), model_input_names=["input_ids", "attention_mask"])
 
 
 def hf_tokenizer_from_gguf(path: str | os.PathLike):
