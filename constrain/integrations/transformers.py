@@ -48,6 +48,9 @@ class GrammarLogitsProcessor(LogitsProcessor):
     calls; `reset()` forces that.
     """
 
+    # rows are followed by their position in the batch, which continuous batching reshuffles
+    supports_continuous_batching = False
+
     def __init__(self, grammar, tokenizer, *, eos_token_id: int | Iterable[int] | None = None):
         self.grammar = as_grammar(grammar)
         self.vocabulary = vocabulary_from_hf(tokenizer, eos_token_id=eos_token_id)
