@@ -72,6 +72,18 @@ def test_chat_plain_and_streamed(server):
     assert "".join(pieces) == answer.choices[0].message.content
 
 
+def test_streamed_usage_when_asked(server):
+    api, llm = server
+    chunks = list(api.chat.completions.create(model=llm.model_name, messages=CHAT, max_tokens=6, temperature=0,
+                                              stream=True, stream_options={"include_usage": True}))
+    *content, last = chunks
+    assert last.choices == [] and last.usage.completion_tokens == 6 and last.usage.prompt_tokens > 0
+    assert all(c.usage is None and c.choices for c in content)
+    completion = list(api.completions.create(model=llm.model_name, prompt="Once upon a time", max_tokens=5,
+                                             temperature=0, stream=True, stream_options={"include_usage": True}))
+    assert completion[-1].choices == [] and completion[-1].usage.total_tokens > 5
+
+
 def test_json_schema_response_validates(server):
     api, llm = server
     answer = api.chat.completions.create(
