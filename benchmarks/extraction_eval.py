@@ -222,18 +222,21 @@ def run(llm, seeds: int = 2, log=print, schemas=None) -> tuple[int, int, list[st
         ok = n = 0
         t = time.perf_counter()
         settings = [dict(temperature=0.0)] + [dict(temperature=0.8, mirostat_mode=2, seed=s) for s in range(seeds)]
-        for text in texts:
-            for kwargs in settings:
-                n += 1
-                try:
-                    value = extract(llm, schema, text, grammar=grammar, max_tokens=200, **kwargs)
-                except ExtractionError as e:
-                    failures.append(f"{name} {kwargs}: {e}")
-                    continue
-                if checker.is_valid(value):
-                    ok += 1
-                else:
-                    failures.append(f"{name} {kwargs}: invalid {value!r}")
+        cases = [(text, kwargs) for text in texts for kwargs in settings]
+        # every case on a sequence of its own, up to llm's n_seq_max decoded together (each
+        # answer is what it would be alone: its own sampler and seed, the same logits)
+        outcomes = llm.run_sequences([lambda view, text=text, kwargs=kwargs: extract(
+            view, schema, text, grammar=grammar, max_tokens=200, **kwargs) for text, kwargs in cases])
+        for (text, kwargs), value in zip(cases, outcomes):
+            n += 1
+            if isinstance(value, ExtractionError):
+                failures.append(f"{name} {kwargs}: {value}")
+            elif isinstance(value, BaseException):
+                raise value
+            elif checker.is_valid(value):
+                ok += 1
+            else:
+                failures.append(f"{name} {kwargs}: invalid {value!r}")
         passed += ok
         total += n
         log(f"{name:<10} compile {compile_ms[name]:6.1f} ms   {ok}/{n} valid   ({time.perf_counter() - t:.1f} s)")
@@ -244,12 +247,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=2, help="mirostat seeds per text")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--parallel", type=int, default=4, help="extractions decoded together")
     ap.add_argument("--features", action="store_true",
                     help="the schemas with anyOf of objects, pattern with lengths and uniqueItems")
     args = ap.parse_args()
     from constrain import Llama
 
-    llm = Llama(n_threads=args.threads)
+    llm = Llama(n_threads=args.threads, n_seq_max=args.parallel)
     passed, total, failures, compile_ms = run(llm, seeds=args.seeds,
                                               schemas=FEATURE_SCHEMAS if args.features else SCHEMAS)
     print(f"total: {passed}/{total} extractions parsed and validated; "

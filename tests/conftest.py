@@ -12,10 +12,11 @@ def default_model_file() -> str:
 
 @pytest.fixture(scope="session")
 def smollm2():
-    """The default model, loaded once for every test that needs it."""
+    """The default model, loaded once for every test that needs it (four sequence slots: batched
+    runs decode together, and each sequence's answer is what it would be alone)."""
     from constrain import Llama
 
-    return Llama(n_ctx=1024)
+    return Llama(n_ctx=1024, n_seq_max=4)
 
 
 def pytest_configure(config):

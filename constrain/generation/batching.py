@@ -45,6 +45,11 @@ class SequenceBatcher:
     def n_slots(self) -> int:
         return len(self.model.caches)
 
+    def load(self) -> tuple[int, int]:
+        """(sequences holding a slot, sequences waiting for one)."""
+        with self._cond:
+            return self._active, len(self._queue)
+
     @contextmanager
     def sequence(self, ticket: "_Ticket | None" = None):
         """A SequenceView on a slot (waits for one), released at exit. Slots go to waiting

@@ -111,18 +111,20 @@ def _buffered_chunks(events, header: dict, tools) -> Iterator[dict]:
     else:
         delta = {"role": "assistant", "content": message["content"]}
     yield {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]}
-    yield {**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": choice["finish_reason"]}]}
+    yield {**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": choice["finish_reason"]}],
+           "usage": whole["usage"]}
 
 
 def _chunks(events, header: dict) -> Iterator[dict]:
-    def chunk(delta: dict, logprobs=None, finish_reason=None) -> dict:
+    def chunk(delta: dict, logprobs=None, finish_reason=None, **extra) -> dict:
         return {**header, "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}]}
+                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}],
+                **extra}
 
     yield chunk({"role": "assistant"})
     for event in events:
         if isinstance(event, Finish):
-            yield chunk({}, finish_reason=event.reason)
+            yield chunk({}, finish_reason=event.reason, usage=usage_of(event))  # the last chunk counts the tokens
             return
         if event.text:
             yield chunk({"content": event.text}, _chat_logprobs(event.logprobs))

@@ -224,13 +224,14 @@ def _whole(events, header: dict, want_logprobs: bool) -> dict:
 
 
 def _stream_chunks(events, header: dict) -> Iterator[dict]:
-    """Chunks as llama-cpp-python streams them; the last one carries finish_reason."""
+    """Chunks as llama-cpp-python streams them; the last one carries finish_reason (and the
+    token counts, "usage")."""
     held: Piece | None = None
     for event in events:
         if isinstance(event, Finish):
             last = held or Piece("")
             yield {**header, "choices": [{"text": last.text, "index": 0, "logprobs": last.logprobs,
-                                          "finish_reason": event.reason}]}
+                                          "finish_reason": event.reason}], "usage": usage_of(event)}
             return
         if held is not None:
             yield {**header, "choices": [{"text": held.text, "index": 0, "logprobs": held.logprobs,

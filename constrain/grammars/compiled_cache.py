@@ -6,8 +6,11 @@ matchers generate); a server that compiles a schema per request would otherwise 
 of them. `CONSTRAIN_GRAMMAR_CACHE_BYTES` bounds the bytes the cache holds (default 64 MiB; size
 suffixes K, M, G are read), `CONSTRAIN_GRAMMAR_CACHE_SIZE` the entries (default 64); 0 turns the
 cache off. Sizes are estimated by `estimated_bytes` (numpy arrays by their size, containers by
-their entries) when an entry is stored, and re-estimated for every entry each `REMEASURE_EVERY`
-stores and whenever an entry is looked up, since memos grow after the compile. A grammar object
+their entries) when an entry is stored and re-estimated as memos grow after the compile: at each
+store the entry used last and the one measured longest ago (REMEASURE_PER_STORE in all), and an
+entry every
+REMEASURE_EVERY_HITS lookups of it (an estimate walks up to 200,000 objects: re-estimating every
+entry often cost more than the compiles it saved). A grammar object
 in use keeps its engine alive whatever the cache drops.
 
 On disk (`$CONSTRAIN_CACHE_DIR/grammars`, else ~/.cache/constrain/grammars) a JSON Schema that
@@ -32,7 +35,8 @@ import numpy as np
 T = TypeVar("T")
 DEFAULT_ENTRIES = 64
 DEFAULT_BYTES = 64 << 20
-REMEASURE_EVERY = 16
+REMEASURE_PER_STORE = 2
+REMEASURE_EVERY_HITS = 8
 _SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
@@ -126,8 +130,8 @@ class CompiledGrammarCache(Generic[T]):
         self.max_bytes = _configured_bytes() if max_bytes is None else max_bytes
         self._measure = measure
         self._items: OrderedDict[str, T] = OrderedDict()
-        self._sizes: dict[str, int] = {}
-        self._stores = 0
+        self._sizes: OrderedDict[str, int] = OrderedDict()  # longest ago measured first
+        self._hits: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def get_or_build(self, key: str, build: Callable[[], T]) -> T:
@@ -135,26 +139,36 @@ class CompiledGrammarCache(Generic[T]):
             item = self._items.get(key)
             if item is not None:
                 self._items.move_to_end(key)
-                self._sizes[key] = self._measure(item)
+                self._hits[key] = self._hits.get(key, 0) + 1
+                if self._hits[key] % REMEASURE_EVERY_HITS == 0:
+                    self._remeasure(key, item)
+                    self._evict()
                 return item
         item = build()  # outside the lock: compiles may be slow, and may raise
         size = self._measure(item) if self.max_entries and self.max_bytes else 0
         with self._lock:
             if self.max_entries and self.max_bytes and size <= self.max_bytes:
+                # the entry used last (its memos grew in that use) and the one measured longest ago
+                stale = {next(reversed(self._items))} if self._items else set()
+                stale.update(list(self._sizes)[:REMEASURE_PER_STORE - len(stale)])
+                for old in stale:
+                    self._remeasure(old, self._items[old])
                 self._items[key] = item
                 self._items.move_to_end(key)
                 self._sizes[key] = size
-                self._stores += 1
-                if self._stores % REMEASURE_EVERY == 0:
-                    for k, v in self._items.items():
-                        self._sizes[k] = self._measure(v)
+                self._sizes.move_to_end(key)
                 self._evict()
         return item
+
+    def _remeasure(self, key: str, item) -> None:
+        self._sizes[key] = self._measure(item)
+        self._sizes.move_to_end(key)
 
     def _evict(self) -> None:
         while self._items and (len(self._items) > self.max_entries or self.nbytes > self.max_bytes):
             key, _ = self._items.popitem(last=False)
             self._sizes.pop(key, None)
+            self._hits.pop(key, None)
 
     @property
     def nbytes(self) -> int:
@@ -168,6 +182,7 @@ class CompiledGrammarCache(Generic[T]):
         with self._lock:
             self._items.clear()
             self._sizes.clear()
+            self._hits.clear()
 
 
 ENGINES: CompiledGrammarCache = CompiledGrammarCache()

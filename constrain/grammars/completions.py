@@ -27,6 +27,10 @@ REMEMBERED = 8192  # completions kept per engine
 SETTLE = 3  # levels searched past the first state with a known completion, for a shorter one
 ASCII_FIRST = (9, 10, *range(32, 127))  # most completions need no other byte; tried first
 OTHER_BYTES = tuple(b for b in range(256) if b not in ASCII_FIRST)
+# The depth-first fallback tries bytes that close things first and bytes that open things last
+CLOSERS_FIRST = tuple(b'"]}),:;.') + tuple(range(48, 58)) + tuple(range(97, 123))
+CLOSERS_FIRST += tuple(b for b in ASCII_FIRST if b not in CLOSERS_FIRST and b not in b'{[(') + tuple(b'([{')
+DEPTH_FIRST_STEPS = 200_000  # byte steps the depth-first fallback may take before it gives up
 
 
 class ShortestCompletions:
@@ -50,6 +54,8 @@ class ShortestCompletions:
         found = self._search(state, ASCII_FIRST)
         if found is None:
             found = self._closing_first(state)
+        if found is None:
+            found = self._depth_first(state)
         self._remember(state, found)
         if found:  # every state on the way has the rest of the way as its completion
             for i, nxt in enumerate(self._path(state, found)):
@@ -115,6 +121,39 @@ class ShortestCompletions:
                 if tail is not None:
                     return self._spell(parent, nxt) + tail
                 heapq.heappush(heap, (depth + 1 + CLOSING_WEIGHT * engine.nesting(nxt), depth + 1, nxt))
+        return None
+
+    def _depth_first(self, start: int) -> bytes | None:
+        """Depth-first, closing bytes first: for states whose every spelling is a state of its
+        own (the items of a uniqueItems array remember their text), where both searches above
+        drown in free text. Finds a way to finish, typically by closing what is open at once."""
+        engine = self.engine
+        if start == DEAD:
+            return None
+        seen = {start}
+        path = bytearray()
+        stack = [(start, iter(CLOSERS_FIRST))]
+        steps = 0
+        while stack and steps < DEPTH_FIRST_STEPS:
+            state, choices = stack[-1]
+            for byte in choices:
+                steps += 1
+                nxt = engine.step(state, byte)
+                if nxt == DEAD or nxt in seen:
+                    continue
+                seen.add(nxt)
+                path.append(byte)
+                if engine.is_accepting(nxt):
+                    return bytes(path)
+                tail = self._known.get(nxt)
+                if tail is not None:
+                    return bytes(path) + tail
+                stack.append((nxt, iter(CLOSERS_FIRST)))
+                break
+            else:
+                stack.pop()
+                if path:
+                    path.pop()
         return None
 
     def _unseen_successors(self, state: int, alphabet: tuple[int, ...], parent: dict):

@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from constrain.runtime.attention import attend, store_position
+from constrain.runtime.attention import attend, attention_rows, store_position
 from constrain.runtime.ops import add_row, rms_norm_row, rope_angles, rope_row, swiglu_row
-from constrain.runtime.quants.tiles import TILE, new_activations, quantize_activations, role_matvec
+from constrain.runtime.quants.tiles import (TILE, new_activations, new_row_activations, quantize_activations,
+                                            quantize_rows, role_matvec, role_matvec_rows)
 
 # Below this many multiply-adds per head, a parallel region costs more than it saves.
 PARALLEL_ATTENTION_WORK = 16384
@@ -93,3 +94,57 @@ def decode_layers(x, position, inv_freq, pos_scale, shape, weights, keys, values
         swiglu_row(gate_up, shape.up_at, ffn_dim, gated)
         _product(weights.down, layer, gated, act_ffn, proj)
         add_row(x, proj[:dim])
+
+
+@njit(inline="always", cache=True)
+def _rows_product(role, layer, x, act, out):
+    xq, dx, xsums = act
+    quantize_rows(x, xq, dx, xsums)
+    role_matvec_rows(role, layer, x, xq, dx, xsums, out)
+
+
+@njit(fastmath=True, cache=True)
+def decode_rows(xs, positions, slots, inv_freq, pos_scale, shape, weights, keys, values):
+    """Advance several sequences by one token each: row i of xs (n, dim), the embedding of
+    the token at positions[i] of the sequence in KV slot slots[i], runs through all layers
+    in place. Each row is computed exactly as decode_layers computes it alone (the same row
+    primitives in the same order, products that keep rows apart), so a sequence's tokens do
+    not depend on which others share the pass; each block of weights, once loaded, serves
+    every row. keys/values: kv_cache.KVSlots' arrays."""
+    n = xs.shape[0]
+    dim, n_head, n_kv_head, head_dim = shape.dim, shape.n_head, shape.n_kv_head, shape.head_dim
+    q_dim = n_head * head_dim
+    kv_dim = n_kv_head * head_dim
+    ffn_dim = shape.ffn_dim
+    cos = np.empty((n, inv_freq.shape[0]), np.float32)
+    sin = np.empty((n, inv_freq.shape[0]), np.float32)
+    for i in range(n):
+        rope_angles(positions[i], pos_scale, inv_freq, cos[i], sin[i])
+    h = np.empty((n, dim), np.float32)
+    qkv = np.empty((n, weights.qkv.tile_kind.shape[1] * TILE), np.float32)
+    proj = np.empty((n, weights.down.tile_kind.shape[1] * TILE), np.float32)
+    gate_up = np.empty((n, weights.gate_up.tile_kind.shape[1] * TILE), np.float32)
+    gated = np.empty((n, ffn_dim), np.float32)
+    act_dim, act_q, act_ffn = new_row_activations(n, dim), new_row_activations(n, q_dim), new_row_activations(n, ffn_dim)
+    for layer in range(weights.attn_norm.shape[0]):
+        for i in range(n):
+            rms_norm_row(xs[i], weights.attn_norm[layer], shape.eps, h[i])
+        _rows_product(weights.qkv, layer, h, act_dim, qkv)
+        for i in range(n):
+            rope_row(qkv[i], 0, n_head, head_dim, cos[i], sin[i])
+            rope_row(qkv[i], shape.k_at, n_kv_head, head_dim, cos[i], sin[i])
+            store_position(keys[slots[i], layer], values[slots[i], layer], qkv[i, shape.k_at:shape.k_at + kv_dim],
+                           qkv[i, shape.v_at:shape.v_at + kv_dim], positions[i])
+        attn = attention_rows(qkv[:, :q_dim], keys, values, layer, slots, positions, n_head, n_kv_head, head_dim)
+        _rows_product(weights.attn_output, layer, attn, act_q, proj)
+        for i in range(n):
+            add_row(xs[i], proj[i, :dim])
+
+        for i in range(n):
+            rms_norm_row(xs[i], weights.ffn_norm[layer], shape.eps, h[i])
+        _rows_product(weights.gate_up, layer, h, act_dim, gate_up)
+        for i in range(n):
+            swiglu_row(gate_up[i], shape.up_at, ffn_dim, gated[i])
+        _rows_product(weights.down, layer, gated, act_ffn, proj)
+        for i in range(n):
+            add_row(xs[i], proj[i, :dim])

@@ -14,7 +14,7 @@ import numpy as np
 
 from constrain.runtime.threads import ThreadGovernor  # first: bounds the OpenMP spin before numba starts it
 from constrain.runtime.attention import attention_rows, store_rows
-from constrain.runtime.decode_step import decode_layers
+from constrain.runtime.decode_step import decode_layers, decode_rows
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
 from constrain.runtime.kv_cache import KVCache, KVSlots
@@ -30,11 +30,6 @@ from constrain.runtime.weights import LlamaWeights
 # it is in cache (SmolLM2-135M Q4_1, 2 threads, after 150 tokens: 2 tokens 36 against 37 ms,
 # 4 tokens 48 against 83 ms; benchmarks/bench_small_batches.py).
 SMALL_BATCH = 3
-# Next tokens of fewer sequences than this go through the decode step one sequence after
-# another; from this many on, one batched pass for all of them is faster (SmolLM2-135M, 2
-# threads: 2 sequences 0.74x, 4 sequences 1.05x, 8 sequences 1.38x the throughput of one at a
-# time; benchmarks/bench_batched_decode.py).
-BATCHED_DECODE = 4
 
 
 class LlamaModel:
@@ -59,42 +54,68 @@ class LlamaModel:
         return result[0]
 
     def forward_sequences(self, requests, logits_all: bool = False, need_logits: bool = True) -> list:
-        """Evaluate several sequences' new tokens in one pass over the weights: `requests` is a
-        list of (cache, tokens) with distinct caches of this model. Returns, per request, its
-        logits (all rows with logits_all, else its last row) or None without need_logits."""
-        hp, w = self.hp, self.weights
+        """Evaluate several sequences' new tokens: `requests` is a list of (cache, tokens) with
+        distinct caches of this model. Returns, per request, its logits (all rows with
+        logits_all, else its last row) or None without need_logits.
+
+        Every sequence is computed exactly as it would be alone, so its tokens never depend
+        on which others share the call: the next tokens of several sequences go through all
+        layers together in one decode_rows call (each block of weights read once for all of
+        them: decoding is memory-bound), a longer chunk (a prompt) through its own pass."""
         if len({id(cache) for cache, _ in requests}) != len(requests):
             raise ValueError("each sequence may appear once per evaluation")
+        requests = [(cache, np.asarray(t, dtype=np.int64).reshape(-1)) for cache, t in requests]
         for cache, tokens in requests:
             if len(tokens) == 0:
                 raise ValueError("every sequence needs at least one new token")
             cache.check_room(len(tokens))
         numba.set_num_threads(self.threads.threads())
-        tokens = np.concatenate([np.asarray(t, dtype=np.int64).reshape(-1) for _, t in requests])
-        n = len(tokens)
-        x = w.token_embd.get_rows(tokens)
-        if (len(requests) == 1 and n < SMALL_BATCH) or (n == len(requests) and n < BATCHED_DECODE):
-            row = 0
-            for cache, request_tokens in requests:
-                for i in range(len(request_tokens)):
-                    decode_layers(x[row], cache.n_tokens + i, self.inv_freq, hp.rope_scale, self.shape, w.stacked,
-                                  cache.keys, cache.values)
-                    row += 1
+        results: list = [None] * len(requests)
+        next_tokens = [i for i, (_, tokens) in enumerate(requests) if len(tokens) == 1]
+        if len(next_tokens) < 2:
+            next_tokens = []
         else:
-            slots = np.concatenate([np.full(len(t), c.slot, np.int64) for c, t in requests])
-            positions = np.concatenate([np.arange(c.n_tokens, c.n_tokens + len(t), dtype=np.int64) for c, t in requests])
-            for layer_index in range(hp.n_layer):
-                self._layer(x, layer_index, slots, positions)
-        ends = np.cumsum([len(t) for _, t in requests])
-        for cache, tokens in requests:
-            cache.n_tokens += len(tokens)
+            together = self._decode_together([requests[i] for i in next_tokens], need_logits)
+            for i, out in zip(next_tokens, together):
+                results[i] = out
+        for i, (cache, tokens) in enumerate(requests):
+            if i not in next_tokens:
+                results[i] = self._forward_one(cache, tokens, logits_all, need_logits)
+        return results
+
+    def _decode_together(self, requests, need_logits: bool) -> list:
+        w = self.weights
+        tokens = np.concatenate([t for _, t in requests])
+        positions = np.array([cache.n_tokens for cache, _ in requests], np.int64)
+        slots = np.array([cache.slot for cache, _ in requests], np.int64)
+        x = w.token_embd.get_rows(tokens)
+        decode_rows(x, positions, slots, self.inv_freq, self.hp.rope_scale, self.shape, w.stacked, self.slots.keys,
+                    self.slots.values)
+        for cache, _ in requests:
+            cache.n_tokens += 1
         if not need_logits:
             return [None] * len(requests)
-        rows = np.arange(n) if logits_all else ends - 1
-        logits = w.output.matmul(rms_norm(np.ascontiguousarray(x[rows]), w.output_norm, hp.rms_eps))
-        if logits_all:
-            return np.split(logits, ends[:-1])
+        logits = w.output.matvec_rows(rms_norm(x, w.output_norm, self.hp.rms_eps))
         return [logits[i:i + 1] for i in range(len(requests))]
+
+    def _forward_one(self, cache, tokens, logits_all: bool, need_logits: bool):
+        hp, w = self.hp, self.weights
+        n = len(tokens)
+        x = w.token_embd.get_rows(tokens)
+        if n < SMALL_BATCH:
+            for i in range(n):
+                decode_layers(x[i], cache.n_tokens + i, self.inv_freq, hp.rope_scale, self.shape, w.stacked,
+                              cache.keys, cache.values)
+        else:
+            slots = np.full(n, cache.slot, np.int64)
+            positions = np.arange(cache.n_tokens, cache.n_tokens + n, dtype=np.int64)
+            for layer_index in range(hp.n_layer):
+                self._layer(x, layer_index, slots, positions)
+        cache.n_tokens += n
+        if not need_logits:
+            return None
+        rows = np.arange(n) if logits_all else np.array([n - 1])
+        return w.output.matmul(rms_norm(np.ascontiguousarray(x[rows]), w.output_norm, hp.rms_eps))
 
     def _product(self, role, layer_index, h):
         out = np.empty((h.shape[0], role.tile_kind.shape[1] * TILE), np.float32)

@@ -8,7 +8,7 @@ batch (n_tokens, width) by the batched pass (model.py): the two paths cannot dri
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -90,12 +90,14 @@ def apply_rope(x, offset, n_heads, head_dim, positions, inv_freq, pos_scale):
         rope_row(x[t], offset, n_heads, head_dim, cos, sin)
 
 
-@njit(cache=True, fastmath=True, parallel=True)
+@njit(cache=True, fastmath=True)
 def swiglu(gate_up, up_at, width):
-    """swiglu_row on each row of a fused gate/up product, as a new contiguous (n, width) array
-    (rows in parallel: a 200-token prompt's exps took 5% of TinyLlama's prompt time serially)."""
+    """swiglu_row on each row of a fused gate/up product, as a new contiguous (n, width) array.
+    Serial: numba's cached parallel version of this loop gave results that changed in the
+    last bit from one run to the next on the same input, and a prompt's logits must not
+    (its exps are about 5% of TinyLlama's prompt time)."""
     out = np.empty((gate_up.shape[0], width), np.float32)
-    for i in prange(gate_up.shape[0]):
+    for i in range(gate_up.shape[0]):
         swiglu_row(gate_up[i], up_at, width, out[i])
     return out
 

@@ -105,11 +105,24 @@ class _Turns:
         return first, rest()
 
 
-def _sse(first, rest):
+def _sse(first, rest, include_usage: bool):
+    """Server-sent events of the chunks; the generation's token counts ride on its last chunk
+    and go out as OpenAI sends them: a chunk of their own, with no choices, when asked for."""
+
+    def event(chunk) -> list[str]:
+        usage = chunk.pop("usage", None) if isinstance(chunk, dict) else None
+        out = [f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"]
+        if usage is not None and include_usage:
+            tail = {key: chunk[key] for key in ("id", "object", "created", "model") if key in chunk}
+            out.append(f"data: {json.dumps({**tail, 'choices': [], 'usage': usage})}\n\n")
+        return out
+
     async def events():
-        yield f"data: {json.dumps(first, ensure_ascii=False)}\n\n"
+        for line in event(first):
+            yield line
         async for chunk in rest:
-            yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+            for line in event(chunk):
+                yield line
         yield "data: [DONE]\n\n"
 
     return events()
@@ -150,18 +163,20 @@ def create_app(llm, model_name: str | None = None):
 
             raise HTTPException(404, f"model {requested!r} is not served here; this server has {name!r}")
 
-    async def _run(method: str, kwargs: dict, stream: bool):
+    async def _run(method: str, kwargs: dict, stream: bool, include_usage: bool = False):
         try:
             if stream:
                 first, rest = await turns.stream(method, kwargs)
-                return StreamingResponse(_sse(first, rest), media_type="text/event-stream")
+                return StreamingResponse(_sse(first, rest, include_usage), media_type="text/event-stream")
             return await turns.whole(method, kwargs)
         except (ConstrainError, ValueError, TypeError) as exc:
             return _error(400, str(exc))
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "model": name}
+        busy, waiting = turns.batcher.load()
+        return {"status": "ok", "model": name, "slots_idle": turns.batcher.n_slots - busy, "slots_processing": busy,
+                "requests_waiting": waiting}
 
     @app.get("/v1/models")
     async def models():
@@ -174,7 +189,7 @@ def create_app(llm, model_name: str | None = None):
             kwargs = body.kwargs()
         except ValueError as exc:
             return _error(400, str(exc))
-        return await _run(method, kwargs, body.stream)
+        return await _run(method, kwargs, body.stream, body.include_usage)
 
     @app.post("/v1/completions")
     async def completions(body: CompletionRequest):

@@ -26,6 +26,12 @@ class _Sampling(BaseModel):
     logit_bias: dict[str, float] | None = None
     n: int = Field(1, ge=1, le=1, description="one choice per request")
     response_format: dict[str, Any] | None = None
+    stream_options: dict[str, Any] | None = None
+
+    @property
+    def include_usage(self) -> bool:
+        """stream_options.include_usage: a last chunk with the token counts and no choices."""
+        return bool(self.stream and self.stream_options and self.stream_options.get("include_usage"))
 
     @field_validator("stop")
     @classmethod

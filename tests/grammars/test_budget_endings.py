@@ -26,11 +26,20 @@ TREE = {
     "$ref": "#/$defs/node",
 }
 
+# every spelling of an item is a state of its own (uniqueness): breadth-first searches drown
+PODS = {"type": "object", "properties": {
+    "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+    "images": {"type": "array", "items": {"type": "string", "maxLength": 60}, "uniqueItems": True, "minItems": 1,
+               "maxItems": 4},
+    "replicas": {"type": "integer", "minimum": 1, "maximum": 10}},
+    "required": ["name", "images", "replicas"]}
+
 
 def _grammars() -> dict:
     return {
         "arithmetic": grammars.Grammar.from_file(str(ARITHMETIC)),
         "tree": grammars.json_schema(TREE),
+        "pods": grammars.json_schema(PODS),
         "json": grammars.json(),
         "date": grammars.regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
     }
@@ -46,10 +55,10 @@ def _accepts(name: str, text: str) -> bool:
         except lark.exceptions.LarkError:
             return False
         return True
-    if name == "tree":
+    if name in ("tree", "pods"):
         import jsonschema
         try:
-            return jsonschema.Draft202012Validator(TREE).is_valid(json.loads(text))
+            return jsonschema.Draft202012Validator(TREE if name == "tree" else PODS).is_valid(json.loads(text))
         except json.JSONDecodeError:
             return False
     return True
@@ -113,7 +122,7 @@ def _fake_runs(name: str, finish_within_budget: bool, max_tokens: int):
         yield out["choices"][0]
 
 
-@pytest.mark.parametrize("name", ["arithmetic", "tree"])
+@pytest.mark.parametrize("name", ["arithmetic", "tree", "pods"])
 def test_generations_end_with_a_sentence_within_the_budget(name):
     for choice in _fake_runs(name, True, 48):
         assert choice["finish_reason"] == "stop", choice

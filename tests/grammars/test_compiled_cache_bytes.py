@@ -37,9 +37,14 @@ def test_entries_are_remeasured_as_they_grow():
     growing = bytearray(b"x" * 10)
     cache.get_or_build("g", lambda: growing)
     growing.extend(b"x" * 2000)
-    for i in range(compiled_cache.REMEASURE_EVERY):
-        cache.get_or_build(f"k{i}", lambda: b"")
-    assert cache.nbytes <= 1000 and len(cache) == compiled_cache.REMEASURE_EVERY  # g went out
+    cache.get_or_build("k", lambda: b"")  # g, measured longest ago, is measured again at this store
+    assert cache.nbytes <= 1000 and len(cache) == 1  # g went out
+    looked_up = bytearray(b"x" * 10)
+    cache.get_or_build("l", lambda: looked_up)
+    looked_up.extend(b"x" * 2000)
+    for _ in range(compiled_cache.REMEASURE_EVERY_HITS):  # an entry in use is measured again too
+        cache.get_or_build("l", lambda: pytest.fail("l is cached"))
+    assert cache.nbytes <= 1000 and "l" not in cache._items
 
 
 @pytest.mark.parametrize("raw, expected", [("8M", 8 << 20), ("8MiB", 8 << 20), ("512k", 512 << 10),

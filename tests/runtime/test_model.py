@@ -107,21 +107,39 @@ def test_batch_and_decode_step_agree(model_dir):
     assert_exact_but_rounding_steps(batched, stepwise, min_exact=3)
 
 
-def test_several_sequences_in_one_pass_match_each_alone(model_dir):
-    """forward_sequences: prompts of different lengths in their own KV slots, then one next
-    token each, in one pass over the weights, give each sequence's logits as if it ran alone."""
-    path = tiny_model(model_dir, "llama3", "Q4_1")
+@pytest.mark.parametrize("family,weight_type,shape", [
+    ("llama3", "Q4_1", {}),
+    ("tinyllama", "Q4_K_M", {**K_SHAPE, "n_layer": 4}),
+    ("llama2", "Q5_K_M", {**K_SHAPE, "n_layer": 4}),
+    ("smollm", "Q8_0", {}),
+    ("tinyllama", "F16", {}),
+])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_several_sequences_in_one_pass_match_each_alone(model_dir, family, weight_type, shape, n_threads):
+    """forward_sequences: prompts of different lengths in their own KV slots, then next
+    tokens of all of them in one pass over the weights, give each sequence exactly the
+    logits it gets alone (bit for bit: greedy decoding must not depend on the company a
+    sequence keeps), at every width and whichever slots take part."""
+    path = tiny_model(model_dir, family, weight_type, **shape)
     rng = np.random.default_rng(5)
-    prompts = [rng.integers(0, 200, size=n) for n in (7, 3, 12)]
-    nexts = [int(t) for t in rng.integers(0, 200, size=3)]
-    together = LlamaModel(GGUFFile(path), n_ctx=32, n_seq=3)
-    first = together.forward_sequences(list(zip(together.caches, prompts)), logits_all=True)
-    second = together.forward_sequences([(c, [t]) for c, t in zip(together.caches, nexts)])
-    assert [c.n_tokens for c in together.caches] == [8, 4, 13]
-    for prompt, nxt, got_prompt, got_next in zip(prompts, nexts, first, second):
-        alone = LlamaModel(GGUFFile(path), n_ctx=32)
-        want = np.concatenate([alone.forward(prompt, logits_all=True), alone.forward(np.array([nxt]))])
-        assert_exact_but_rounding_steps(np.concatenate([got_prompt, got_next]), want, min_exact=2)
+    prompts = [rng.integers(0, 200, size=n) for n in (7, 3, 12, 1, 5)]
+    nexts = rng.integers(0, 200, size=(3, len(prompts)))
+    together = LlamaModel(GGUFFile(path), n_ctx=32, n_seq=len(prompts), n_threads=n_threads)
+    got_prompts = together.forward_sequences(list(zip(together.caches, prompts)), logits_all=True)
+    got = [[] for _ in prompts]
+    # steps of every width: all five sequences, then three of them, then two
+    for step, members in enumerate(([0, 1, 2, 3, 4], [1, 3, 4], [0, 2])):
+        outs = together.forward_sequences([(together.caches[i], [nexts[step, i]]) for i in members])
+        for i, out in zip(members, outs):
+            got[i].append(out)
+    assert [c.n_tokens for c in together.caches] == [9, 5, 14, 3, 7]
+    steps_of = {i: [s for s, members in enumerate(([0, 1, 2, 3, 4], [1, 3, 4], [0, 2])) if i in members]
+                for i in range(len(prompts))}
+    for i, prompt in enumerate(prompts):
+        alone = LlamaModel(GGUFFile(path), n_ctx=32, n_threads=n_threads)
+        np.testing.assert_array_equal(got_prompts[i], alone.forward(prompt, logits_all=True))
+        for step, out in zip(steps_of[i], got[i]):
+            np.testing.assert_array_equal(out, alone.forward(np.array([nexts[step, i]])))
     with pytest.raises(ValueError, match="once"):
         together.forward_sequences([(together.caches[0], [1]), (together.caches[0], [2])])
 

@@ -4,7 +4,6 @@ response_format, tools, OpenAI-shaped errors, an abandoned stream, and the offic
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 
@@ -144,34 +143,6 @@ def test_an_abandoned_stream_frees_the_model(client):
 def test_tokenize(client, served):
     got = client.post("/v1/tokenize", json={"input": "hello world"}).json()
     assert got["tokens"] == list(served.tokenize(b"hello world")) and got["count"] == len(got["tokens"])
-
-
-def test_official_openai_client_against_a_live_server(served):
-    openai = pytest.importorskip("openai")
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(served), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        api = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused")
-        answer = api.chat.completions.create(model=served.model_name, messages=CHAT, max_tokens=8, temperature=0)
-        assert answer.choices[0].message.content
-        pieces = [c.choices[0].delta.content or "" for c in api.chat.completions.create(
-            model=served.model_name, messages=CHAT, max_tokens=8, temperature=0, stream=True)]
-        assert "".join(pieces) == answer.choices[0].message.content
-        with pytest.raises(openai.BadRequestError):
-            api.chat.completions.create(model=served.model_name, messages=CHAT, n=3)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_concurrent_requests_are_decoded_together(served):

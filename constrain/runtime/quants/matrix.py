@@ -131,6 +131,16 @@ class QuantMatrix:
             block_kernels.KERNELS[self._code][1](self.data, self.rows, self.cols, x, out2d)
         return out
 
+    def matvec_rows(self, x: np.ndarray) -> np.ndarray:
+        """x (n, cols) -> (n, rows), each row exactly as matmul computes that row alone (the
+        matrix-vector kernel's arithmetic), the weights read once for all rows."""
+        x = self._as_batch(x)
+        if self._tiles is None:
+            return np.stack([self.matmul(row) for row in x])
+        target = np.empty((x.shape[0], tiles.padded_rows(self.rows)), np.float32)
+        tiles.matvec_rows(self._tiles, 0, x, target)
+        return target[:, :self.rows]
+
     def get_rows(self, ids) -> np.ndarray:
         """Dequantize only the rows `ids` (an embedding lookup): float32 (len(ids), cols)."""
         ids = np.asarray(ids)

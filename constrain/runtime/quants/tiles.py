@@ -321,6 +321,77 @@ def matvec(role, layer, x, act, out):
     role_matvec(role, layer, x, act, out)
 
 
+@njit(parallel=True, fastmath=True, cache=True)
+def _matvec_rows_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
+                          f16, f32, layer, x, xq, dx, xsums, out):
+    n = x.shape[0]
+    for i in prange(kind.shape[1]):
+        role = _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
+                     f16, f32)
+        k = kind[layer, i]
+        s = slot[layer, i]
+        acc = np.zeros((n, TILE), np.float32)
+        sums = np.empty(2 * TILE, np.float32)
+        # per row the same block-by-block accumulation as _quant_tile and _float_tile (no
+        # byte-decoded planes, no row pairs): a row's result does not depend on its company
+        if k == T_U4:
+            _quant_tile_batch(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
+        elif k == T_U5:
+            _quant_tile_batch(T_U5, role.u5, s, xq, dx, xsums, acc, sums)
+        elif k == T_U6_G16:
+            _quant_tile_batch(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc, sums)
+        elif k == T_I8:
+            _quant_tile_batch(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
+        elif k == T_U4_G16:
+            _quant_tile_batch(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
+        elif k == T_F16:
+            for t in range(n):
+                _float_tile(role.f16.values, s, x[t], acc[t], True)
+        else:
+            for t in range(n):
+                _float_tile(role.f32.values, s, x[t], acc[t], False)
+        for t in range(n):
+            for r in range(TILE):
+                out[t, i * TILE + r] = acc[t, r]
+
+
+@njit(inline="always", cache=True)
+def role_matvec_rows(role, layer, x, xq, dx, xsums, out):
+    """out (n, n_out_tiles * TILE) = the product of `layer` with each row of x (n, cols),
+    every row computed exactly as role_matvec computes it alone, each block of weights
+    serving all rows while it is in cache; xq/dx/xsums hold x's rows quantized
+    (quantize_rows)."""
+    _matvec_rows_parallel(role.tile_kind, role.tile_slot,
+                          role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs,
+                          role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs,
+                          role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs,
+                          role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs,
+                          role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs,
+                          role.f16.values, role.f32.values, layer, x, xq, dx, xsums, out)
+
+
+@njit(cache=True)
+def new_row_activations(n, cols):
+    """Buffers for n input rows of `cols` values: xq (n, padded cols), dx, xsums."""
+    nb = (cols + 31) // 32
+    return np.zeros((n, nb * 32), np.int8), np.zeros((n, nb), np.float32), np.zeros((n, 2 * nb), np.float32)
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def quantize_rows(x, xq, dx, xsums):
+    """Each row of x quantized as quantize_activations quantizes one vector."""
+    for i in range(x.shape[0]):
+        _quantize_into(x[i], xq[i], dx[i], xsums[i])
+
+
+@njit(cache=True)
+def matvec_rows(role, layer, x, out):
+    """quantize x's rows, then role_matvec_rows: from Python in one call."""
+    xq, dx, xsums = new_row_activations(x.shape[0], x.shape[1])
+    quantize_rows(x, xq, dx, xsums)
+    role_matvec_rows(role, layer, x, xq, dx, xsums, out)
+
+
 # ---- decoding values (embedding lookups and the batched kernel)
 
 @njit(inline="always", cache=True)
