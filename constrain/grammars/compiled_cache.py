@@ -6,11 +6,12 @@ matchers generate); a server that compiles a schema per request would otherwise 
 of them. `CONSTRAIN_GRAMMAR_CACHE_BYTES` bounds the bytes the cache holds (default 64 MiB; size
 suffixes K, M, G are read), `CONSTRAIN_GRAMMAR_CACHE_SIZE` the entries (default 64); 0 turns the
 cache off. Sizes are estimated by `estimated_bytes` (numpy arrays by their size, containers by
-their entries) when an entry is stored and re-estimated as memos grow after the compile: at each
-store the entry used last and the one measured longest ago (REMEASURE_PER_STORE in all), and an
-entry every
-REMEASURE_EVERY_HITS lookups of it (an estimate walks up to 200,000 objects: re-estimating every
-entry often cost more than the compiles it saved). A grammar object
+their entries) when an entry is stored, and re-estimated as memos grow after the compile: an
+entry handed out since its last estimate is walked again at a later store (the entry used last,
+and the one handed out longest ago: REMEASURE_PER_STORE in all) and every REMEASURE_EVERY_HITS
+lookups of it. Entries not used since their estimate are not walked again: an estimate walks up
+to 200,000 objects, and re-walking every entry made compiles in a process that had cached a
+hundred large schemas 30x slower. A grammar object
 in use keeps its engine alive whatever the cache drops.
 
 On disk (`$CONSTRAIN_CACHE_DIR/grammars`, else ~/.cache/constrain/grammars) a JSON Schema that
@@ -65,7 +66,8 @@ def _configured_bytes() -> int:
 # (the vocabulary trie and its walk form, the shared lexeme store and its DFA, the tokenizer's
 # vocabulary), so they are not counted against one entry. A class lists its attributes that point
 # at shared state in NOT_OWNED.
-_SHARED_TYPES = ("VocabularyTrie", "WalkTrie", "TermStore", "LazyDFA", "TokenVocabulary", "Lark", "ModuleType")
+_SHARED_TYPES = ("VocabularyTrie", "WalkTrie", "TermStore", "JsonTerms", "LazyDFA", "TokenVocabulary", "Lark",
+                 "ModuleType")
 _CONTAINER_ENTRY = 64  # bytes per dict/list entry beyond what the entry refers to (pointers, hash slots)
 
 
@@ -130,8 +132,11 @@ class CompiledGrammarCache(Generic[T]):
         self.max_bytes = _configured_bytes() if max_bytes is None else max_bytes
         self._measure = measure
         self._items: OrderedDict[str, T] = OrderedDict()
-        self._sizes: OrderedDict[str, int] = OrderedDict()  # longest ago measured first
+        self._sizes: dict[str, int] = {}
         self._hits: dict[str, int] = {}
+        # entries handed out since they were last measured (their memos may have grown), oldest
+        # first: the others are not walked again, however many entries the cache holds
+        self._dirty: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_or_build(self, key: str, build: Callable[[], T]) -> T:
@@ -139,6 +144,7 @@ class CompiledGrammarCache(Generic[T]):
             item = self._items.get(key)
             if item is not None:
                 self._items.move_to_end(key)
+                self._dirty[key] = None
                 self._hits[key] = self._hits.get(key, 0) + 1
                 if self._hits[key] % REMEASURE_EVERY_HITS == 0:
                     self._remeasure(key, item)
@@ -148,27 +154,29 @@ class CompiledGrammarCache(Generic[T]):
         size = self._measure(item) if self.max_entries and self.max_bytes else 0
         with self._lock:
             if self.max_entries and self.max_bytes and size <= self.max_bytes:
-                # the entry used last (its memos grew in that use) and the one measured longest ago
-                stale = {next(reversed(self._items))} if self._items else set()
-                stale.update(list(self._sizes)[:REMEASURE_PER_STORE - len(stale)])
+                # the entry used last (its memos grew in that use) and the one handed out longest ago
+                last = next(reversed(self._items)) if self._items else None
+                stale = [last] if last in self._dirty else []
+                stale += [k for k in list(self._dirty)[:REMEASURE_PER_STORE] if k != last][:REMEASURE_PER_STORE - len(stale)]
                 for old in stale:
                     self._remeasure(old, self._items[old])
                 self._items[key] = item
                 self._items.move_to_end(key)
                 self._sizes[key] = size
-                self._sizes.move_to_end(key)
+                self._dirty[key] = None  # its first use comes after this measure
                 self._evict()
         return item
 
     def _remeasure(self, key: str, item) -> None:
         self._sizes[key] = self._measure(item)
-        self._sizes.move_to_end(key)
+        self._dirty.pop(key, None)
 
     def _evict(self) -> None:
         while self._items and (len(self._items) > self.max_entries or self.nbytes > self.max_bytes):
             key, _ = self._items.popitem(last=False)
             self._sizes.pop(key, None)
             self._hits.pop(key, None)
+            self._dirty.pop(key, None)
 
     @property
     def nbytes(self) -> int:
@@ -183,6 +191,7 @@ class CompiledGrammarCache(Generic[T]):
             self._items.clear()
             self._sizes.clear()
             self._hits.clear()
+            self._dirty.clear()
 
 
 ENGINES: CompiledGrammarCache = CompiledGrammarCache()

@@ -74,7 +74,7 @@ def _small_vocab() -> TokenVocabulary:
 
 
 def test_real_grammars_stay_within_the_byte_bound(monkeypatch):
-    bound = 3 << 20
+    bound = 2 << 20
     cache = CompiledGrammarCache(max_entries=1000, max_bytes=bound)
     monkeypatch.setattr(compiled_cache, "ENGINES", cache)
     import constrain.grammars.grammar as grammar_module
@@ -93,3 +93,16 @@ def test_real_grammars_stay_within_the_byte_bound(monkeypatch):
         sizes.append(cache.nbytes)
     # the cache filled up to its bound and then dropped old grammars
     assert 0 < len(cache) < 40 and max(sizes) > bound // 2
+
+
+def test_shared_term_builders_are_not_counted_per_grammar():
+    """Every JSON Schema grammar of the process shares one store's term builders: they grow with
+    every compile and must not make each later entry look (and measure) as big as all of them."""
+    small = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    json_schema(small)
+    first = estimated_bytes(compiled_cache.ENGINES._items[next(reversed(compiled_cache.ENGINES._items))])
+    for i in range(30):
+        json_schema({"type": "object", "properties": {f"key-{i}-{j}": {"type": "string"} for j in range(40)}})
+    json_schema(dict(small, title="again"))
+    again = estimated_bytes(compiled_cache.ENGINES._items[next(reversed(compiled_cache.ENGINES._items))])
+    assert abs(again - first) < 10_000  # the same shape costs the same, whatever was compiled before
