@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+from contextlib import contextmanager
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,23 @@ def server(default_model_file):
     yield api, llm
     live.should_exit = True
     thread.join(timeout=10)
+
+
+@contextmanager
+def _passes(llm):
+    """The number of sequences each model pass advanced, while the block runs."""
+    widths = []
+    original = llm._model.forward_sequences
+
+    def spy(requests, **kwargs):
+        widths.append(len(requests))
+        return original(requests, **kwargs)
+
+    llm._model.forward_sequences = spy
+    try:
+        yield widths
+    finally:
+        del llm._model.forward_sequences
 
 
 def _health(api):
@@ -116,19 +134,8 @@ def test_eight_requests_at_once_each_answer_as_alone(server):
         return answer.choices[0].message.content, answer.choices[0].finish_reason
 
     alone = [ask(q) for q in QUESTIONS]
-    widths = []
-    original = llm._model.forward_sequences
-
-    def spy(requests, **kwargs):
-        widths.append(len(requests))
-        return original(requests, **kwargs)
-
-    llm._model.forward_sequences = spy
-    try:
-        with ThreadPoolExecutor(PARALLEL) as pool:
-            together = list(pool.map(ask, QUESTIONS))
-    finally:
-        del llm._model.forward_sequences
+    with _passes(llm) as widths, ThreadPoolExecutor(PARALLEL) as pool:
+        together = list(pool.map(ask, QUESTIONS))
     assert together == alone
     assert all(text and reason in ("stop", "length") for text, reason in together)
     assert max(widths) > 1  # the sequences did share passes
@@ -136,15 +143,7 @@ def test_eight_requests_at_once_each_answer_as_alone(server):
 
 def test_a_client_that_hangs_up_frees_its_slot(server):
     api, llm = server
-    steps = []
-    original = llm._model.forward_sequences
-
-    def spy(requests, **kwargs):
-        steps.append(len(requests))
-        return original(requests, **kwargs)
-
-    llm._model.forward_sequences = spy
-    try:
+    with _passes(llm) as steps:
         stream = api.chat.completions.create(
             model=llm.model_name, messages=CHAT, max_tokens=1500, temperature=1.0, seed=1, stream=True,
             logit_bias={str(llm.token_eos()): -100})
@@ -155,8 +154,6 @@ def test_a_client_that_hangs_up_frees_its_slot(server):
         while _health(api)["slots_processing"]:
             assert time.monotonic() < deadline, "the abandoned generation kept its slot"
             time.sleep(0.05)
-    finally:
-        del llm._model.forward_sequences
     assert len(steps) < 200  # stopped soon after the hang-up, far from 1500 tokens
     after = api.chat.completions.create(model=llm.model_name, messages=CHAT, max_tokens=4, temperature=0)
     assert after.choices[0].message.content is not None
