@@ -13,19 +13,11 @@ import sys
 import jsonschema
 import pytest
 
+from constrain.testing.biographies import PERSON_SCHEMA, biographies
 from constrain.testing.synthetic_gguf import tiny_shape, write_llama_gguf
 
-PERSON = {"type": "object",
-          "properties": {"name": {"type": "string", "maxLength": 24},
-                         "birth_year": {"type": "integer", "minimum": 0, "maximum": 2100},
-                         "city": {"type": "string", "maxLength": 24}},
-          "required": ["name", "birth_year", "city"], "additionalProperties": False}
-PEOPLE = [("Ada Lovelace", 1815, "London"), ("Alan Turing", 1912, "London"), ("Grace Hopper", 1906, "New York"),
-          ("Marie Curie", 1867, "Warsaw"), ("Albert Einstein", 1879, "Ulm"), ("Emmy Noether", 1882, "Erlangen"),
-          ("Niels Bohr", 1885, "Copenhagen"), ("Rosalind Franklin", 1920, "London"),
-          ("Katherine Johnson", 1918, "White Sulphur Springs"), ("Srinivasa Ramanujan", 1887, "Erode")]
-TEXTS = [f"{name} was born in {city} in {year}." if i % 2 == 0 else f"Born {year} in {city}: {name}."
-         for i, (name, year, city) in enumerate(PEOPLE)] * 4  # 40 texts
+PERSON = PERSON_SCHEMA
+TEXTS = biographies(40)
 
 
 def test_without_ray_the_import_says_how_to_install_it():

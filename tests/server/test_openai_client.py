@@ -18,19 +18,11 @@ openai = pytest.importorskip("openai", reason="these tests drive the server with
 uvicorn = pytest.importorskip("uvicorn", reason="the server needs uvicorn (pip install 'constrain[server]')")
 
 from constrain.server import create_app  # noqa: E402
+from server_cases import CHAT, PERSON, WEATHER  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 PARALLEL = 8
-CHAT = [{"role": "user", "content": "What is 2 + 2?"}]
-PERSON = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 20},
-                                           "age": {"type": "integer", "minimum": 0, "maximum": 130}},
-          "required": ["name", "age"], "additionalProperties": False}
-WEATHER = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Current weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30},
-                                                    "unit": {"enum": ["celsius", "fahrenheit"]}},
-                   "required": ["city", "unit"], "additionalProperties": False}}}]
 QUESTIONS = ["What is 2 + 2?", "Name a colour.", "What is the capital of Italy?", "Say hello in French.",
              "How many legs has a spider?", "Name a planet.", "What is ice made of?", "Who wrote Hamlet?"]
 

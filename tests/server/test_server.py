@@ -14,18 +14,10 @@ fastapi = pytest.importorskip("fastapi", reason="the server needs fastapi (pip i
 from fastapi.testclient import TestClient  # noqa: E402
 
 from constrain.server import create_app  # noqa: E402
+from server_cases import CHAT, PERSON, WEATHER  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-CHAT = [{"role": "user", "content": "What is 2 + 2?"}]
-PERSON = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 20},
-                                           "age": {"type": "integer", "minimum": 0, "maximum": 130}},
-          "required": ["name", "age"], "additionalProperties": False}
-WEATHER = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Current weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30},
-                                                    "unit": {"enum": ["celsius", "fahrenheit"]}},
-                   "required": ["city", "unit"], "additionalProperties": False}}}]
 
 
 @pytest.fixture(scope="module")
