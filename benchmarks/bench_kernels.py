@@ -23,10 +23,10 @@ import time
 
 import numba
 import numpy as np
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T
+from gguf import GGML_QUANT_SIZES
+from gguf import GGMLQuantizationType as T
 
-from constrain.runtime.quants import QuantMatrix, row_nbytes
-from constrain.runtime.quants import tiles
+from constrain.runtime.quants import QuantMatrix, row_nbytes, tiles
 from constrain.runtime.quants.type_traits import TYPE_TRAITS
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -17,7 +17,8 @@ import os
 import threading
 import time
 
-from constrain.testing.biographies import PERSON_SCHEMA as SCHEMA, biographies
+from constrain.testing.biographies import PERSON_SCHEMA as SCHEMA
+from constrain.testing.biographies import biographies
 
 ACTOR_NAME = b"MapBatches(RowExtractor)"
 
@@ -100,7 +101,7 @@ def main() -> int:
             memory.join()
             rates[actors] = (args.texts - first) / (full - small)
             peaks = list(memory.peaks.values())
-            mib = lambda key: max(p[key] for p in peaks) / 2**20 if peaks else float("nan")  # noqa: E731
+            mib = lambda key, peaks=peaks: max(p[key] for p in peaks) / 2**20 if peaks else float("nan")  # noqa: E731
             print(f"{actors} actor(s) x {threads} thread(s): {args.texts} texts in {full:6.1f} s "
                   f"({args.texts / full:.2f} docs/s with start-up; {first} texts alone {small:.1f} s); "
                   f"steady {rates[actors]:.2f} docs/s; per actor peak RSS {mib('rss'):.0f} MiB, "

@@ -12,9 +12,22 @@ import time
 
 import numpy as np
 
-from constrain.samplers import (Dist, Greedy, LogitBias, MinP, MirostatV1, MirostatV2, Penalties, Pipeline,
-                                Temperature, TopK, TopP, TypicalP, WordBooster)
-from constrain.samplers import kernels
+from constrain.samplers import (
+    Dist,
+    Greedy,
+    LogitBias,
+    MinP,
+    MirostatV1,
+    MirostatV2,
+    Penalties,
+    Pipeline,
+    Temperature,
+    TopK,
+    TopP,
+    TypicalP,
+    WordBooster,
+    kernels,
+)
 
 N_VOCAB = 49152
 

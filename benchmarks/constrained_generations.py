@@ -17,8 +17,8 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The bounded variant: examples/custom_grammar/arithmetic.lark is unbounded, and mirostat

@@ -10,7 +10,6 @@ extractions from each of its texts. Every output must parse and validate with js
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -206,7 +205,7 @@ FEATURE_SCHEMAS: dict[str, tuple[dict, list[str]]] = {
 def run(llm, seeds: int = 2, log=print, schemas=None) -> tuple[int, int, list[str], dict[str, float]]:
     import jsonschema
 
-    from constrain.extraction import extract, ExtractionError
+    from constrain.extraction import ExtractionError, extract
     from constrain.grammars import json_schema
 
     passed = total = 0
@@ -225,9 +224,9 @@ def run(llm, seeds: int = 2, log=print, schemas=None) -> tuple[int, int, list[st
         cases = [(text, kwargs) for text in texts for kwargs in settings]
         # every case on a sequence of its own, up to llm's n_seq_max decoded together (each
         # answer is what it would be alone: its own sampler and seed, the same logits)
-        outcomes = llm.run_sequences([lambda view, text=text, kwargs=kwargs: extract(
+        outcomes = llm.run_sequences([lambda view, text=text, kwargs=kwargs, schema=schema, grammar=grammar: extract(
             view, schema, text, grammar=grammar, max_tokens=200, **kwargs) for text, kwargs in cases])
-        for (text, kwargs), value in zip(cases, outcomes):
+        for (_text, kwargs), value in zip(cases, outcomes):
             n += 1
             if isinstance(value, ExtractionError):
                 failures.append(f"{name} {kwargs}: {value}")

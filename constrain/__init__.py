@@ -1,7 +1,7 @@
 """constrain: local LLaMA-family inference whose output is guaranteed to follow a grammar."""
 
-from constrain.errors import ConstrainError
 from constrain import numba_cache as _numba_cache
+from constrain.errors import ConstrainError
 
 _numba_cache.install_on_import()  # before any kernel compiles or loads from numba's cache
 

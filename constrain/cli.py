@@ -229,9 +229,8 @@ def cmd_grammar_check(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from constrain.server.app import serve
-
     from constrain import Llama
+    from constrain.server.app import serve
 
     llm = Llama(args.model, n_ctx=args.ctx, n_threads=args.threads, n_seq_max=args.parallel)
     serve(llm, host=args.host, port=args.port, model_name=args.model_name)

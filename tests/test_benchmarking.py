@@ -3,17 +3,17 @@ writer, and one end-to-end run on a tiny random model (constrain engine only).""
 
 import os
 
+import gguf
 import numpy as np
 import pytest
 from gguf.constants import GGMLQuantizationType
 
-import gguf
 from constrain.benchmarking import command, synthetic
-from constrain.runtime.gguf_file import GGUFFile
 from constrain.benchmarking.protocol import Workload
 from constrain.benchmarking.report import add_derived, contention_table, memory_note, model_table, summary_table
 from constrain.benchmarking.runner import medians
 from constrain.cli import build_parser, main
+from constrain.runtime.gguf_file import GGUFFile
 from constrain.testing.synthetic_gguf import FULL_SHAPES, random_weight_bytes, tiny_shape
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel
+from test_generation_fakes import FakeLlama
 
 from constrain.extraction import ExtractionError, extract
 from constrain.generation import create_chat_completion
-from test_generation_fakes import FakeLlama
 
 
 class Person(BaseModel):

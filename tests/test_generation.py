@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_generation_fakes import FakeGrammar, FakeLlama
 
 from constrain.errors import ContextOverflowError, SamplingError
 from constrain.generation import build_pipeline, classify, create_completion, score
 from constrain.generation.logprobs import log_softmax
 from constrain.samplers import Dist, Greedy, MirostatV2, Pipeline, TopK
-from test_generation_fakes import FakeGrammar, FakeLlama
 
 
 class Script:

@@ -3,10 +3,10 @@
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_generation_fakes import FakeLlama
 
 from constrain.generation import create_completion
 from constrain.generation.text import TextAssembler
-from test_generation_fakes import FakeLlama
 
 ALPHABET = st.sampled_from(list("ab é✓"))
 

@@ -8,7 +8,8 @@ without going to Ray; the others are extracted by extract_dataset.
 from __future__ import annotations
 
 import json
-from typing import Iterator, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 import ray
 import ray.data

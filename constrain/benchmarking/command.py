@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     results: dict[str, dict[str, list[dict]]] = {label: {e: [] for e in engines} for _, label, _ in models}
     first_loads: dict[str, dict[str, float]] = {label: {} for _, label, _ in models}
     tiny = Workload(prompt_tokens=8, gen_tokens=4, contexts=(), n_ctx_fixed=SMALL_CTX)
-    for name, label, path in models:
+    for _name, label, path in models:
         for engine in engines:
             # the first process: numba compiles, the tile cache is built (in a fresh directory,
             # so it is a true first load), the file enters the page cache; then the default

@@ -42,7 +42,7 @@ class Workload:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Workload":
+    def from_dict(cls, d: dict) -> Workload:
         return cls(**{**d, "contexts": tuple(d.get("contexts", ()))})
 
 

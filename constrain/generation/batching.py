@@ -16,8 +16,9 @@ shared.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class SequenceBatcher:
             return self._active, len(self._queue)
 
     @contextmanager
-    def sequence(self, ticket: "_Ticket | None" = None):
+    def sequence(self, ticket: _Ticket | None = None):
         """A SequenceView on a slot (waits for one), released at exit. Slots go to waiting
         sequences in the order they asked, handed over at release: which sequences share a
         step then depends only on when sequences finish, never on thread timing, so a batch
@@ -76,7 +77,7 @@ class SequenceBatcher:
                 self._step_if_all_waiting()
                 self._cond.notify_all()
 
-    def ticket(self) -> "_Ticket":
+    def ticket(self) -> _Ticket:
         """A place in line for a slot: given one now if free, else at a later release."""
         ticket = _Ticket()
         with self._cond:
@@ -89,7 +90,7 @@ class SequenceBatcher:
                 self._queue.append(ticket)
         return ticket
 
-    def run(self, jobs: Sequence[Callable[["SequenceView"], Any]]) -> list:
+    def run(self, jobs: Sequence[Callable[[SequenceView], Any]]) -> list:
         """Run each job(view) on a slot of its own, up to n_slots at once; returns their
         results in order (an exception a job raised is returned in its place)."""
         results: list[Any] = [None] * len(jobs)
@@ -109,7 +110,7 @@ class SequenceBatcher:
             t.join()
         return results
 
-    def evaluate(self, view: "SequenceView", tokens: np.ndarray, logits_all: bool):
+    def evaluate(self, view: SequenceView, tokens: np.ndarray, logits_all: bool):
         """Queue `tokens` for view's slot and return its logits once a step has run them."""
         slot = view.cache.slot
         self._baton.release()

@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Iterator
 
 from constrain.errors import SamplingError
-from constrain.generation.response_format import grammar_for
 from constrain.generation import tools as tool_calls
 from constrain.generation.completion import Finish, collect, completion_events, prepare_request, usage_of, utf8
+from constrain.generation.response_format import grammar_for
 from constrain.runtime.chat_template import ChatTemplate, special_token_texts
 
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from constrain.errors import SamplingError
-from constrain.generation.response_format import grammar_for
 from constrain.generation.context import check_fits, evaluate_prompt
 from constrain.generation.logprobs import LogprobRecorder, token_bytes
 from constrain.generation.loop import Generation, generate_tokens
+from constrain.generation.response_format import grammar_for
 from constrain.generation.settings import build_pipeline
 from constrain.generation.text import TextAssembler, normalize_stops
 from constrain.samplers import Pipeline

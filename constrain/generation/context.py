@@ -14,7 +14,7 @@ import numpy as np
 
 from constrain.errors import ContextOverflowError, SamplingError
 
-_evaluated: "weakref.WeakKeyDictionary[object, list[int]]" = weakref.WeakKeyDictionary()
+_evaluated: weakref.WeakKeyDictionary[object, list[int]] = weakref.WeakKeyDictionary()
 
 
 def known_context(llm) -> list[int]:

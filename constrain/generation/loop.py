@@ -79,7 +79,10 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
     ending = BudgetedEnding(matcher) if finish_within_budget and isinstance(matcher, GrammarMatcher) else None
     # logprobs need the logits of every token, which a batch of forced tokens does not give
     forward = fast_forward and on_logits is None and isinstance(matcher, GrammarMatcher)
-    tokenize = lambda text: llm.tokenize(text, add_bos=False, special=False)
+
+    def tokenize(text):
+        return llm.tokenize(text, add_bos=False, special=False)
+
     produced = 0
     while produced < limit:
         if pending:

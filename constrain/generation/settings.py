@@ -20,8 +20,20 @@ import math
 import numpy as np
 
 from constrain.errors import SamplingError
-from constrain.samplers import (Dist, Greedy, LogitBias, MinP, MirostatV1, MirostatV2, Penalties, Pipeline,
-                                Temperature, TopK, TopP, TypicalP)
+from constrain.samplers import (
+    Dist,
+    Greedy,
+    LogitBias,
+    MinP,
+    MirostatV1,
+    MirostatV2,
+    Penalties,
+    Pipeline,
+    Temperature,
+    TopK,
+    TopP,
+    TypicalP,
+)
 from constrain.samplers.pipeline import _as_processor_list
 
 MIROSTAT_M = 100

@@ -12,6 +12,7 @@ from constrain.grammars.matcher import GrammarMatcher
 from constrain.grammars.processor import GrammarMask
 from constrain.grammars.vocabulary import TokenVocabulary
 
+# isort: split
 # JSON Schema front end (its own subpackage). Imported last, and rebinding the name to the
 # function: `from constrain.grammars import json_schema` gives the callable json_schema(schema).
 from constrain.grammars.json_schema import json_schema  # noqa: E402

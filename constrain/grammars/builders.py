@@ -7,8 +7,8 @@ import re
 from constrain.grammars.errors import GrammarError
 from constrain.grammars.grammar import Grammar, LexemeGrammar, content_hash
 from constrain.grammars.lexemes.from_regex import regex_term
-from constrain.grammars.lexemes.single import SingleLexemeParser
 from constrain.grammars.lexemes.shared import shared_store
+from constrain.grammars.lexemes.single import SingleLexemeParser
 
 JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
 JSON_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"

@@ -58,13 +58,13 @@ def contains(intervals: Intervals, cp: int) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _all_code_points() -> str:
     # decoding UTF-32 takes milliseconds; a million chr() calls took most of a second
     return np.arange(MAX_CODE_POINT + 1, dtype="<u4").tobytes().decode("utf-32-le", errors="surrogatepass")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def category(pattern: str, ascii_only: bool) -> tuple[tuple[int, int], ...]:
     """Intervals matched by a one-character class such as r'\\w' under Python's re.
 
@@ -117,7 +117,7 @@ def _write_tables(path, tables: dict) -> None:
                 pass
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _case_groups(ascii_only: bool) -> dict[int, tuple[int, ...]]:
     """For every cased code point, the code points IGNORECASE treats as the same letter."""
     by_lower: dict[int, list[int]] = {}

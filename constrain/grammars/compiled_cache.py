@@ -27,9 +27,10 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 from collections import OrderedDict
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from constrain.grammars.lark_frontend import ParsedGrammar
 from constrain.grammars.lexer_states import VIOLATION, LexerAutomaton
-
 from constrain.grammars.recognizer import DEAD, step_through  # DEAD: the empty hypothesis set
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 
-_MEMOS: "weakref.WeakKeyDictionary[object, dict[type, object]]" = weakref.WeakKeyDictionary()
+_MEMOS: weakref.WeakKeyDictionary[object, dict[type, object]] = weakref.WeakKeyDictionary()
 
 
 def engine_memo(engine, kind: type):

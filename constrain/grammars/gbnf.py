@@ -16,8 +16,8 @@ import json
 import re
 
 from constrain.grammars.builders import lark_regex_literal
-from constrain.grammars.regex_program import sre_parse
 from constrain.grammars.errors import GrammarError
+from constrain.grammars.regex_program import sre_parse
 
 MAX_TERMINAL_REGEX = 100_000  # characters of the pattern one regular rule becomes
 MAX_GROUP_NESTING = 100  # deeper groups are refused: the conversion and lark recurse per level
@@ -223,7 +223,7 @@ class _Converter:
     def __init__(self, rules: dict, root: str):
         self.rules = rules
         self.root = root
-        for name, (body, _) in rules.items():
+        for body, _ in rules.values():
             for ref, line in _refs(body):
                 if ref not in rules:
                     raise GrammarError(f"GBNF line {line}: rule {ref!r} is used but not defined")

@@ -10,8 +10,8 @@ memo tables among all matchers.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import lark
 
@@ -79,17 +79,17 @@ class Grammar(CompiledGrammar):
 
     # -- constructors ----------------------------------------------------------------------
     @classmethod
-    def from_lark(cls, text: str, start: str = "start") -> "Grammar":
+    def from_lark(cls, text: str, start: str = "start") -> Grammar:
         return cls(text, start)
 
     @classmethod
-    def from_gbnf(cls, text: str, root: str = "root") -> "Grammar":
+    def from_gbnf(cls, text: str, root: str = "root") -> Grammar:
         from constrain.grammars.gbnf import gbnf_to_lark
 
         return cls(gbnf_to_lark(text, root))
 
     @classmethod
-    def from_file(cls, path, start: str = "start") -> "Grammar":
+    def from_file(cls, path, start: str = "start") -> Grammar:
         """A .lark file (or .gbnf for llama.cpp grammars, whose start rule is `root`)."""
         path = Path(path)
         try:

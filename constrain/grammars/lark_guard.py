@@ -8,7 +8,6 @@ known from the grammar's syntax tree before lark starts, so such a grammar is re
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import lark

@@ -27,7 +27,7 @@ class TokenVocabulary:
     eos_ids: frozenset[int]  # end of generation: allowed only where the grammar accepts
 
     @classmethod
-    def from_tokenizer(cls, tokenizer) -> "TokenVocabulary":
+    def from_tokenizer(cls, tokenizer) -> TokenVocabulary:
         if isinstance(tokenizer, TokenVocabulary):
             return tokenizer
         cached = getattr(tokenizer, "_constrain_token_vocabulary", None)

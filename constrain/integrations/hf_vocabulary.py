@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from constrain.errors import TokenizerError
 from constrain.grammars.vocabulary import TokenVocabulary

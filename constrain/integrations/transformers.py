@@ -13,7 +13,7 @@ logits' own dtype.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

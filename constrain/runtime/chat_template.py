@@ -14,14 +14,19 @@ violation, `raise_exception(...)` in the template, a bound hit (ChatTemplateLimi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError, TemplateError
 
 from constrain.errors import ChatTemplateError, ChatTemplateLimitError
-from constrain.runtime.template_sandbox import (DEFAULT_LIMITS, BoundedSandbox, TemplateLimits, check_time,
-                                                end_render, start_render)
+from constrain.runtime.template_sandbox import (
+    DEFAULT_LIMITS,
+    BoundedSandbox,
+    TemplateLimits,
+    check_time,
+    end_render,
+    start_render,
+)
 
 METADATA_KEY = "tokenizer.chat_template"
 MAX_OUTPUT_CHARS = DEFAULT_LIMITS.output_chars  # a rendered prompt longer than any context window is an attack or a bug
@@ -92,7 +97,7 @@ class ChatTemplate:
             raise ChatTemplateError(f"the chat template does not compile: {exc}") from None
 
     @classmethod
-    def from_metadata(cls, metadata: dict) -> "ChatTemplate":
+    def from_metadata(cls, metadata: dict) -> ChatTemplate:
         """The template of a GGUF file, with its BOS/EOS token texts."""
         source = metadata.get(METADATA_KEY)
         if source is None:

@@ -17,8 +17,15 @@ from numba import njit, prange
 
 from constrain.runtime.attention import attend, attention_rows, store_position
 from constrain.runtime.ops import add_row, rms_norm_row, rope_angles, rope_row, swiglu_row
-from constrain.runtime.quants.tiles import (TILE, new_activations, new_row_activations, quantize_activations,
-                                            quantize_rows, role_matvec, role_matvec_rows)
+from constrain.runtime.quants.tiles import (
+    TILE,
+    new_activations,
+    new_row_activations,
+    quantize_activations,
+    quantize_rows,
+    role_matvec,
+    role_matvec_rows,
+)
 
 # Below this many multiply-adds per head, a parallel region costs more than it saves.
 PARALLEL_ATTENTION_WORK = 16384

@@ -6,9 +6,10 @@ defaults llama.cpp applies when a key is absent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ class LlamaHParams:
         return self.n_kv_head * self.head_dim
 
     @classmethod
-    def from_metadata(cls, md: Mapping[str, Any], path: str = "model") -> "LlamaHParams":
+    def from_metadata(cls, md: Mapping[str, Any], path: str = "model") -> LlamaHParams:
         arch = md.get("general.architecture")
         if arch not in SUPPORTED_ARCHITECTURES:
             raise UnsupportedModelError(

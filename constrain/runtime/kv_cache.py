@@ -12,9 +12,8 @@ import mmap
 
 import numpy as np
 
-from constrain.runtime.attention import KEY_BLOCK
-
 from constrain.errors import ContextOverflowError, ContextSizeError
+from constrain.runtime.attention import KEY_BLOCK
 from constrain.runtime.hparams import MAX_CONTEXT, LlamaHParams
 
 

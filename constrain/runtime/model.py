@@ -13,6 +13,8 @@ import numba
 import numpy as np
 
 from constrain.runtime.threads import ThreadGovernor  # first: bounds the OpenMP spin before numba starts it
+
+# isort: split
 from constrain.runtime.attention import attention_rows, store_rows
 from constrain.runtime.decode_step import decode_layers, decode_rows
 from constrain.runtime.gguf_file import GGUFFile
@@ -22,7 +24,6 @@ from constrain.runtime.ops import add_inplace, apply_rope, rms_norm, rope_invers
 from constrain.runtime.quants.tiles import TILE, role_matmul
 from constrain.runtime.stacked_layers import LayerShape
 from constrain.runtime.weights import LlamaWeights
-
 
 # Below this many tokens a batch goes through the one-token decode step token by token (one
 # numba call for all layers). From about three tokens on the batch path is faster: its

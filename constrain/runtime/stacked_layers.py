@@ -44,7 +44,7 @@ class LayerShape(NamedTuple):
     eps: float
 
     @classmethod
-    def of(cls, hp: LlamaHParams) -> "LayerShape":
+    def of(cls, hp: LlamaHParams) -> LayerShape:
         k_at = padded_rows(hp.q_dim)
         return cls(hp.dim, hp.n_head, hp.n_kv_head, hp.head_dim, hp.ffn_dim, k_at, k_at + padded_rows(hp.kv_dim),
                    padded_rows(hp.ffn_dim), hp.rms_eps)

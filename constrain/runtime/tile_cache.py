@@ -111,7 +111,7 @@ def write(path: str, arrays: dict[str, np.ndarray]) -> None:
         new_start = -(-(len(MAGIC) + 8 + len(header)) // ALIGN) * ALIGN
         if new_start == data_start:
             break
-        for name, entry in entries.items():
+        for entry in entries.values():
             entry["offset"] = entry["offset"] - data_start + new_start
         data_start = new_start
     header = json.dumps({"format": FORMAT, "arrays": entries}).encode()

@@ -17,11 +17,10 @@ import numpy as np
 from gguf.constants import GGMLQuantizationType
 
 from constrain.errors import ModelFormatError, UnsupportedModelError
+from constrain.runtime import tile_cache
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
-from constrain.runtime.quants import QuantMatrix, check_supported
-from constrain.runtime import tile_cache
-from constrain.runtime.quants import tiles
+from constrain.runtime.quants import QuantMatrix, check_supported, tiles
 from constrain.runtime.stacked_layers import ROLES, LayerStack
 
 
@@ -48,7 +47,7 @@ class LlamaWeights:
     stacked: LayerStack | None = None  # the layers' tiles (stacked_layers.py), made at load
 
     @classmethod
-    def load(cls, gguf: GGUFFile, hp: LlamaHParams, cache_dir: str | None = None) -> "LlamaWeights":
+    def load(cls, gguf: GGUFFile, hp: LlamaHParams, cache_dir: str | None = None) -> LlamaWeights:
         loader = _Loader(gguf)
         if any(name.endswith("_exps.weight") for name in gguf.tensors):
             raise UnsupportedModelError(f"{gguf.path}: mixture-of-experts llama models are not supported")

@@ -61,7 +61,7 @@ class LogitBias:
         return np.concatenate([self.token_ids, self.forced_ids])
 
     @classmethod
-    def for_text(cls, tokenizer, text: str, bias: float) -> "LogitBias":
+    def for_text(cls, tokenizer, text: str, bias: float) -> LogitBias:
         """Bias every token of `text`'s tokenization (e.g. -inf to ban a word)."""
         ids = token_ids_of(tokenizer, text)
         if not ids:

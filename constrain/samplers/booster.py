@@ -37,7 +37,7 @@ class WordBooster:
 
     @classmethod
     def for_word(cls, tokenizer, word: str = " and", top_k: int = 30, window: int = 5,
-                 mode: str = "force", bias: float = 5.0) -> "WordBooster":
+                 mode: str = "force", bias: float = 5.0) -> WordBooster:
         """Build from a model or tokenizer; `word` must be a single token."""
         ids = token_ids_of(tokenizer, word)
         if len(ids) != 1:

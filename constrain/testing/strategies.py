@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
-
-from hypothesis import assume
 
 from constrain.grammars.engine import DEAD
 from constrain.grammars.grammar import CompiledGrammar, Grammar

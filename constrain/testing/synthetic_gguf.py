@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 import gguf
+import numpy as np
 from gguf.constants import GGMLQuantizationType
 
 from constrain.runtime.quants.type_traits import TYPE_TRAITS
@@ -277,7 +277,7 @@ def write_llama_gguf(path: str | os.PathLike, shape: LlamaShape, weight_type: st
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_ti_data_to_file()
-    for name, qtype, rows, cols, std in plan:
+    for _name, qtype, rows, cols, std in plan:
         if qtype is None:
             w.write_tensor_data((1.0 + 0.1 * rng.standard_normal(cols)).astype(np.float32))
         else:

@@ -10,9 +10,9 @@ import struct
 
 import numpy as np
 import pytest
+from bounded import time_budget
 from gguf import GGUFValueType as T
 
-from bounded import time_budget
 from constrain import ConstrainError, Llama
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.testing.gguf_edit import DROP, rewrite_gguf

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from bounded import time_budget
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bounded import time_budget
 from constrain.grammars import Grammar, GrammarError, regex
 
 BUDGET = 10.0

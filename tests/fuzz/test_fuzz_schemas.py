@@ -7,10 +7,10 @@ import json
 
 import jsonschema
 import pytest
+from bounded import time_budget
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bounded import time_budget
 from constrain.grammars import json_schema
 from constrain.grammars.json_schema import JsonSchemaError
 

@@ -6,7 +6,6 @@ import io
 from dataclasses import dataclass
 
 import pytest
-
 from grammar_zoo import SPM_CORPUS
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from constrain.grammars import json_schema, regex
-from constrain.grammars.lexemes.engine import DEAD as LEXEME_DEAD
 from constrain.grammars.json_schema.numbers import MAX_ZERO_FRACTION_DIGITS
+from constrain.grammars.lexemes.engine import DEAD as LEXEME_DEAD
 from constrain.grammars.lexemes.shared import shared_store
 
 

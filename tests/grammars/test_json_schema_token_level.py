@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from test_json_schema_realistic import BOUNDED_NUMBER_WITH_EXPONENT, FORMAT_CHECKER, SCHEMAS, SPEC_MODE
 
 from constrain.grammars.json_schema import json_schema
-from test_json_schema_realistic import BOUNDED_NUMBER_WITH_EXPONENT, FORMAT_CHECKER, SCHEMAS, SPEC_MODE
 
 # hypothesis-jsonschema cannot draw from these: recursive $refs ("tree") and prefixItems with
 # items: false ("matrix"); the lark-level completeness test in test_json_schema_realistic.py
@@ -122,11 +122,11 @@ def test_random_token_walks_end_as_valid_instances(smollm2_tokenizer):
 
         @settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
         @given(walk=token_walks(grammar, smollm2_tokenizer, max_tokens=60, stop_bias=0.9))
-        def check(walk):
+        def check(walk):  # runs at once, in this iteration: the loop's names are the current ones
             if walk.ended:
-                errors = [e.message for e in validator.iter_errors(json.loads(walk.text))]
-                assert not errors, (name, walk.text, errors)
-                ended.append(walk.text)
+                errors = [e.message for e in validator.iter_errors(json.loads(walk.text))]  # noqa: B023
+                assert not errors, (name, walk.text, errors)  # noqa: B023
+                ended.append(walk.text)  # noqa: B023
 
         check()
         if ended:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from constrain.grammars import Grammar, GrammarError, GrammarMask, TokenVocabulary, choice, json, regex
-from constrain.grammars.vocabulary import build_trie, cache_dir, load_trie, _TRIES
+from constrain.grammars.vocabulary import _TRIES, build_trie, cache_dir, load_trie
 
 EOS, CONTROL = 0, 1
 TOKENS = [b"", b"<|ctl|>", b"{", b"}", b'"', b"a", b"ab", b'"a', b'":', b" ", b"  ", b"1", b"12", b",",

@@ -3,14 +3,12 @@ is rebuilt, never handed to the mask kernel (which indexes without bounds checks
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
 import pytest
 
-from constrain.grammars import regex
-from constrain.grammars import vocabulary
+from constrain.grammars import regex, vocabulary
 from constrain.grammars.vocabulary import TokenVocabulary, build_trie, load_trie, trie_matches
 
 WORDS = [b"a", b"b", b"c", b"ab", b"abc", b"abd", b"b c", b"ca", b"cab", b"d", b"\xc3\xa9", b" ", b"x", b"xy"]

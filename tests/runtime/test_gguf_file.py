@@ -1,14 +1,13 @@
-import os
 import struct
 
+import gguf
 import numpy as np
 import pytest
-import gguf
+from tiny_models import tiny_model
 
 from constrain import ConstrainError, Llama
 from constrain.errors import ModelFormatError, ModelNotFoundError, UnsupportedModelError
 from constrain.runtime.gguf_file import GGUFFile
-from tiny_models import tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType as T
+from gguf import GGML_QUANT_SIZES
+from gguf import GGMLQuantizationType as T
 from gguf.quants import dequantize
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from constrain.errors import ConstrainError, ModelFormatError, UnsupportedModelError
-from constrain.runtime.quants import QuantMatrix, SUPPORTED_TYPES, check_supported, row_nbytes
+from constrain.runtime.quants import SUPPORTED_TYPES, QuantMatrix, check_supported, row_nbytes
 
 # Byte offsets of the f16 scale/min fields inside one block of each quantized type.
 F16_FIELDS = {

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from tokenizers import Regex
+from test_tokenizer_support import bpe_metadata, splits_a_character, texts, trained_bpe
+from tokenizers import Regex, models, pre_tokenizers
 from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import models, pre_tokenizers
 
 from constrain.runtime.tokenizer import StreamDecoder, load_tokenizer, read_vocabulary
 from constrain.runtime.tokenizer.bpe import BPEEncoder
-from test_tokenizer_support import bpe_metadata, splits_a_character, texts, trained_bpe
 
 # The expected chunks are worked out by hand from the regexes llama.cpp uses for each
 # tokenizer.ggml.pre (llama-vocab.cpp), not produced by the code under test.
@@ -130,12 +129,12 @@ def _tokenizer(hf, pre, **overrides):
     return _cached_tokenizer(pre)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_tokenizer(pre):
     return load_tokenizer(bpe_metadata(trained_bpe(), pre))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _llama3_reference() -> HFTokenizer:
     """The trained vocabulary configured as Llama 3's tokenizer.json configures its own."""
     hf = trained_bpe()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import random
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sentencepiece
@@ -36,7 +36,7 @@ def corpus(n_lines: int = 3000, seed: int = 0) -> list[str]:
 # ---------------------------------------------------------------- sentencepiece
 
 
-@lru_cache(maxsize=None)
+@cache
 def trained_spm() -> sentencepiece.SentencePieceProcessor:
     """A 400-piece BPE sentencepiece model with byte fallback; rare characters (CJK) stay out."""
     model = io.BytesIO()
@@ -138,7 +138,7 @@ def reference_spm_encode(metadata: dict, text: str, special: bool) -> list[int]:
 # ---------------------------------------------------------------- byte-level BPE
 
 
-@lru_cache(maxsize=None)
+@cache
 def trained_bpe() -> HFTokenizer:
     """A 500-token byte-level BPE trained with `tokenizers` (GPT-2 pre-tokenizer)."""
     hf = HFTokenizer(models.BPE())

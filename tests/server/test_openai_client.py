@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import socket
-from contextlib import contextmanager
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import jsonschema
 import pytest
@@ -17,8 +17,9 @@ import pytest
 openai = pytest.importorskip("openai", reason="these tests drive the server with the official openai client")
 uvicorn = pytest.importorskip("uvicorn", reason="the server needs uvicorn (pip install 'constrain[server]')")
 
-from constrain.server import create_app  # noqa: E402
 from server_cases import CHAT, PERSON, WEATHER  # noqa: E402
+
+from constrain.server import create_app  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

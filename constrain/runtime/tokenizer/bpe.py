@@ -8,7 +8,7 @@ between them, then the chunks go through GPT-2's byte-to-character table and the
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 

@@ -8,7 +8,7 @@ and doing so keeps protobuf out of the dependencies and the 32k-piece build fast
 from __future__ import annotations
 
 import struct
-from typing import Sequence
+from collections.abc import Sequence
 
 # sentencepiece_model.proto: TrainerSpec.ModelType
 MODEL_TYPE_BPE = 2

@@ -8,9 +8,9 @@ special parsing; user-defined tokens always are.
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-Part = Union[str, int]  # a plain-text fragment or a token id
+Part = str | int  # a plain-text fragment or a token id
 
 
 def special_order(texts: Sequence[str], ids: Sequence[int]) -> list[tuple[str, int]]:

@@ -10,7 +10,7 @@ vocabulary does not have (sentencepiece requires one).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import sentencepiece

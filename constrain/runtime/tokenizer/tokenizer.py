@@ -18,8 +18,9 @@ Semantics follow llama.cpp through llama-cpp-python:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -7,9 +7,10 @@ text), so that every tokenizer built on top of it agrees with llama.cpp.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
