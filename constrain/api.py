@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from constrain.runtime.default_model import default_model_path
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.model import LlamaModel
 from constrain.runtime.tokenizer import load_tokenizer
+
+if TYPE_CHECKING:
+    from constrain.generation.batching import SequenceBatcher
 
 N_BATCH = 512  # prompt tokens per forward pass: bounds activation memory on long prompts
 
@@ -74,7 +77,7 @@ class Llama:
 
             if n_threads < 1:
                 raise ValueError(f"n_threads must be at least 1, got {n_threads}")
-            numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+            numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
         self.model_path = os.fspath(model_path) if model_path is not None else default_model_path()
         self._gguf = GGUFFile(self.model_path)
         self.metadata: dict[str, Any] = self._gguf.metadata
@@ -83,7 +86,7 @@ class Llama:
         if not isinstance(n_seq_max, int) or n_seq_max < 1:
             raise ValueError(f"n_seq_max must be a positive integer, got {n_seq_max!r}")
         self._model = LlamaModel(self._gguf, n_ctx, n_threads=n_threads, n_seq=n_seq_max)
-        self._batcher = None
+        self._batcher: SequenceBatcher | None = None
         self.tokenizer = load_tokenizer(self.metadata)
         if self.tokenizer.n_vocab != self._model.hp.n_vocab:
             raise ConstrainError(
@@ -104,6 +107,12 @@ class Llama:
         if verbose:
             print(f"constrain: loaded {self.model_path} in {time.perf_counter() - started:.2f} s")
 
+    @property
+    def model(self) -> LlamaModel:
+        """The runtime model behind this Llama (weights, KV slots, forward passes), for code that
+        drives several sequences at once (constrain.generation.batching)."""
+        return self._model
+
     # --- tokens -------------------------------------------------------------------------
 
     @_serialized
@@ -120,10 +129,10 @@ class Llama:
     def n_ctx(self) -> int:
         return self._model.cache.n_ctx
 
-    def token_bos(self) -> int:
+    def token_bos(self) -> int | None:
         return self.tokenizer.bos_id
 
-    def token_eos(self) -> int:
+    def token_eos(self) -> int | None:
         return self.tokenizer.eos_id
 
     # --- evaluation ---------------------------------------------------------------------

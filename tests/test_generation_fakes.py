@@ -1,11 +1,12 @@
 """A small deterministic model and grammar matcher for the generation tests (no tests here).
 
-FakeLlama follows the model protocol constrain.generation codes against: tokenize/detokenize,
-eval(ids, logits_all) with logits / all_logits, n_tokens, rewind, reset, n_ctx, n_vocab,
-token_eos/bos, metadata with a chat template, model_name. Its logits at a position are a
-fixed random function of the last two tokens, so they depend on the context and prefix reuse
-can be checked against fresh evaluation. The tokenizer is the project's byte-level BPE,
-built from metadata with a tiny vocabulary.
+FakeLlama follows the model protocol constrain.generation codes against (constrain.protocols.Model):
+tokenize/detokenize, eval(ids, logits_all) with logits / all_logits, n_tokens, rewind, reset, n_ctx,
+n_vocab, token_eos/bos, tokenizer, metadata with a chat template, model_name. It has neither input_ids
+nor context_state, so generation's fallbacks for such models run. FakeMatcher follows
+constrain.protocols.Matcher. Its logits at a position are a fixed random function of the last two
+tokens, so they depend on the context and prefix reuse can be checked against fresh evaluation. The
+tokenizer is the project's byte-level BPE, built from metadata with a tiny vocabulary.
 """
 
 from __future__ import annotations

@@ -18,19 +18,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from constrain.errors import ConstrainError
 
+if TYPE_CHECKING:
+    from constrain.api import Llama
+    from constrain.runtime.kv_cache import KVCache
+
 
 class SequenceBatcher:
     """Runs generations on the KV slots of one Llama's model, decoding them together."""
 
-    def __init__(self, llm):
+    def __init__(self, llm: Llama):
         self.llm = llm
-        self.model = llm._model
+        self.model = llm.model
         self._cond = threading.Condition()
         self._free = list(self.model.caches)
         self._active = 0  # sequences holding a slot (running, or waiting for a step)
@@ -154,14 +158,14 @@ class SequenceBatcher:
 
 
 class _Ticket:
-    cache = None  # the KV slot, once assigned
+    cache: KVCache | None = None  # the KV slot, once assigned
 
 
 class SequenceView:
     """The model protocol generation uses (tokenize, eval, logits, rewind, ...), on one KV
     slot of a shared model whose evaluations go through a SequenceBatcher."""
 
-    def __init__(self, llm, batcher: SequenceBatcher, cache):
+    def __init__(self, llm: Llama, batcher: SequenceBatcher, cache):
         self._llm = llm
         self._batcher = batcher
         self.cache = cache
@@ -186,10 +190,10 @@ class SequenceView:
     def n_ctx(self) -> int:
         return self.cache.n_ctx
 
-    def token_bos(self) -> int:
+    def token_bos(self) -> int | None:
         return self._llm.token_bos()
 
-    def token_eos(self) -> int:
+    def token_eos(self) -> int | None:
         return self._llm.token_eos()
 
     @property

@@ -10,10 +10,11 @@ from constrain.errors import SamplingError
 from constrain.generation import tools as tool_calls
 from constrain.generation.completion import Finish, collect, completion_events, prepare_request, usage_of, utf8
 from constrain.generation.response_format import grammar_for
+from constrain.protocols import Model
 from constrain.runtime.chat_template import ChatTemplate, special_token_texts
 
 
-def chat_prompt_ids(llm, messages, chat_template: str | None = None, tools: list | None = None) -> list[int]:
+def chat_prompt_ids(llm: Model, messages, chat_template: str | None = None, tools: list | None = None) -> list[int]:
     """Token ids of the rendered conversation, ending with the assistant's turn opener."""
     template = (ChatTemplate.from_metadata(llm.metadata) if chat_template is None
                 else ChatTemplate(chat_template, *special_token_texts(llm.metadata)))
@@ -37,7 +38,7 @@ def _chat_logprobs(section: dict | None) -> dict | None:
     return {"content": content}
 
 
-def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float = 0.95, top_k: int = 40,
+def create_chat_completion(llm: Model, messages, temperature: float = 0.2, top_p: float = 0.95, top_k: int = 40,
                            min_p: float = 0.05, typical_p: float = 1.0, stream: bool = False, stop=None,
                            seed: int | None = None, max_tokens: int | None = None, presence_penalty: float = 0.0,
                            frequency_penalty: float = 0.0, repeat_penalty: float = 1.0,
@@ -78,7 +79,7 @@ def create_chat_completion(llm, messages, temperature: float = 0.2, top_p: float
     events = completion_events(llm, request, max_tokens=max_tokens,
                                logprobs=(top_logprobs or 0) if logprobs else None, echo=False,
                                finish_within_budget=finish_within_budget, fast_forward=fast_forward)
-    header = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": getattr(llm, "model_name", "")}
+    header = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": llm.model_name}
     callable_tools = tools if choice != "none" else None
     if stream:
         return _chunks(events, header) if callable_tools is None else _buffered_chunks(events, header, callable_tools)

@@ -18,6 +18,7 @@ from constrain.generation.loop import Generation, generate_tokens
 from constrain.generation.response_format import grammar_for
 from constrain.generation.settings import build_pipeline
 from constrain.generation.text import TextAssembler, normalize_stops
+from constrain.protocols import GrammarSource, Matcher, Model
 from constrain.samplers import Pipeline
 
 
@@ -45,7 +46,7 @@ def utf8(text: str, argument: str) -> bytes:
                             f"encode ({exc.reason}): a lone surrogate is not text") from None
 
 
-def tokenize_prompt(llm, prompt) -> tuple[list[int], str]:
+def tokenize_prompt(llm: Model, prompt) -> tuple[list[int], str]:
     """Prompt ids (with BOS, special tokens parsed) and the prompt as text."""
     if isinstance(prompt, str):
         return list(llm.tokenize(utf8(prompt, "prompt"), add_bos=True, special=True)), prompt
@@ -63,13 +64,13 @@ def tokenize_prompt(llm, prompt) -> tuple[list[int], str]:
     return ids, llm.detokenize(ids).decode("utf-8", errors="replace")
 
 
-def grammar_matcher(llm, grammar):
+def grammar_matcher(llm: Model, grammar: GrammarSource | Matcher | None) -> Matcher | None:
     """A fresh matcher from a grammar object (grammar.matcher(tokenizer)), or a matcher as given."""
     if grammar is None:
         return None
-    if hasattr(grammar, "matcher"):
+    if isinstance(grammar, GrammarSource):
         return grammar.matcher(llm.tokenizer)
-    if all(hasattr(grammar, name) for name in ("mask", "advance", "is_accepting", "is_finished", "reset")):
+    if isinstance(grammar, Matcher):
         return grammar
     raise SamplingError(f"grammar {grammar!r} has no matcher(tokenizer) method and is not a matcher")
 
@@ -81,11 +82,11 @@ class Request:
     prompt_ids: list[int]
     prompt_text: str
     pipeline: Pipeline
-    matcher: object
+    matcher: Matcher | None
     stops: list[str]
 
 
-def prepare_request(llm, prompt, *, stop, grammar, pipeline_args: dict) -> Request:
+def prepare_request(llm: Model, prompt, *, stop, grammar, pipeline_args: dict) -> Request:
     prompt_ids, prompt_text = tokenize_prompt(llm, prompt)
     check_fits(llm, len(prompt_ids))
     matcher = grammar_matcher(llm, grammar)
@@ -93,7 +94,7 @@ def prepare_request(llm, prompt, *, stop, grammar, pipeline_args: dict) -> Reque
     return Request(prompt_ids, prompt_text, pipeline, matcher, normalize_stops(stop))
 
 
-def completion_events(llm, request: Request, *, max_tokens, logprobs, echo,
+def completion_events(llm: Model, request: Request, *, max_tokens, logprobs, echo,
                       finish_within_budget: bool = True,
                       fast_forward: bool = True) -> Iterator[Piece | Finish]:
     """Pieces of text (each with the logprob entries of the tokens that begin in it), then one Finish."""
@@ -101,10 +102,9 @@ def completion_events(llm, request: Request, *, max_tokens, logprobs, echo,
     pipeline, matcher = request.pipeline, request.matcher
     assembler = TextAssembler(request.stops)
     recorder = LogprobRecorder(llm, logprobs) if logprobs is not None else None
-    echo_logprobs = recorder is not None and echo
     base = len(prompt_text)  # completion tokens start after the prompt, echoed or not (llama-cpp-python)
 
-    if echo_logprobs:
+    if recorder is not None and echo:
         _record_prompt(llm, prompt_ids, recorder)
     if echo:
         yield Piece(prompt_text, recorder.section(0, len(recorder)) if recorder is not None else None)
@@ -143,13 +143,15 @@ def completion_events(llm, request: Request, *, max_tokens, logprobs, echo,
     yield Finish(reason, len(prompt_ids), len(state.tokens))
 
 
-def _record_prompt(llm, prompt_ids: list[int], recorder: LogprobRecorder) -> None:
+def _record_prompt(llm: Model, prompt_ids: list[int], recorder: LogprobRecorder) -> None:
     """Logprobs of the prompt's own tokens (echo): one batched eval with all-position logits.
 
     As llama-cpp-python: BOS is left out and the first entry has no logprob (OpenAI's format).
     """
     evaluate_prompt(llm, prompt_ids, logits_all=True)
     rows = llm.all_logits
+    if rows is None:
+        raise SamplingError(f"{type(llm).__name__}.eval(..., logits_all=True) left all_logits empty")
     offset = 0
     for i, token in enumerate(prompt_ids):
         if i == 0 and token == llm.token_bos():
@@ -162,7 +164,7 @@ def _new_id() -> str:
     return f"cmpl-{uuid.uuid4()}"
 
 
-def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: float = 0.8, top_p: float = 0.95,
+def create_completion(llm: Model, prompt, max_tokens: int | None = 16, temperature: float = 0.8, top_p: float = 0.95,
                       top_k: int = 40, min_p: float = 0.05, typical_p: float = 1.0, repeat_penalty: float = 1.0,
                       frequency_penalty: float = 0.0, presence_penalty: float = 0.0,
                       mirostat_mode: int | None = None, mirostat_tau: float = 5.0, mirostat_eta: float = 0.1,
@@ -178,7 +180,8 @@ def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: flo
     that shape whose texts concatenate to the whole text (the last carries finish_reason).
     Under a grammar, `finish_within_budget` (on by default) keeps room to complete a sentence
     before max_tokens or the context end, and `fast_forward` (on by default) appends the text
-    the grammar forces without sampling it (docs/grammars.md). See constrain.generation.settings for how the sampling arguments become a Pipeline.
+    the grammar forces without sampling it (docs/grammars.md). See constrain.generation.settings for how
+    the sampling arguments become a Pipeline.
     """
     pipeline_args = dict(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, typical_p=typical_p,
                          repeat_penalty=repeat_penalty, frequency_penalty=frequency_penalty,
@@ -190,7 +193,7 @@ def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: flo
     events = completion_events(llm, request, max_tokens=max_tokens, logprobs=logprobs, echo=echo,
                                finish_within_budget=finish_within_budget, fast_forward=fast_forward)
     header = {"id": _new_id(), "object": "text_completion", "created": int(time.time()),
-              "model": getattr(llm, "model_name", "")}
+              "model": llm.model_name}
     if stream:
         return _stream_chunks(events, header)
     return _whole(events, header, logprobs is not None)
@@ -199,7 +202,7 @@ def create_completion(llm, prompt, max_tokens: int | None = 16, temperature: flo
 def collect(events) -> tuple[str, dict, Finish]:
     """Drain a non-streamed generation: its whole text, its merged logprob entries, its Finish."""
     texts: list[str] = []
-    merged = {"tokens": [], "text_offset": [], "token_logprobs": [], "top_logprobs": []}
+    merged: dict[str, list] = {"tokens": [], "text_offset": [], "token_logprobs": [], "top_logprobs": []}
     for event in events:
         if isinstance(event, Finish):
             return "".join(texts), merged, event

@@ -9,18 +9,20 @@ reused.
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
 import numpy as np
 
 from constrain.errors import ContextOverflowError, SamplingError
+from constrain.protocols import Model, RestoresContext, TracksContext
 
 _evaluated: weakref.WeakKeyDictionary[object, list[int]] = weakref.WeakKeyDictionary()
 
 
-def known_context(llm) -> list[int]:
+def known_context(llm: Model) -> list[int]:
     """The token ids in llm's context as far as this package knows them (may be [])."""
-    own = getattr(llm, "input_ids", None)  # a model that tracks its own context knows best
-    if own is not None:
+    if isinstance(llm, TracksContext):  # a model that tracks its own context knows best
+        own = llm.input_ids
         return list(own) if len(own) == llm.n_tokens else []
     try:
         ids = _evaluated.get(llm)
@@ -31,7 +33,7 @@ def known_context(llm) -> list[int]:
     return ids
 
 
-def _remember(llm, ids: list[int]) -> None:
+def _remember(llm: Model, ids: list[int]) -> None:
     try:
         _evaluated[llm] = ids
     except TypeError:
@@ -46,7 +48,7 @@ def common_prefix_length(a, b) -> int:
     return int(diff[0]) if diff.size else n
 
 
-def check_fits(llm, n_prompt: int) -> None:
+def check_fits(llm: Model, n_prompt: int) -> None:
     n_ctx = llm.n_ctx()
     if n_prompt == 0:
         raise SamplingError("the prompt is empty: at least one token is needed to predict the next")
@@ -57,7 +59,7 @@ def check_fits(llm, n_prompt: int) -> None:
         )
 
 
-def evaluate_prompt(llm, prompt_ids: list[int], logits_all: bool = False) -> None:
+def evaluate_prompt(llm: Model, prompt_ids: list[int], logits_all: bool = False) -> None:
     """Make llm's context exactly `prompt_ids`; afterwards llm.logits predicts the next token.
 
     Only the part after the longest prefix shared with the current context is evaluated,
@@ -75,14 +77,14 @@ def evaluate_prompt(llm, prompt_ids: list[int], logits_all: bool = False) -> Non
     _remember(llm, list(prompt_ids))
 
 
-def evaluate_more(llm, ids: list[int], logits_all: bool = False) -> None:
+def evaluate_more(llm: Model, ids: list[int], logits_all: bool = False) -> None:
     """Append ids to the context (after evaluate_prompt), keeping the record in step."""
     known = known_context(llm)
     llm.eval(list(ids), logits_all=logits_all)
     _remember(llm, known + list(ids) if len(known) + len(ids) == llm.n_tokens else [])
 
 
-def rewind_to(llm, n: int) -> None:
+def rewind_to(llm: Model, n: int) -> None:
     known = known_context(llm)
     llm.rewind(n)
     _remember(llm, known[:n] if len(known) >= n else [])
@@ -97,26 +99,26 @@ class OwnedContext:
     eval calls that differ; any other model re-evaluates the missing ids.
     """
 
-    def __init__(self, llm):
+    def __init__(self, llm: Model):
         self.llm = llm
-        self.exact = all(hasattr(llm, name) for name in ("context_state", "restore_context", "context_version"))
-        self.state = None
-        self.version = None
+        self.exact: RestoresContext | None = llm if isinstance(llm, RestoresContext) else None
+        self.state: Any = None
+        self.version: int | None = None
         self.ids: list[int] = []
 
     def record(self) -> None:
         """Remember the context as it is now (right after this generation's own eval)."""
-        if self.exact:
-            self.state = self.llm.context_state()
-            self.version = self.llm.context_version
+        if self.exact is not None:
+            self.state = self.exact.context_state()
+            self.version = self.exact.context_version
         else:
             self.ids = list(known_context(self.llm))
 
     def ensure(self) -> None:
         """Make the model's context the recorded one again, if anything changed it."""
-        if self.exact:
-            if self.llm.context_version != self.version:
-                self.llm.restore_context(self.state)
-                self.version = self.llm.context_version
+        if self.exact is not None:
+            if self.exact.context_version != self.version:
+                self.exact.restore_context(self.state)
+                self.version = self.exact.context_version
         elif self.ids and known_context(self.llm) != self.ids:
             evaluate_prompt(self.llm, self.ids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from constrain.protocols import Model
 from constrain.samplers.kernels import exp_shifted
 
 
@@ -15,21 +16,18 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return logits - (m + np.float32(np.log(exp_shifted(logits, m).sum(dtype=np.float64))))
 
 
-def token_bytes(llm, token: int) -> bytes:
-    tokenizer = getattr(llm, "tokenizer", None)
-    if tokenizer is not None and hasattr(tokenizer, "token_bytes"):
-        return bytes(tokenizer.token_bytes(int(token)))
-    return bytes(llm.detokenize([int(token)]))
+def token_bytes(llm: Model, token: int) -> bytes:
+    return bytes(llm.tokenizer.token_bytes(int(token)))
 
 
-def token_text(llm, token: int) -> str:
+def token_text(llm: Model, token: int) -> str:
     return token_bytes(llm, token).decode("utf-8", errors="ignore")
 
 
 class LogprobRecorder:
     """Collects one entry per token; `section(a, b)` gives entries a..b in OpenAI's layout."""
 
-    def __init__(self, llm, n_top: int):
+    def __init__(self, llm: Model, n_top: int):
         self.llm = llm
         self.n_top = max(0, int(n_top))
         self.tokens: list[str] = []

@@ -1,7 +1,7 @@
 """The token loop: mask, process, sample, advance the grammar, evaluate, repeat.
 
-Grammar protocol (the grammar engine provides it): `matcher.mask() -> bool[n_vocab]`,
-`matcher.advance(token)`, `matcher.is_accepting()`, `matcher.is_finished()`, `matcher.reset()`.
+The model and the matcher are driven through their contracts (constrain/protocols.py: Model,
+Matcher: `mask() -> bool[n_vocab]`, `advance(token)`, `is_accepting()`, `is_finished()`, `reset()`).
 End-of-generation tokens are allowed exactly when the matcher accepts; the loop ends with
 "stop" when the matcher is finished (only EOS could follow) or an end-of-generation token is
 drawn, and with "length" after max_tokens. With `finish_within_budget` (and a GrammarMatcher),
@@ -15,7 +15,7 @@ context: if the model was used meanwhile, it is restored before the next evaluat
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +25,7 @@ from constrain.generation.context import OwnedContext, evaluate_more, evaluate_p
 from constrain.grammars.budget import BudgetedEnding
 from constrain.grammars.forced import forced_tokens
 from constrain.grammars.matcher import GrammarMatcher
+from constrain.protocols import Matcher, Model
 from constrain.samplers import Pipeline
 
 
@@ -37,15 +38,12 @@ class Generation:
     finish_reason: str | None = None
 
 
-def end_of_generation_ids(llm) -> np.ndarray:
-    ids = {int(llm.token_eos())}
-    tokenizer = getattr(llm, "tokenizer", None)
-    for i in getattr(tokenizer, "eog_ids", ()) or ():
-        ids.add(int(i))
-    return np.array(sorted(i for i in ids if i >= 0), dtype=np.int64)
+def end_of_generation_ids(llm: Model) -> np.ndarray:
+    ids = {llm.token_eos(), *llm.tokenizer.eog_ids}
+    return np.array(sorted(int(i) for i in ids if i is not None and i >= 0), dtype=np.int64)
 
 
-def max_new_tokens(llm, n_prompt: int, max_tokens: int | None) -> int:
+def max_new_tokens(llm: Model, n_prompt: int, max_tokens: int | None) -> int:
     """llama-cpp-python's rule: None or <= 0 means up to the context end; never past it."""
     room = llm.n_ctx() - n_prompt
     if max_tokens is None or max_tokens <= 0:
@@ -53,10 +51,10 @@ def max_new_tokens(llm, n_prompt: int, max_tokens: int | None) -> int:
     return min(int(max_tokens), room)
 
 
-def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: int | None,
-                    matcher=None, on_logits: Callable[[np.ndarray, int], None] | None = None,
+def generate_tokens(llm: Model, prompt_ids: list[int], pipeline: Pipeline, max_tokens: int | None,
+                    matcher: Matcher | None = None, on_logits: Callable[[np.ndarray, int], None] | None = None,
                     state: Generation | None = None, finish_within_budget: bool = True,
-                    fast_forward: bool = True) -> Iterator[int]:
+                    fast_forward: bool = True) -> Generator[int, None, None]:
     """Yield generated token ids; `state.finish_reason` is set when the iterator ends normally.
 
     `on_logits(raw_logits, token)` sees the model's unprocessed logits of each drawn token
@@ -118,7 +116,7 @@ def generate_tokens(llm, prompt_ids: list[int], pipeline: Pipeline, max_tokens: 
                 if forced and (ending is None or ending.affords(forced, limit - produced - 1)):
                     drawn += forced
         for i, token in enumerate(drawn):
-            if i:
+            if i and matcher is not None:  # forced tokens: only a matcher forces any
                 matcher.advance(token)
             context[n] = token
             n += 1

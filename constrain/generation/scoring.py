@@ -8,9 +8,10 @@ from constrain.errors import ContextOverflowError, SamplingError
 from constrain.generation.completion import tokenize_prompt, utf8
 from constrain.generation.context import evaluate_more, evaluate_prompt, rewind_to
 from constrain.generation.logprobs import log_softmax
+from constrain.protocols import Model
 
 
-def _continuation_ids(llm, continuation) -> list[int]:
+def _continuation_ids(llm: Model, continuation) -> list[int]:
     if isinstance(continuation, str):
         ids = list(llm.tokenize(utf8(continuation, "continuation"), add_bos=False, special=False))
     else:
@@ -20,7 +21,7 @@ def _continuation_ids(llm, continuation) -> list[int]:
     return ids
 
 
-def score(llm, prompt, continuations) -> list[float]:
+def score(llm: Model, prompt, continuations) -> list[float]:
     """Natural-log probability of each whole continuation given the prompt.
 
     The prompt is evaluated once (reusing any cached prefix); each continuation is then
@@ -54,7 +55,7 @@ def score(llm, prompt, continuations) -> list[float]:
     return scores
 
 
-def classify(llm, prompt, labels) -> dict[str, float]:
+def classify(llm: Model, prompt, labels) -> dict[str, float]:
     """Probability of each label as the continuation of prompt, normalized over the labels."""
     labels = list(labels)
     if not labels:

@@ -34,7 +34,7 @@ from constrain.samplers import (
     TopP,
     TypicalP,
 )
-from constrain.samplers.pipeline import _as_processor_list
+from constrain.samplers.pipeline import Processor, as_processor_list
 
 MIROSTAT_M = 100
 
@@ -75,7 +75,7 @@ def build_pipeline(*, temperature: float = 0.8, top_p: float = 0.95, top_k: int 
     if mirostat_mode not in (0, 1, 2):
         raise SamplingError(f"mirostat_mode must be 0, 1, 2 or None, got {mirostat_mode!r}")
 
-    processors = _as_processor_list(logits_processor)
+    processors = as_processor_list(logits_processor)
     if logit_bias:
         processors.append(LogitBias(logit_bias))
     penalties = Penalties(penalty_last_n, repeat_penalty, frequency_penalty, presence_penalty)
@@ -91,5 +91,5 @@ def build_pipeline(*, temperature: float = 0.8, top_p: float = 0.95, top_k: int 
     if mirostat_mode == 1:
         return Pipeline(processors + [Temperature(temperature)],
                         MirostatV1(mirostat_tau, mirostat_eta, MIROSTAT_M, seed, n_vocab=n_vocab))
-    chain = [TopK(top_k), TypicalP(typical_p), TopP(top_p), MinP(min_p), Temperature(temperature)]
+    chain: list[Processor] = [TopK(top_k), TypicalP(typical_p), TopP(top_p), MinP(min_p), Temperature(temperature)]
     return Pipeline(processors + chain, Dist(seed))

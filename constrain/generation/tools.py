@@ -32,7 +32,8 @@ def check_tools(tools, tool_choice):
     for i, tool in enumerate(tools):
         function = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(tool, dict) or tool.get("type", "function") != "function" or not isinstance(function, dict):
-            raise SamplingError(f"tools[{i}] must be {{\"type\": \"function\", \"function\": {{\"name\", \"parameters\"}}}}")
+            raise SamplingError(
+                f"tools[{i}] must be {{\"type\": \"function\", \"function\": {{\"name\", \"parameters\"}}}}")
         name = function.get("name")
         if not isinstance(name, str) or not name:
             raise SamplingError(f"tools[{i}].function.name must be a non-empty string")

@@ -24,6 +24,7 @@ from constrain.grammars.lexemes.masks import LexemeMaskBuilder
 from constrain.grammars.masks import MaskBuilder
 from constrain.grammars.matcher import GrammarMatcher
 from constrain.grammars.vocabulary import TokenVocabulary, load_trie
+from constrain.protocols import VocabularySource
 
 
 def content_hash(*parts: str) -> str:
@@ -47,8 +48,8 @@ class CompiledGrammar:
     def _mask_builder(self, trie):
         raise NotImplementedError
 
-    def matcher(self, tokenizer) -> GrammarMatcher:
-        """A fresh matcher; `tokenizer` offers vocab_bytes(), control_ids, eog_ids (or is a TokenVocabulary)."""
+    def matcher(self, tokenizer: VocabularySource | TokenVocabulary) -> GrammarMatcher:
+        """A fresh matcher for a tokenizer (constrain.protocols.VocabularySource), or a TokenVocabulary."""
         vocab = TokenVocabulary.from_tokenizer(tokenizer)
         fingerprint = vocab.fingerprint()
         masks = self.engine.mask_builders.get(fingerprint)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from constrain.protocols import VocabularySource
+
 CACHE_FORMAT = 1
 
 
@@ -27,7 +29,7 @@ class TokenVocabulary:
     eos_ids: frozenset[int]  # end of generation: allowed only where the grammar accepts
 
     @classmethod
-    def from_tokenizer(cls, tokenizer) -> TokenVocabulary:
+    def from_tokenizer(cls, tokenizer: VocabularySource | TokenVocabulary) -> TokenVocabulary:
         if isinstance(tokenizer, TokenVocabulary):
             return tokenizer
         cached = getattr(tokenizer, "_constrain_token_vocabulary", None)

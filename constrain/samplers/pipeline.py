@@ -15,14 +15,16 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from constrain.errors import SamplingError
+from constrain.protocols import LogitsProcessor, Resettable, Sampler
 from constrain.samplers import kernels
 from constrain.samplers.adjustment import as_logits
 from constrain.samplers.sampling import MirostatV2
 
-Processor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Processor = LogitsProcessor
 
 
-def _as_processor_list(processors) -> list[Processor]:
+def as_processor_list(processors: Iterable[Processor] | Processor | None) -> list[Processor]:
+    """One processor, a list of them or None, as a list (a SamplingError for one that is not callable)."""
     if processors is None:
         return []
     if callable(processors) and not isinstance(processors, (list, tuple)):
@@ -68,8 +70,8 @@ class Pipeline:
     held to the same rule.
     """
 
-    def __init__(self, processors: Iterable[Processor] | Processor | None = (), sampler=None):
-        self.processors = _as_processor_list(processors)
+    def __init__(self, processors: Iterable[Processor] | Processor | None = (), sampler: Sampler | None = None):
+        self.processors = as_processor_list(processors)
         self.sampler = sampler if sampler is not None else MirostatV2()
         if not callable(self.sampler):
             raise SamplingError(f"sampler {self.sampler!r} is not callable as sampler(logits)")
@@ -137,9 +139,9 @@ class Pipeline:
     def reset(self) -> None:
         """Reset the sampler (seed, mirostat mu) and any stateful processor."""
         for processor in self.processors:
-            if hasattr(processor, "reset"):
+            if isinstance(processor, Resettable):
                 processor.reset()
-        if hasattr(self.sampler, "reset"):
+        if isinstance(self.sampler, Resettable):
             self.sampler.reset()
 
     def __repr__(self) -> str:
