@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessorList
 
+from constrain.integrations.hf_tokenizer import hf_tokenizer
 from constrain.integrations.transformers import GrammarLogitsProcessor
 from constrain.runtime.default_model import default_model_path
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.tokenizer import read_vocabulary
-from constrain.testing.hf_tokenizer import hf_tokenizer
 
 PROMPTS = ["Words:", "A list of names:", "[", "Some strings please"]
 

@@ -13,8 +13,8 @@ import sys
 import jsonschema
 import pytest
 
+from constrain.runtime.synthetic_gguf import tiny_shape, write_llama_gguf
 from constrain.testing.biographies import PERSON_SCHEMA, biographies
-from constrain.testing.synthetic_gguf import tiny_shape, write_llama_gguf
 
 PERSON = PERSON_SCHEMA
 TEXTS = biographies(40)

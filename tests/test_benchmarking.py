@@ -14,7 +14,7 @@ from constrain.benchmarking.report import add_derived, contention_table, memory_
 from constrain.benchmarking.runner import medians
 from constrain.cli import build_parser, main
 from constrain.runtime.gguf_file import GGUFFile
-from constrain.testing.synthetic_gguf import FULL_SHAPES, random_weight_bytes, tiny_shape
+from constrain.runtime.synthetic_gguf import FULL_SHAPES, random_weight_bytes, tiny_shape
 
 
 def test_bench_options_parse():

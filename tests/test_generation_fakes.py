@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.errors import ContextOverflowError
+from constrain.runtime.synthetic_gguf import CHATML_TEMPLATE
 from constrain.runtime.tokenizer import load_tokenizer
-from constrain.testing.byte_unicode import BYTE_TO_UNICODE
-from constrain.testing.synthetic_gguf import CHATML_TEMPLATE
+from constrain.runtime.tokenizer.byte_unicode import BYTE_TO_UNICODE
 
 CONTROL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 SPACE = BYTE_TO_UNICODE[ord(" ")]

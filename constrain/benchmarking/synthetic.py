@@ -2,7 +2,7 @@
 directory and reused.
 
 Each file is what a user downloads, in llama.cpp's own mixes: a random TinyLlama-1.1B or
-Llama-2-7B shaped F16 file (constrain.testing.synthetic_gguf) quantized by llama.cpp's
+Llama-2-7B shaped F16 file (constrain.runtime.synthetic_gguf) quantized by llama.cpp's
 quantizer (`llama_model_quantize`) when llama-cpp-python is installed. Without it the
 same mixes are written directly (the type of each tensor as llama.cpp chooses it,
 synthetic_gguf.mix_tensor_type) from random blocks with valid scales. Either way the
@@ -20,7 +20,7 @@ FORMAT_VERSION = 2  # bump when the written files change, so caches are rewritte
 
 @dataclass(frozen=True)
 class SyntheticModel:
-    shape: str  # a key of constrain.testing.synthetic_gguf.FULL_SHAPES
+    shape: str  # a key of constrain.runtime.synthetic_gguf.FULL_SHAPES
     weight_type: str  # a llama.cpp file type: Q4_K_M, Q5_K_M, Q6_K, Q8_0, Q4_0, ...
     token_scale: float = 1.0  # generated-token counts are scaled by this (slow models)
 
@@ -60,7 +60,7 @@ def ensure_model(name: str, cache_dir: str, log=print, use_llama_cpp: bool | Non
     path = os.path.join(cache_dir, spec.file_name("llamacpp" if use_llama_cpp else "constrain"))
     if os.path.exists(path):
         return path
-    from constrain.testing.synthetic_gguf import FULL_SHAPES, write_llama_gguf
+    from constrain.runtime.synthetic_gguf import FULL_SHAPES, write_llama_gguf
 
     os.makedirs(cache_dir, exist_ok=True)
     partial = path + ".partial"

@@ -1,6 +1,9 @@
-"""Tools for testing grammars: hypothesis strategies and a reference mask.
+"""Tools for testing grammars and generation: hypothesis strategies, a reference mask, GGUF
+metadata edits, a corpus of short biographies.
 
-Imported lazily: the runtime uses constrain.testing.byte_unicode and must not need hypothesis.
+Nothing here imports the runtime (tests of a grammar need no model); the runtime's own test tool,
+the random-weight GGUF writer, is constrain.runtime.synthetic_gguf. The strategies and the
+reference mask are imported on first use, so that importing this package does not need hypothesis.
 """
 
 _EXPORTS = {

@@ -7,11 +7,11 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 from constrain.errors import ConstrainError, TokenizerError
 from constrain.grammars import TokenVocabulary
+from constrain.integrations.hf_tokenizer import tokenizers_tokenizer
 from constrain.integrations.hf_vocabulary import UnsupportedTokenizerError, vocabulary_from_hf
 from constrain.runtime.gguf_file import GGUFFile
+from constrain.runtime.synthetic_gguf import tiny_shape, write_llama_gguf
 from constrain.runtime.tokenizer import load_tokenizer, read_vocabulary
-from constrain.testing.hf_tokenizer import tokenizers_tokenizer
-from constrain.testing.synthetic_gguf import tiny_shape, write_llama_gguf
 
 
 def own_and_hf(path):

@@ -22,12 +22,12 @@ from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessor, LogitsP
 from constrain import grammars  # noqa: E402
 from constrain.grammars import GrammarError  # noqa: E402
 from constrain.integrations import grammar_rows  # noqa: E402
+from constrain.integrations.hf_tokenizer import hf_tokenizer  # noqa: E402
 from constrain.integrations.hf_vocabulary import UnsupportedTokenizerError  # noqa: E402
 from constrain.integrations.transformers import GrammarLogitsProcessor, masked  # noqa: E402
 from constrain.runtime.gguf_file import GGUFFile  # noqa: E402
+from constrain.runtime.synthetic_gguf import tiny_shape, write_llama_gguf  # noqa: E402
 from constrain.runtime.tokenizer import load_tokenizer, read_vocabulary  # noqa: E402
-from constrain.testing.hf_tokenizer import hf_tokenizer  # noqa: E402
-from constrain.testing.synthetic_gguf import tiny_shape, write_llama_gguf  # noqa: E402
 
 PERSON = {
     "type": "object",

@@ -13,8 +13,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from constrain.errors import ChatTemplateError, ChatTemplateLimitError
 from constrain.runtime.chat_template import ChatTemplate
 from constrain.runtime.gguf_file import GGUFFile
+from constrain.runtime.synthetic_gguf import CHATML_TEMPLATE
 from constrain.runtime.template_sandbox import TemplateLimits
-from constrain.testing.synthetic_gguf import CHATML_TEMPLATE
 
 TEMPLATES = Path(__file__).parent / "chat_templates"
 MESSAGES = [{"role": "user", "content": "Hi!"}]

@@ -99,7 +99,7 @@ def test_non_llama_architecture_is_refused(tmp_path):
 
 
 def test_tensor_shape_must_match_hyperparameters(tmp_path):
-    from constrain.testing.synthetic_gguf import tiny_shape, write_llama_gguf
+    from constrain.runtime.synthetic_gguf import tiny_shape, write_llama_gguf
 
     path = str(tmp_path / "bad_shape.gguf")
     write_llama_gguf(path, tiny_shape("smollm"), "F32")

@@ -12,7 +12,7 @@ from constrain import ConstrainError, Llama
 from constrain.errors import ContextSizeError, ModelFormatError, TokenizerError
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
-from constrain.testing.byte_unicode import BYTE_TO_UNICODE
+from constrain.runtime.tokenizer.byte_unicode import BYTE_TO_UNICODE
 from constrain.testing.gguf_edit import rewrite_gguf
 
 NAN, INF = float("nan"), float("inf")

@@ -9,7 +9,7 @@ from tiny_models import tiny_model
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.model import SMALL_BATCH, LlamaModel
 from constrain.runtime.quants.type_traits import TileKind
-from constrain.testing.synthetic_gguf import mix_tensor_type
+from constrain.runtime.synthetic_gguf import mix_tensor_type
 
 K_SHAPE = {"dim": 256, "ffn_dim": 512}  # K-quants need 256-wide rows
 

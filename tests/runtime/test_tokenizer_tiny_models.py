@@ -6,8 +6,8 @@ import pytest
 from tiny_models import tiny_model
 
 from constrain.runtime.gguf_file import GGUFFile
+from constrain.runtime.synthetic_gguf import TINY_SHAPES
 from constrain.runtime.tokenizer import load_tokenizer
-from constrain.testing.synthetic_gguf import TINY_SHAPES
 
 
 @pytest.mark.parametrize("family", sorted(TINY_SHAPES))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from constrain.testing.synthetic_gguf import tiny_shape, write_llama_gguf
+from constrain.runtime.synthetic_gguf import tiny_shape, write_llama_gguf
 
 
 def tiny_model(directory: str, family: str, weight_type: str, **shape_overrides) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.errors import TokenizerError
+from constrain.runtime.tokenizer.byte_unicode import UNICODE_TO_BYTE
 from constrain.runtime.tokenizer.vocab import TokenType, Vocabulary
-from constrain.testing.byte_unicode import UNICODE_TO_BYTE
 
 SPM_SPACE = "\u2581"
 

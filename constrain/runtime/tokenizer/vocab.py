@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from constrain.errors import TokenizerError
-from constrain.testing.byte_unicode import BYTE_TO_UNICODE, UNICODE_TO_BYTE
+from constrain.runtime.tokenizer.byte_unicode import BYTE_TO_UNICODE, UNICODE_TO_BYTE
 
 
 class TokenType(IntEnum):

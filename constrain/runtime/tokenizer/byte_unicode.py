@@ -1,7 +1,7 @@
 """GPT-2's reversible map between bytes and printable unicode characters.
 
-Byte-level BPE vocabularies store every token as a string of these characters; the
-tokenizer and the synthetic model writer both need the table.
+Byte-level BPE vocabularies store every token as a string of these characters: the tokenizer
+reads them back into bytes with it (and the synthetic model writer writes them).
 """
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from gguf.constants import GGMLQuantizationType
 
 from constrain.runtime.quants.type_traits import TYPE_TRAITS
+from constrain.runtime.tokenizer.byte_unicode import BYTE_TO_UNICODE
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content']"
@@ -133,8 +134,6 @@ def random_weight_bytes(rng: np.random.Generator, qtype: GGMLQuantizationType, r
 
 def _gpt2_vocab(n_vocab: int) -> tuple[list[str], list[int], list[str]]:
     """Control tokens, the 256 byte symbols, then merged pairs of letters up to n_vocab."""
-    from constrain.testing.byte_unicode import BYTE_TO_UNICODE
-
     control = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     byte_symbols = [BYTE_TO_UNICODE[b] for b in range(256)]
     tokens = control + byte_symbols
