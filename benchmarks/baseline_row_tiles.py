@@ -29,8 +29,8 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 from constrain.runtime.quants.bits import f16_to_f32, field_f32, load_f16
-from constrain.runtime.quants.block_kernels import CHUNK, ROW_TILE, _multiply_chunk
-from constrain.runtime.quants.kquant_kernels import _k_scale_min
+from constrain.runtime.quants.block_kernels import CHUNK, ROW_TILE, multiply_chunk
+from constrain.runtime.quants.kquant_kernels import k_scale_min
 
 Q4_0, Q4_1, Q8_0, Q4_K = 2, 3, 8, 12
 TILE = 64
@@ -126,7 +126,7 @@ def _repack_q4_k(w, rows, cols, scales, mins, quants):
                 d = load_f16(w, U(off))
                 dmin = load_f16(w, U(off + 2))
                 for j in range(8):
-                    sc, mn = _k_scale_min(w, U(off + 4), j)
+                    sc, mn = k_scale_min(w, U(off + 4), j)
                     b = sb * 8 + j
                     scales[t, b, r] = d * np.float32(sc)
                     mins[t, b, r] = -(dmin * np.float32(mn))
@@ -266,7 +266,7 @@ def _matmul_tile(kind, scales, mins, quants, x, out, t):
             nblk = min(chunk_blocks, nb - b0)
             for k in range(nblk):
                 _decode_block(kind, scales, mins, quants, t, b0 + k, r0, scratch, k * 32)
-            _multiply_chunk(scratch, ROW_TILE, U(nblk * 32), x, U(b0 * 32), acc)
+            multiply_chunk(scratch, ROW_TILE, U(nblk * 32), x, U(b0 * 32), acc)
         for i in range(n):
             for rr in range(ROW_TILE):
                 out[i, t * TILE + r0 + rr] = acc[i, rr]

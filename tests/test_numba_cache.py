@@ -12,9 +12,9 @@ import pytest
 RUN_KERNEL = """
 import warnings, numpy as np
 warnings.simplefilter("always")
-from constrain.grammars.walk_trie import _compact
+from constrain.grammars.walk_trie import compact_trie
 keep = np.array([True, False, True])
-out = _compact(keep, np.array([0, 97, 98], np.uint8), np.array([0, 1, 1], np.int32),
+out = compact_trie(keep, np.array([0, 97, 98], np.uint8), np.array([0, 1, 1], np.int32),
                np.array([3, 2, 3], np.int32), np.array([0, 0, 1, 2], np.int32), np.array([5, 6], np.int32))
 print("result", out[0].tolist(), out[4].tolist())
 """
@@ -27,7 +27,7 @@ def run_kernel(cache_dir) -> subprocess.CompletedProcess:
 
 def cache_files(cache_dir, suffix):
     return [os.path.join(root, f) for root, _, files in os.walk(cache_dir) for f in files
-            if f.startswith("walk_trie._compact-") and f.endswith(suffix)]
+            if f.startswith("walk_trie.compact_trie-") and f.endswith(suffix)]
 
 
 @pytest.fixture(scope="module")

@@ -182,6 +182,11 @@ def load_trie(vocab: TokenVocabulary) -> VocabularyTrie:
     return trie
 
 
+def forget_loaded_tries() -> None:
+    """Drop the tries this process holds; the next load_trie reads the disk cache again."""
+    _TRIES.clear()
+
+
 _FIELDS = ("node_byte", "node_depth", "subtree_end", "token_start", "token_ids")
 
 

@@ -92,7 +92,7 @@ def _build_slice(trie: VocabularyTrie, first: np.ndarray, allowed: np.ndarray) -
     if keep.sum() > MIN_SAVING * trie.n_nodes:
         return None
     inside_bits.setflags(write=False)
-    node_byte, node_depth, subtree_end, token_start, token_ids, old = _compact(
+    node_byte, node_depth, subtree_end, token_start, token_ids, old = compact_trie(
         keep, trie.node_byte, trie.node_depth, trie.subtree_end, trie.token_start, trie.token_ids)
     return Slice(inside_bits, _walk_trie(node_byte, node_depth, subtree_end, token_start, token_ids, old, n_words))
 
@@ -129,7 +129,7 @@ def _slice_marks(node_byte, node_depth, token_start, token_ids, first, allowed, 
 
 
 @njit(cache=True)
-def _compact(keep, node_byte, node_depth, subtree_end, token_start, token_ids):
+def compact_trie(keep, node_byte, node_depth, subtree_end, token_start, token_ids):
     """The kept nodes in the same depth-first order, with subtree ends and tokens renumbered."""
     n = keep.shape[0]
     kept_before = np.zeros(n + 1, dtype=np.int64)

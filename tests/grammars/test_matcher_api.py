@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from constrain.grammars import Grammar, GrammarError, GrammarMask, TokenVocabulary, choice, json, regex
-from constrain.grammars.vocabulary import _TRIES, build_trie, cache_dir, load_trie
+from constrain.grammars.vocabulary import build_trie, cache_dir, forget_loaded_tries, load_trie
 
 EOS, CONTROL = 0, 1
 TOKENS = [b"", b"<|ctl|>", b"{", b"}", b'"', b"a", b"ab", b'"a', b'":', b" ", b"  ", b"1", b"12", b",",
@@ -130,16 +130,16 @@ def test_compiled_grammars_are_shared_by_content():
 def test_vocabulary_cache_roundtrip_and_corruption(tmp_path, monkeypatch):
     monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(tmp_path))
     v = vocab()
-    _TRIES.clear()
+    forget_loaded_tries()
     trie = load_trie(v)
     files = list(tmp_path.glob("vocab-trie-*.npz"))
     assert cache_dir() == tmp_path and len(files) == 1
     assert not list(tmp_path.glob("*.tmp"))
-    _TRIES.clear()
+    forget_loaded_tries()
     again = load_trie(v)
     assert np.array_equal(again.node_byte, trie.node_byte)
     files[0].write_bytes(b"garbage")
-    _TRIES.clear()
+    forget_loaded_tries()
     rebuilt = load_trie(v)
     assert np.array_equal(rebuilt.token_ids, build_trie(v).token_ids)
     # a cache whose content was altered but is still a valid npz is rebuilt too
@@ -147,7 +147,7 @@ def test_vocabulary_cache_roundtrip_and_corruption(tmp_path, monkeypatch):
     data["token_ids"] = data["token_ids"][::-1].copy()
     with open(files[0], "wb") as handle:
         np.savez(handle, **data)
-    _TRIES.clear()
+    forget_loaded_tries()
     assert np.array_equal(load_trie(v).token_ids, build_trie(v).token_ids)
     assert os.path.getsize(files[0]) > 100
 

@@ -62,7 +62,7 @@ def _dot(wr, xi, x0, span):
 
 
 @njit(inline="always", cache=True)
-def _multiply_chunk(scratch, nr, span, x, x0, acc):
+def multiply_chunk(scratch, nr, span, x, x0, acc):
     """acc[i, r] += scratch[r, :span] . x[i, x0:x0+span] for every input i and row r < nr.
 
     Two inputs times four rows at once: eight dot products share each load, so the
@@ -130,7 +130,7 @@ def _matmul_tile(accumulate, bs, ts, w, rows, cols, x, out, tile):
         span = U(nblk * bs)
         for rr in range(nr):
             _decode_span(accumulate, bs, ts, w, (r0 + rr) * row_bytes, b0, nblk, ones, scratch[rr])
-        _multiply_chunk(scratch, nr, span, x, U(b0 * bs), acc)
+        multiply_chunk(scratch, nr, span, x, U(b0 * bs), acc)
     for i in range(n):
         for rr in range(nr):
             out[i, r0 + rr] = acc[i, rr]

@@ -43,7 +43,7 @@ def accumulate_q2_k(w, off, x, xo, acc, a):
 
 
 @njit(inline="always", cache=True)
-def _q3_k_scale(w, off, s):
+def q3_k_scale(w, off, s):
     # 16 six-bit signed scales: low 4 bits in bytes 0..7, high 2 bits in bytes 8..11
     low = np.int32(w[off + U(s % 8)]) >> (4 * (s // 8)) & 15
     high = (np.int32(w[off + U(8 + s % 4)]) >> (2 * (s // 4))) & 3
@@ -59,8 +59,8 @@ def accumulate_q3_k(w, off, x, xo, acc, a):
             shift = 2 * shift_index
             base = half * 128 + shift_index * 32
             hbit = half * 4 + shift_index  # which bit of hmask[l] belongs to this run
-            dl0 = d * np.float32(_q3_k_scale(w, off + U(96), base // 16))
-            dl1 = d * np.float32(_q3_k_scale(w, off + U(96), base // 16 + 1))
+            dl0 = d * np.float32(q3_k_scale(w, off + U(96), base // 16))
+            dl1 = d * np.float32(q3_k_scale(w, off + U(96), base // 16 + 1))
             for l in range(32):
                 dl = dl1 if l >= 16 else dl0
                 low = field_f32(w[off + U(32 + half * 32 + l)], shift, 3)
@@ -71,7 +71,7 @@ def accumulate_q3_k(w, off, x, xo, acc, a):
 
 
 @njit(inline="always", cache=True)
-def _k_scale_min(w, off, j):
+def k_scale_min(w, off, j):
     # 8 six-bit (scale, min) pairs packed into 12 bytes at w[off:off+12]
     if j < 4:
         sc = np.int32(w[off + U(j)]) & 63
@@ -91,7 +91,7 @@ def accumulate_q4_k(w, off, x, xo, acc, a):
     for group in range(4):
         for nibble in range(2):
             s = 2 * group + nibble
-            sc, mn = _k_scale_min(w, off + U(4), s)
+            sc, mn = k_scale_min(w, off + U(4), s)
             dl = d * np.float32(sc)
             ml = dmin * np.float32(mn)
             for l in range(32):
@@ -108,7 +108,7 @@ def accumulate_q5_k(w, off, x, xo, acc, a):
     for group in range(4):
         for nibble in range(2):
             s = 2 * group + nibble
-            sc, mn = _k_scale_min(w, off + U(4), s)
+            sc, mn = k_scale_min(w, off + U(4), s)
             dl = d * np.float32(sc)
             ml = dmin * np.float32(mn)
             for l in range(32):

@@ -36,7 +36,7 @@ from gguf.constants import GGMLQuantizationType as GT
 from numba import njit, prange
 
 from constrain.runtime.quants.bits import f16_to_f32, load_f16
-from constrain.runtime.quants.kquant_kernels import _k_scale_min, _q3_k_scale
+from constrain.runtime.quants.kquant_kernels import k_scale_min, q3_k_scale
 from constrain.runtime.quants.simd import (TILE, dot_bytes_block, dot_i8_block, dot_u4_block, dot_u5_block,
                                            dot_u6_block)
 from constrain.runtime.quants.type_traits import KIND_TRAITS, TYPE_TRAITS, TileKind
@@ -644,7 +644,7 @@ def _unpack_block(code, w, ro, b, q, sm):
                 high = (w[off + j] >> (half * 4 + si)) & 1
                 q[j] = low | (high << 2)
             for g in range(2):
-                scale = d * np.float32(_q3_k_scale(w, U(off + 96), 2 * k + g))
+                scale = d * np.float32(q3_k_scale(w, U(off + 96), 2 * k + g))
                 sm[2 * g] = scale
                 sm[2 * g + 1] = -4.0 * scale
         elif code == Q4_K or code == Q5_K:  # Q4_K, Q5_K: d, dmin, scales[12] @4, (qh[32] @16,) qs
@@ -652,7 +652,7 @@ def _unpack_block(code, w, ro, b, q, sm):
             off = ro + (b // 8) * size
             d = load_f16(w, U(off))
             dmin = load_f16(w, U(off + 2))
-            sc, mn = _k_scale_min(w, U(off + 4), k)
+            sc, mn = k_scale_min(w, U(off + 4), k)
             group, shift = k // 2, 4 * (k % 2)
             for j in range(32):
                 v = (w[off + qo + group * 32 + j] >> shift) & 15
