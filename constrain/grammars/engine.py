@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from constrain.grammars.lark_frontend import ParsedGrammar
 from constrain.grammars.lexer_states import VIOLATION, LexerAutomaton
+from constrain.grammars.lexer_tables import LexerTables
 from constrain.grammars.recognizer import DEAD, step_through  # DEAD: the empty hypothesis set
 
 
@@ -35,8 +36,6 @@ class GrammarEngine:
     def lexer_tables(self):
         """The lexer as dense arrays for the mask kernel: built once, shared by all vocabularies."""
         if self._tables is None:
-            from constrain.grammars.lexer_tables import LexerTables
-
             self._tables = LexerTables(self)
         return self._tables
 

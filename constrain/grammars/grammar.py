@@ -19,6 +19,7 @@ from constrain.grammars.compiled_cache import ENGINES
 from constrain.grammars.engine import DEAD, GrammarEngine
 from constrain.grammars.errors import GrammarError
 from constrain.grammars.lark_frontend import parse_lark
+from constrain.grammars.lark_internals import has_grammar_object
 from constrain.grammars.lexemes.engine import LexemeEngine, LexemeParser
 from constrain.grammars.lexemes.masks import LexemeMaskBuilder
 from constrain.grammars.masks import MaskBuilder
@@ -111,7 +112,7 @@ class Grammar(CompiledGrammar):
     def lark(self) -> lark.Lark:
         """lark's own LALR parser for this grammar: the ground truth the matcher agrees with."""
         parsed = self.engine.grammar
-        if not hasattr(parsed.lark_parser, "grammar"):
+        if not has_grammar_object(parsed.lark_parser):
             # loaded from lark's cache, which keeps the tables but not the grammar object that
             # tools such as hypothesis.extra.lark read: build the full parser once, on demand
             options = {"source_path": self.source_path} if self.source_path else {}

@@ -13,11 +13,16 @@ import re
 from dataclasses import dataclass, field
 
 import lark
-from lark.lexer import PatternStr
-from lark.parsers.lalr_analysis import Shift
 
 from constrain.grammars.errors import GrammarError
 from constrain.grammars.lark_guard import check_grammar_text
+from constrain.grammars.lark_internals import (
+    has_postlexer,
+    ignored_terminals,
+    is_shift,
+    is_string_pattern,
+    lalr_parse_table,
+)
 
 # lark's common.ESCAPED_STRING uses a lookbehind. This regular expression is equivalent for
 # `re.match`: a quote, then characters where every backslash escapes the next non-newline
@@ -143,8 +148,8 @@ def _explain_lark_error(message: str) -> str:
 
 
 def _extract(parser: lark.Lark, text: str, start: str) -> ParsedGrammar:
-    table = parser.parser.parser.parser.parse_table
-    if parser.lexer_conf.postlex is not None:
+    table = lalr_parse_table(parser)
+    if has_postlexer(parser):
         raise GrammarError("grammars with a post-lexer (e.g. an Indenter) are not supported")
     terminals = [_terminal_info(t, text) for t in parser.terminals]
     names = {t.name for t in terminals}
@@ -153,7 +158,7 @@ def _extract(parser: lark.Lark, text: str, start: str) -> ParsedGrammar:
         row = {}
         for symbol, (action, arg) in table.states[state].items():
             # plain str keys: lark's Token names compare through a Python-level __eq__
-            if action is Shift:
+            if is_shift(action):
                 row[str(symbol)] = ("s", arg)
             else:
                 row[str(symbol)] = ("r", str(arg.origin.name), len(arg.expansion))
@@ -163,7 +168,7 @@ def _extract(parser: lark.Lark, text: str, start: str) -> ParsedGrammar:
         text=text,
         start=start,
         terminals=terminals,
-        ignore=frozenset(parser.lexer_conf.ignore),
+        ignore=frozenset(ignored_terminals(parser)),
         actions=actions,
         start_state=table.start_states[start],
         end_state=table.end_states[start],
@@ -192,7 +197,7 @@ def _terminal_info(term, text: str) -> TerminalInfo:
         regexp=regexp,
         value=pattern.value,
         priority=term.priority,
-        is_string=isinstance(pattern, PatternStr),
+        is_string=is_string_pattern(pattern),
         flags=frozenset(pattern.flags),
         sort_key=(-term.priority, -pattern.max_width, -len(pattern.value), term.name),
         line=definition_line(text, term.name),

@@ -13,22 +13,19 @@ from pathlib import Path
 import lark
 
 from constrain.grammars.errors import GrammarError
+from constrain.grammars.lark_internals import REPEAT_INLINE_LIMIT, grammar_syntax_tree
 
 # A rule lark expands into more alternatives than this is refused (a dozen optional items in
 # one rule are 4096; lark needs seconds per thousand on one core).
 MAX_RULE_ALTERNATIVES = 4096
 MAX_NESTING = 200  # parentheses, brackets and operators inside one another in one definition
-_LARK_REPEAT_INLINE = 50  # lark writes x~n..m out in full below this m (load_grammar.REPEAT_BREAK_THRESHOLD)
 _STDLIB = frozenset(p.stem for p in (Path(lark.__file__).parent / "grammars").glob("*.lark"))
 
 
 def check_grammar_text(text: str, source_path: str | None) -> None:
     """Refuse, with a GrammarError, what lark would do unsafely or too slowly with `text`."""
-    try:
-        from lark.load_grammar import _parse_grammar
-
-        tree = _parse_grammar(text, source_path or "<string>")
-    except (ImportError, lark.exceptions.LarkError):
+    tree = grammar_syntax_tree(text, source_path or "<string>")
+    if tree is None:
         return  # a syntax error: lark itself reports it, with its line and column
     _check_depth(tree)
     for statement in tree.children:
@@ -102,7 +99,7 @@ def _alternatives(node) -> int:
         if op == "~":
             bounds = [int(str(b)) for b in node.children[2:]]
             low, high = (bounds[0], bounds[-1])
-            if high >= _LARK_REPEAT_INLINE:
+            if high >= REPEAT_INLINE_LIMIT:
                 return 2
             total = 0
             for n in range(low, high + 1):

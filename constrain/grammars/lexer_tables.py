@@ -9,9 +9,12 @@ demand; state ids are the lexer's own, so nothing is renumbered.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from constrain.grammars.engine import GrammarEngine
+if TYPE_CHECKING:  # the engine builds its tables: at run time only it imports the other
+    from constrain.grammars.engine import GrammarEngine
 
 EAGER_STATES = 300  # beyond this many lexer states (big formats), the rest are built when met
 
