@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 
-from constrain.grammars.builders import lark_regex_literal
 from constrain.grammars.errors import GrammarError
+from constrain.grammars.lark_text import lark_regex_literal
 from constrain.grammars.regex_program import sre_parse
 
 MAX_TERMINAL_REGEX = 100_000  # characters of the pattern one regular rule becomes

@@ -18,11 +18,10 @@ import lark
 from constrain.grammars.compiled_cache import ENGINES
 from constrain.grammars.engine import DEAD, GrammarEngine
 from constrain.grammars.errors import GrammarError
+from constrain.grammars.gbnf import gbnf_to_lark
 from constrain.grammars.lark_frontend import parse_lark
 from constrain.grammars.lark_internals import has_grammar_object
 from constrain.grammars.lexemes.engine import LexemeEngine, LexemeParser
-from constrain.grammars.lexemes.masks import LexemeMaskBuilder
-from constrain.grammars.masks import MaskBuilder
 from constrain.grammars.matcher import GrammarMatcher
 from constrain.grammars.vocabulary import TokenVocabulary, load_trie
 from constrain.protocols import VocabularySource
@@ -86,8 +85,6 @@ class Grammar(CompiledGrammar):
 
     @classmethod
     def from_gbnf(cls, text: str, root: str = "root") -> Grammar:
-        from constrain.grammars.gbnf import gbnf_to_lark
-
         return cls(gbnf_to_lark(text, root))
 
     @classmethod
@@ -106,6 +103,8 @@ class Grammar(CompiledGrammar):
 
     # -- use -------------------------------------------------------------------------------
     def _mask_builder(self, trie):
+        from constrain.grammars.masks import MaskBuilder  # numba's kernels: loaded with the first matcher
+
         return MaskBuilder(self.engine, trie)
 
     @property
@@ -146,6 +145,8 @@ class LexemeGrammar(CompiledGrammar):
             description, lambda: ENGINES.get_or_build(key, lambda: LexemeEngine(build_parser())))
 
     def _mask_builder(self, trie):
+        from constrain.grammars.lexemes.masks import LexemeMaskBuilder  # numba's kernels: loaded with the first matcher
+
         return LexemeMaskBuilder(self.engine, trie)
 
     def accepts(self, text: str) -> bool:
