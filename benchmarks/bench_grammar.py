@@ -42,7 +42,7 @@ SKILLS_KEY: "\"skills\""
 STRING: /"(?:[^"\\\x00-\x1f]|\\(?:["\\\/bfnrt]|u[0-9a-fA-F]{4}))*"/
 INT: /-?(?:0|[1-9][0-9]*)/
 WS: /[ \t\n\r]{1,16}/
-"""
+"""  # noqa: E501 (lark rules are one line each)
 
 
 def load_tokenizer():
@@ -115,7 +115,8 @@ def main() -> None:
                   f"{cold[-1][1]:6.1f} / {cold[-1][2]:7.1f} us  warm {warm[-1][0]:5.1f} / {warm[-1][1]:5.1f} / "
                   f"{warm[-1][2]:6.1f} us")
         Grammar(text)  # the content-hash cache path, for completeness
-        print(f"  compile median {statistics.median(compiles):.1f} ms (min {min(compiles):.1f}, max {max(compiles):.1f})")
+        print(f"  compile median {statistics.median(compiles):.1f} ms "
+              f"(min {min(compiles):.1f}, max {max(compiles):.1f})")
         print("  " + line("mask cold, median", median_of(cold)))
         print("  " + line("mask cold, pooled", stats(cold_all)))
         print("  " + line("mask warm, median", median_of(warm)))

@@ -107,7 +107,8 @@ def loop_overhead(logits: np.ndarray, n_tokens: int = 200) -> None:
 
     llm = _FreeModel(logits)
     for label, kwargs in {"mirostat v2 (default)": {}, "top-k/p chain": {"mirostat_mode": 0},
-                          "greedy": {"temperature": 0}, "mirostat v2 + 2 stops, streamed": {"stop": ["###", "\n\n"]}}.items():
+                          "greedy": {"temperature": 0},
+                          "mirostat v2 + 2 stops, streamed": {"stop": ["###", "\n\n"]}}.items():
         times = []
         for _ in range(3):
             llm.reset()

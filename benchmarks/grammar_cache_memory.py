@@ -63,7 +63,8 @@ def main() -> None:
     use(-1)  # warm-up: kernels, trie, shared terms
     gc.collect()
     base = rss_mb()
-    print(f"cache limit {ENGINES.max_bytes / 2**20:.0f} MiB, {ENGINES.max_entries} entries; RSS after warm-up {base:.0f} MB")
+    print(f"cache limit {ENGINES.max_bytes / 2**20:.0f} MiB, {ENGINES.max_entries} entries; "
+          f"RSS after warm-up {base:.0f} MB")
     started = time.perf_counter()
     for i in range(args.schemas):
         use(i)

@@ -211,7 +211,8 @@ def parse_args(argv=None):
     parser.add_argument("--sample", type=int, help="number of schema files drawn at random (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
     parser.add_argument("--engines", default=",".join(ENGINE_NAMES),
-                        help="comma-separated (default: constrain,llguidance; llguidance is skipped when not installed)")
+                        help="comma-separated (default: constrain,llguidance; llguidance is skipped "
+                             "when not installed)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per schema and engine (default 60)")
     parser.add_argument("--jobs", type=int, default=1, help="schemas run side by side (default 1)")
     parser.add_argument("--out", type=Path, default=Path("maskbench.jsonl"), help="JSON-lines results")

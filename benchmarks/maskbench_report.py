@@ -98,7 +98,8 @@ def ratio_text(value: float, reference: float) -> str:
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -248,7 +249,8 @@ def print_summary(loaded: tuple[dict, list[dict]], details: bool = False) -> Non
         for e in engines:
             masked = figures(mask_subset[e], timeout_s, count_timeouts=False)
             per_engine[e].update({k: v for k, v in masked.items() if k.startswith(("mask", "first", "advance"))})
-        print(f"\n### Schemas both engines compiled ({len(common)}; masks over the {len(forced)} both forced to the end)\n")
+        print(f"\n### Schemas both engines compiled ({len(common)}; masks over the {len(forced)} both forced "
+              "to the end)\n")
         print(figures_table(engines, per_engine))
     overall = {e: figures(list(table[e].values()), timeout_s, count_timeouts=True) for e in engines}
     print("\n### Overall (each engine on every schema it compiled; compile timeouts count at the limit)\n")

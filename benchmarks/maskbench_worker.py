@@ -169,7 +169,8 @@ def run_request(engine: MaskEngine, request: dict, send) -> dict:
     else:
         verdict = "correct" if request["tests"] else "no tests"
     return {**record, "class": verdict, "mask_us": forcing.mask_us, "advance_us": forcing.advance_us,
-            "tokens": forcing.tokens, "first_test_masks": forcing.first_test_masks, "over": [asdict(r) for r in forcing.over], "under": forcing.under}
+            "tokens": forcing.tokens, "first_test_masks": forcing.first_test_masks,
+            "over": [asdict(r) for r in forcing.over], "under": forcing.under}
 
 
 def warm_up(engine: MaskEngine, tokenizer) -> list[int]:

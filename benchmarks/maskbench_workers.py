@@ -65,7 +65,8 @@ class WorkerProcess:
             message = self.read_message(time.monotonic() + STARTUP_TIMEOUT_S)
         except (TimeoutError, WorkerGone) as exc:
             self.kill()
-            raise WorkerStartError(f"{self.engine} worker did not start: {exc or 'timed out'}\n{self.log_tail()}") from None
+            raise WorkerStartError(
+                f"{self.engine} worker did not start: {exc or 'timed out'}\n{self.log_tail()}") from None
         if message.get("event") != "ready":
             self.kill()
             raise WorkerStartError(f"{self.engine} worker sent {message!r} instead of ready")

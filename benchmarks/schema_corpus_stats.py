@@ -34,7 +34,8 @@ KEYWORDS = (
     "title", "description", "default", "examples", "readOnly", "writeOnly", "deprecated",
 )
 KNOWN = frozenset(KEYWORDS)
-CONSTRAIN_FORMATS = frozenset({"date", "time", "date-time", "duration", "email", "uuid", "uri", "ipv4", "ipv6", "hostname"})
+CONSTRAIN_FORMATS = frozenset({"date", "time", "date-time", "duration", "email", "uuid", "uri", "ipv4", "ipv6",
+                               "hostname"})
 
 
 def subschemas(node: dict):
@@ -75,13 +76,15 @@ def pattern_traits(pattern: str) -> list[str]:
         traits.append("anchored one end")
     else:
         traits.append("unanchored")
-    checks = {"lookaround (?= (?! (?<": ("(?=", "(?!", "(?<=", "(?<!"), "backreference \\1": tuple(f"\\{d}" for d in range(1, 10)),
+    checks = {"lookaround (?= (?! (?<": ("(?=", "(?!", "(?<=", "(?<!"),
+              "backreference \\1": tuple(f"\\{d}" for d in range(1, 10)),
               "unicode property \\p": ("\\p{", "\\P{"), "lazy quantifier": ("*?", "+?", "}?"),
               "alternation": ("|",), "\\d \\w \\s classes": ("\\d", "\\w", "\\s")}
     traits += [name for name, needles in checks.items() if any(n in pattern for n in needles)]
     import re
 
-    counts = [int(m.group(2) or m.group(1)) for m in re.finditer(r"\{(\d+)(?:,(\d*))?\}", pattern) if (m.group(2) or m.group(1))]
+    counts = [int(m.group(2) or m.group(1)) for m in re.finditer(r"\{(\d+)(?:,(\d*))?\}", pattern)
+              if (m.group(2) or m.group(1))]
     if counts and max(counts) > 100:
         traits.append("counted repetition > 100")
     elif counts:
@@ -141,7 +144,8 @@ class CorpusStats:
     other_keys: Counter = field(default_factory=Counter)
     dialects: Counter = field(default_factory=Counter)
     nested_schema_keyword: int = 0
-    lengths: dict = field(default_factory=lambda: {k: Counter() for k in ("maxLength", "minLength", "maxItems", "minItems")})
+    lengths: dict = field(default_factory=lambda: {k: Counter() for k in ("maxLength", "minLength", "maxItems",
+                                                                          "minItems")})
     pattern_lengths: Counter = field(default_factory=Counter)
     pattern_traits: Counter = field(default_factory=Counter)
     pattern_with: Counter = field(default_factory=Counter)
@@ -281,7 +285,8 @@ def table(title: str, counter: Counter, total: int | None = None, top: int | Non
     return "\n".join(lines)
 
 
-MAGNITUDES = [f"<= {n:,}" for n in (1, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10_000, 100_000)] + ["> 100,000", "not a number"]
+MAGNITUDES = ([f"<= {n:,}" for n in (1, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10_000, 100_000)]
+              + ["> 100,000", "not a number"])
 
 
 def report(stats: CorpusStats, top: int) -> str:
@@ -305,8 +310,10 @@ def report(stats: CorpusStats, top: int) -> str:
     out += ["### `not` (shape of the negated schema)\n", table("not", stats.not_shapes, top=top), ""]
     out += ["### `if` / `then` / `else`\n", table("keywords present", stats.if_parts), "",
             table("shape of `if`", stats.if_shapes, top=top), ""]
-    out += ["### `dependencies` / `dependentRequired` / `dependentSchemas` (entries)\n", table("kind", stats.dependencies), ""]
-    out += ["### Properties per object (`properties` present)\n", table("listed properties", stats.n_properties, order=COUNT_BUCKETS), "",
+    out += ["### `dependencies` / `dependentRequired` / `dependentSchemas` (entries)\n",
+            table("kind", stats.dependencies), ""]
+    out += ["### Properties per object (`properties` present)\n",
+            table("listed properties", stats.n_properties, order=COUNT_BUCKETS), "",
             table("optional (not required) properties", stats.n_optional, order=COUNT_BUCKETS), ""]
     largest = sorted(stats.largest_optional, reverse=True)[:5]
     out.append("Most optional properties in one object: " + ", ".join(f"{n} ({name})" for n, name in largest) + "\n")

@@ -37,7 +37,8 @@ def test_ray_options_without_ray_are_refused(tmp_path, capsys):
 
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                               reason="constrain.batch needs Ray, which is not installed (pip install 'constrain[ray]')")
+                               reason="constrain.batch needs Ray, which is not installed "
+                                      "(pip install 'constrain[ray]')")
 
 
 @pytest.fixture(scope="module")

@@ -231,7 +231,8 @@ sys.path.insert(0, {tests!r})
 from test_generation_fakes import FakeLlama
 from constrain.generation import create_completion
 for mode in (0, 1, 2):
-    print(repr(create_completion(FakeLlama(), "Hello", max_tokens=20, seed=1234, mirostat_mode=mode)["choices"][0]["text"]))
+    out = create_completion(FakeLlama(), "Hello", max_tokens=20, seed=1234, mirostat_mode=mode)
+    print(repr(out["choices"][0]["text"]))
 """
 
 

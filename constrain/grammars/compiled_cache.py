@@ -158,7 +158,8 @@ class CompiledGrammarCache(Generic[T]):
                 # the entry used last (its memos grew in that use) and the one handed out longest ago
                 last = next(reversed(self._items)) if self._items else None
                 stale = [last] if last in self._dirty else []
-                stale += [k for k in list(self._dirty)[:REMEASURE_PER_STORE] if k != last][:REMEASURE_PER_STORE - len(stale)]
+                others = [k for k in list(self._dirty)[:REMEASURE_PER_STORE] if k != last]
+                stale += others[:REMEASURE_PER_STORE - len(stale)]
                 for old in stale:
                     self._remeasure(old, self._items[old])
                 self._items[key] = item

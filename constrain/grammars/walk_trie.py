@@ -44,7 +44,8 @@ class WalkTrie:
 def _walk_trie(node_byte, node_depth, subtree_end, token_start, token_ids, node_orig, n_words) -> WalkTrie:
     counts = np.diff(token_start)
     n = len(node_byte)
-    first = token_ids[np.minimum(token_start[:-1], max(len(token_ids) - 1, 0))] if len(token_ids) else np.zeros(n, np.int32)
+    first = (token_ids[np.minimum(token_start[:-1], max(len(token_ids) - 1, 0))] if len(token_ids)
+             else np.zeros(n, np.int32))
     # token-less nodes write to one of PAD_WORDS spare words in turn: no store-to-load chain
     pad = n_words * 32 + (np.arange(n, dtype=np.int32) % PAD_WORDS) * 32
     first_token = np.where(counts > 0, first, pad).astype(np.int32)

@@ -6,7 +6,8 @@ ImmutableSandboxedEnvironment, which refuses attribute access to Python internal
 bounds on time, loop iterations and every allocation (constrain/runtime/template_sandbox.py;
 `ChatTemplate(..., limits=TemplateLimits(...))` changes them). Every failure - syntax, sandbox
 violation, `raise_exception(...)` in the template, a bound hit (ChatTemplateLimitError, whose
-`bound` says which) - becomes a ChatTemplateError naming the cause. The context matches Hugging Face's `apply_chat_template`:
+`bound` says which) - becomes a ChatTemplateError naming the cause. The context matches Hugging
+Face's `apply_chat_template`:
 `messages`, `add_generation_prompt`, `bos_token`, `eos_token`, `tools`, `raise_exception`,
 `strftime_now`, and a `tojson` filter that keeps non-ASCII text as is.
 """

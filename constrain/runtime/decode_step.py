@@ -132,7 +132,8 @@ def decode_rows(xs, positions, slots, inv_freq, pos_scale, shape, weights, keys,
     proj = np.empty((n, weights.down.tile_kind.shape[1] * TILE), np.float32)
     gate_up = np.empty((n, weights.gate_up.tile_kind.shape[1] * TILE), np.float32)
     gated = np.empty((n, ffn_dim), np.float32)
-    act_dim, act_q, act_ffn = new_row_activations(n, dim), new_row_activations(n, q_dim), new_row_activations(n, ffn_dim)
+    act_dim, act_q = new_row_activations(n, dim), new_row_activations(n, q_dim)
+    act_ffn = new_row_activations(n, ffn_dim)
     for layer in range(weights.attn_norm.shape[0]):
         for i in range(n):
             rms_norm_row(xs[i], weights.attn_norm[layer], shape.eps, h[i])

@@ -172,7 +172,8 @@ class GGUFFile:
             infos.append((name, shape, type_id, offset))
 
         alignment = self.metadata.get("general.alignment", DEFAULT_ALIGNMENT)
-        if isinstance(alignment, bool) or not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):
+        if (isinstance(alignment, bool) or not isinstance(alignment, int) or alignment <= 0
+                or alignment & (alignment - 1)):
             raise ModelFormatError(f"{self.path}: general.alignment {alignment!r} is not a power of two")
         self.alignment = alignment
         self.data_offset = (cur.pos + alignment - 1) // alignment * alignment

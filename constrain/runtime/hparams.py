@@ -150,7 +150,8 @@ class LlamaHParams:
         scaling_type = get("rope.scaling.type", "none", str)
         factor = get("rope.scaling.factor", 0.0, float)
         if math.isnan(factor) or factor < 0 or math.isinf(factor):
-            raise ModelFormatError(f"{path}: metadata {arch}.rope.scaling.factor = {factor!r} is not a finite number >= 0")
+            raise ModelFormatError(
+                f"{path}: metadata {arch}.rope.scaling.factor = {factor!r} is not a finite number >= 0")
         if scaling_type == "linear" and factor > 0:
             rope_scale = factor
         elif scaling_type not in ("none", "linear") and factor not in (0.0, 1.0):

@@ -91,7 +91,8 @@ def load(path: str, expected: dict[str, tuple[tuple[int, ...], np.dtype]]) -> di
         nbytes = int(np.prod(shape, dtype=np.int64)) * got_dtype.itemsize
         if offset % ALIGN or offset < start + header_len or offset + nbytes > size:
             raise CacheMismatch(f"{name}: outside the file")
-        arrays[name] = np.frombuffer(mapped, got_dtype, count=nbytes // got_dtype.itemsize, offset=offset).reshape(shape)
+        count = nbytes // got_dtype.itemsize
+        arrays[name] = np.frombuffer(mapped, got_dtype, count=count, offset=offset).reshape(shape)
     return arrays
 
 

@@ -4,8 +4,9 @@ Routes: GET /v1/models, POST /v1/completions, POST /v1/chat/completions (both wi
 `stream` as server-sent events), POST /v1/tokenize, GET /health. Each request gets a KV
 slot of its own; up to the model's n_seq_max (`constrain serve --parallel B`) are decoded
 together in one pass over the weights per token, later ones wait for a free slot. A client
-that disconnects mid-stream stops its generation at the next token and frees its slot. Bad requests get OpenAI's error body ({"error": {"message", "type",
-"param", "code"}}) with a 4xx status; an unexpected failure a 500 without a traceback.
+that disconnects mid-stream stops its generation at the next token and frees its slot. Bad
+requests get OpenAI's error body ({"error": {"message", "type", "param", "code"}}) with a 4xx
+status; an unexpected failure a 500 without a traceback.
 """
 
 from __future__ import annotations

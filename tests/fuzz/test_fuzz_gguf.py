@@ -62,7 +62,8 @@ def test_header_byte_mutations(tiny, tmp_path, seed):
             data[at] = rng.choice([0, 0xFF, 0x7F, 0x80, 1])
         else:  # a whole little-endian word: counts, lengths, offsets, types
             at = min(at, len(data) - 8)
-            data[at:at + 8] = struct.pack("<Q", rng.choice([0, 1, 2**31, 2**32 - 1, 2**63, 2**64 - 1, rng.getrandbits(64)]))
+            value = rng.choice([0, 1, 2**31, 2**32 - 1, 2**63, 2**64 - 1, rng.getrandbits(64)])
+            data[at:at + 8] = struct.pack("<Q", value)
     path = tmp_path / "mutated.gguf"
     path.write_bytes(bytes(data))
     with time_budget(BUDGET):
@@ -87,7 +88,8 @@ KEYS = ["llama.block_count", "llama.embedding_length", "llama.feed_forward_lengt
 VALUES = [
     (T.BOOL, True), (T.BOOL, False), (T.UINT32, 0), (T.INT32, -1), (T.INT64, -(2**40)), (T.UINT64, 2**63),
     (T.UINT32, 3), (T.UINT32, 7), (T.UINT32, 1), (T.FLOAT32, float("nan")), (T.FLOAT32, float("inf")),
-    (T.FLOAT32, -0.0), (T.FLOAT64, 1e300), (T.FLOAT32, 2.5), (T.STRING, ""), (T.STRING, "llama"), (T.STRING, "x" * 1000),
+    (T.FLOAT32, -0.0), (T.FLOAT64, 1e300), (T.FLOAT32, 2.5), (T.STRING, ""), (T.STRING, "llama"),
+    (T.STRING, "x" * 1000),
     (T.ARRAY, [1, 2, 3], T.UINT32), (T.ARRAY, [], T.UINT32), (T.ARRAY, [[1], [2]], T.ARRAY),
     (T.ARRAY, ["a", "b"], T.STRING), (T.ARRAY, [float("nan")] * 4, T.FLOAT32), DROP,
 ]

@@ -19,7 +19,10 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(Heal
 
 NUMBERS = st.sampled_from([0, 1, -1, 2.5, -0.5, 1e300, -1e-300, 10**20, 3, 255, 1000, True, "5", None, float("nan")])
 COUNTS = st.sampled_from([0, 1, 2, 5, 255, 1000, 10**6, -1, 1.5, "3", True])
-PATTERNS = st.sampled_from(["^a+$", "[0-9]{2,4}", r"\w{1,20}", "(?i)x", "^(a|b)*c$", "(", "a{0,1000}", "", ".*", r"\p{L}"])
+PATTERNS = st.sampled_from(["^a+$", "[0-9]{2,4}", r"\w{1,20}", "(?i)x", "^(a|b)*c$", "(", "a{0,1000}", "", ".*",
+                           r"\p{L}"])
+FORMATS = st.sampled_from(["date", "email", "uuid", "nope"])
+NAMES = st.sampled_from(["a", "b", "c d", "é"])
 TYPES = st.sampled_from(["string", "integer", "number", "boolean", "null", "object", "array", "nonsense", 5])
 
 
@@ -29,7 +32,7 @@ def scalar_schemas():
                                                          "exclusiveMinimum": NUMBERS, "multipleOf": NUMBERS}),
         st.fixed_dictionaries({"type": st.just("string")}, optional={"minLength": COUNTS, "maxLength": COUNTS,
                                                                      "pattern": PATTERNS,
-                                                                     "format": st.sampled_from(["date", "email", "uuid", "nope"])}),
+                                                                     "format": FORMATS}),
         st.fixed_dictionaries({"enum": st.lists(st.one_of(st.integers(-3, 3), st.text(max_size=3), st.none()),
                                                 max_size=5)}),
         st.fixed_dictionaries({"const": st.one_of(st.integers(), st.text(max_size=4), st.booleans())}),
@@ -42,7 +45,7 @@ def schemas():
         st.fixed_dictionaries({"type": st.just("array"), "items": inner},
                               optional={"minItems": COUNTS, "maxItems": COUNTS, "uniqueItems": st.booleans()}),
         st.fixed_dictionaries({"type": st.just("object"),
-                               "properties": st.dictionaries(st.sampled_from(["a", "b", "c d", "é"]), inner, max_size=3)},
+                               "properties": st.dictionaries(NAMES, inner, max_size=3)},
                               optional={"required": st.lists(st.sampled_from(["a", "b", "zz"]), max_size=2),
                                         "additionalProperties": st.one_of(st.booleans(), inner)}),
         st.fixed_dictionaries({"anyOf": st.lists(inner, min_size=1, max_size=3)}),

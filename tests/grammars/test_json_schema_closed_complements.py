@@ -9,7 +9,8 @@ import pytest
 
 from constrain.grammars.json_schema import json_schema
 
-A = {"type": "object", "additionalProperties": False, "properties": {"a.x": {"type": "string"}, "a.y": {"type": "string"}}}
+A = {"type": "object", "additionalProperties": False,
+     "properties": {"a.x": {"type": "string"}, "a.y": {"type": "string"}}}
 B = {"type": "object", "additionalProperties": False, "properties": {"b": {"type": "string"}}}
 C = {"type": "object", "required": ["b"]}
 

@@ -806,7 +806,8 @@ def test_recursive_ref_follows_the_outermost_recursive_anchor():
             "properties": {"children": {"type": "array", "items": {"$recursiveRef": "#"}}}}
     strict_tree = {"$schema": D2019, "$id": "http://example.com/strict-tree", "$recursiveAnchor": True,
                    "$ref": "tree", "unevaluatedProperties": False}
-    registry = referencing.Registry().with_resource(tree["$id"], referencing.jsonschema.DRAFT201909.create_resource(tree))
+    resource = referencing.jsonschema.DRAFT201909.create_resource(tree)
+    registry = referencing.Registry().with_resource(tree["$id"], resource)
     validator = jsonschema.Draft201909Validator(strict_tree, registry=registry)
     compiled_agrees(strict_tree, ['{"children":[{"children":[]}]}', '{"children":[{"x":1}]}', '{"x":1}',
                                   '{"children":[{"children":[{"y":2}]}]}'], validator, registry)

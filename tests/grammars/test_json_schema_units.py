@@ -152,7 +152,8 @@ BOUNDS = st.sampled_from([None, 0, 1, -1, 2.5, -2.5, 0.1, 10, 1.1, -0.001, 100.2
 
 
 @settings(max_examples=300, deadline=None)
-@given(value=st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), bounds=st.tuples(BOUNDS, BOUNDS, BOUNDS, BOUNDS))
+@given(value=st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+       bounds=st.tuples(BOUNDS, BOUNDS, BOUNDS, BOUNDS))
 def test_number_bounds_agree_with_float_comparison(value, bounds):
     minimum, maximum, exclusive_minimum, exclusive_maximum = bounds
     regex = number_range_regex(minimum, maximum, exclusive_minimum, exclusive_maximum)

@@ -45,7 +45,8 @@ def test_hf_context_helpers():
 
 
 def test_raise_exception_becomes_a_chat_template_error():
-    source = "{% if messages[0]['role'] != 'user' %}{{ raise_exception('first message must be from the user') }}{% endif %}"
+    source = ("{% if messages[0]['role'] != 'user' %}{{ raise_exception('first message must be from the user') }}"
+              "{% endif %}")
     with pytest.raises(ChatTemplateError, match="first message must be from the user"):
         ChatTemplate(source).render([{"role": "assistant", "content": "x"}])
 

@@ -65,7 +65,8 @@ def test_bad_metadata_value_names_key_and_value(tiny_path, tmp_path, case):
 
 
 def test_per_layer_head_counts_that_agree_still_load(tiny_path, tmp_path):
-    good = rewrite_gguf(tiny_path, tmp_path / "good.gguf", {"llama.attention.head_count_kv": (T.ARRAY, [2, 2], T.UINT32)})
+    good = rewrite_gguf(tiny_path, tmp_path / "good.gguf",
+                        {"llama.attention.head_count_kv": (T.ARRAY, [2, 2], T.UINT32)})
     assert LlamaHParams.from_metadata(GGUFFile(good).metadata).n_kv_head == 2
 
 

@@ -139,7 +139,8 @@ def _llama3_reference() -> HFTokenizer:
     """The trained vocabulary configured as Llama 3's tokenizer.json configures its own."""
     hf = trained_bpe()
     vocab = hf.get_vocab()
-    merges = [tuple(m) if not isinstance(m, str) else tuple(m.split(" ")) for m in json.loads(hf.to_str())["model"]["merges"]]
+    listed = json.loads(hf.to_str())["model"]["merges"]
+    merges = [tuple(m) if not isinstance(m, str) else tuple(m.split(" ")) for m in listed]
     ref = HFTokenizer(models.BPE(vocab, merges, ignore_merges=True))
     ref.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(LLAMA3_ORIGINAL), behavior="isolated"),

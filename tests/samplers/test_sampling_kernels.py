@@ -26,7 +26,8 @@ def test_exp_shifted_removed_tokens_are_exactly_zero():
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.float32, st.integers(1, 400), elements=st.sampled_from([-np.inf, 0.0, 1.0, 2.5, -3.0]) | st.floats(-5, 5, width=32)),
+@given(arrays(np.float32, st.integers(1, 400),
+              elements=st.sampled_from([-np.inf, 0.0, 1.0, 2.5, -3.0]) | st.floats(-5, 5, width=32)),
        st.integers(1, 450))
 def test_top_k_indices_best_first_ties_by_id(x, k):
     got = kernels.top_k_indices(x, k)

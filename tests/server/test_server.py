@@ -107,7 +107,8 @@ def test_required_tool_call_follows_the_parameters(client):
     ({"messages": CHAT, "response_format": {"type": "yaml"}}, 400, None),
     ({"messages": CHAT, "response_format": {"type": "json_schema",
                                             "json_schema": {"name": "x", "schema": {"type": "strnig"}}}}, 400, None),
-    ({"messages": CHAT, "tools": WEATHER, "tool_choice": {"type": "function", "function": {"name": "nope"}}}, 400, None),
+    ({"messages": CHAT, "tools": WEATHER,
+      "tool_choice": {"type": "function", "function": {"name": "nope"}}}, 400, None),
     ({"messages": CHAT, "logit_bias": {"the": 5}}, 400, None),
     ({"messages": "hello"}, 400, "messages"),
 ])

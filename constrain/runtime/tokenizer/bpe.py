@@ -123,4 +123,5 @@ class BPEEncoder:
 
     def pre_tokenize(self, text: str) -> list[str]:
         """The chunks the merges run on, as text (for tests and debugging)."""
-        return [byte_level_to_bytes(s).decode("utf-8", "replace") for s, _ in self._hf.pre_tokenizer.pre_tokenize_str(text)]
+        chunks = self._hf.pre_tokenizer.pre_tokenize_str(text)
+        return [byte_level_to_bytes(s).decode("utf-8", "replace") for s, _ in chunks]

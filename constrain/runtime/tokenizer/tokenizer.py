@@ -42,8 +42,9 @@ class Tokenizer:
         ids = np.arange(vocab.n_vocab)
         parsed_always = types == TokenType.USER_DEFINED
         parsed_special = parsed_always | (types == TokenType.CONTROL) | (types == TokenType.UNKNOWN)
-        self._specials_always = special_order([vocab.tokens[i] for i in ids[parsed_always]], ids[parsed_always].tolist())
-        self._specials_all = special_order([vocab.tokens[i] for i in ids[parsed_special]], ids[parsed_special].tolist())
+        always, special = ids[parsed_always], ids[parsed_special]
+        self._specials_always = special_order([vocab.tokens[i] for i in always], always.tolist())
+        self._specials_all = special_order([vocab.tokens[i] for i in special], special.tolist())
         self._pieces = token_pieces(vocab)
         hidden = hidden_without_special(vocab)
         self._plain_pieces = [b"" if h else p for p, h in zip(self._pieces, hidden.tolist())]

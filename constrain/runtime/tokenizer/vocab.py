@@ -98,7 +98,8 @@ def _get(metadata: Mapping[str, Any], name: str, kind: type | tuple[type, ...], 
         return int(value)
     if kind is not bool and kind is not int and isinstance(value, kind):
         return value
-    raise TokenizerError(f"GGUF metadata {key!r} should be {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+    raise TokenizerError(
+        f"GGUF metadata {key!r} should be {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
 
 
 def _token_list(metadata: Mapping[str, Any]) -> list[str]:
