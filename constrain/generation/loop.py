@@ -26,7 +26,7 @@ from constrain.grammars.budget import BudgetedEnding
 from constrain.grammars.forced import forced_tokens
 from constrain.grammars.matcher import GrammarMatcher
 from constrain.protocols import Matcher, Model
-from constrain.samplers import Pipeline
+from constrain.samplers import Pipeline, token_text
 
 
 @dataclass
@@ -39,8 +39,7 @@ class Generation:
 
 
 def end_of_generation_ids(llm: Model) -> np.ndarray:
-    ids = {llm.token_eos(), *llm.tokenizer.eog_ids}
-    return np.array(sorted(int(i) for i in ids if i is not None and i >= 0), dtype=np.int64)
+    return np.array(token_text.known_end_of_generation_ids(llm), dtype=np.int64)
 
 
 def max_new_tokens(llm: Model, n_prompt: int, max_tokens: int | None) -> int:

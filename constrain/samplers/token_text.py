@@ -26,13 +26,22 @@ def token_ids_of(tokenizer, text: str) -> list[int]:
 
 
 def end_of_generation_ids(tokenizer) -> list[int]:
-    """End-of-generation token ids of a model or tokenizer (EOS at least)."""
-    source = tokenizer.tokenizer if isinstance(tokenizer, CarriesTokenizer) else tokenizer
-    if isinstance(source, HasEogIds) and source.eog_ids is not None:
-        return sorted(int(i) for i in source.eog_ids)
-    eos = source.eos_id if isinstance(source, HasEosId) else None
-    if eos is None and isinstance(tokenizer, HasTokenEos):
-        eos = tokenizer.token_eos()
-    if eos is None:
+    """End-of-generation token ids of a model or tokenizer: its eog_ids and its EOS (at least one)."""
+    ids = known_end_of_generation_ids(tokenizer)
+    if not ids:
         raise SamplingError(f"{type(tokenizer).__name__} exposes no eog_ids / eos_id")
-    return [int(eos)]
+    return ids
+
+
+def known_end_of_generation_ids(tokenizer) -> list[int]:
+    """The eog_ids and the EOS of a model or tokenizer, as far as it names any (may be [])."""
+    source = tokenizer.tokenizer if isinstance(tokenizer, CarriesTokenizer) else tokenizer
+    ids: set[int] = set()
+    if isinstance(source, HasEogIds) and source.eog_ids is not None:
+        ids.update(int(i) for i in source.eog_ids)
+    eos = tokenizer.token_eos() if isinstance(tokenizer, HasTokenEos) else None  # a model's own word first
+    if eos is None and isinstance(source, HasEosId):
+        eos = source.eos_id
+    if eos is not None:
+        ids.add(int(eos))
+    return sorted(i for i in ids if i >= 0)  # a negative id stands for "none"
