@@ -10,6 +10,7 @@ from constrain.errors import SamplingError
 from constrain.generation import tools as tool_calls
 from constrain.generation.completion import Finish, collect, completion_events, prepare_request, usage_of, utf8
 from constrain.generation.response_format import grammar_for
+from constrain.generation.settings import SamplingArgs
 from constrain.protocols import Model
 from constrain.runtime.chat_template import ChatTemplate, special_token_texts
 
@@ -69,13 +70,9 @@ def create_chat_completion(llm: Model, messages, temperature: float = 0.2, top_p
         response_format = {"type": "json_schema",
                            "json_schema": {"name": "tool_call", "schema": tool_calls.call_schema(tools, choice)}}
     prompt_ids = chat_prompt_ids(llm, messages, chat_template, tools if choice != "none" else None)
-    pipeline_args = dict(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, typical_p=typical_p,
-                         repeat_penalty=repeat_penalty, frequency_penalty=frequency_penalty,
-                         presence_penalty=presence_penalty, penalty_last_n=penalty_last_n,
-                         mirostat_mode=mirostat_mode, mirostat_tau=mirostat_tau, mirostat_eta=mirostat_eta,
-                         seed=seed, logit_bias=logit_bias, logits_processor=logits_processor, sampler=sampler)
+    sampling = SamplingArgs.of(locals())
     request = prepare_request(llm, prompt_ids, stop=stop, grammar=grammar_for(grammar, response_format),
-                              pipeline_args=pipeline_args)
+                              sampling=sampling)
     events = completion_events(llm, request, max_tokens=max_tokens,
                                logprobs=(top_logprobs or 0) if logprobs else None, echo=False,
                                finish_within_budget=finish_within_budget, fast_forward=fast_forward)

@@ -16,7 +16,7 @@ from constrain.generation.context import check_fits, evaluate_prompt
 from constrain.generation.logprobs import LogprobRecorder, token_bytes
 from constrain.generation.loop import Generation, generate_tokens
 from constrain.generation.response_format import grammar_for
-from constrain.generation.settings import build_pipeline
+from constrain.generation.settings import SamplingArgs
 from constrain.generation.text import TextAssembler, normalize_stops
 from constrain.protocols import GrammarSource, Matcher, Model
 from constrain.samplers import Pipeline
@@ -86,11 +86,11 @@ class Request:
     stops: list[str]
 
 
-def prepare_request(llm: Model, prompt, *, stop, grammar, pipeline_args: dict) -> Request:
+def prepare_request(llm: Model, prompt, *, stop, grammar, sampling: SamplingArgs) -> Request:
     prompt_ids, prompt_text = tokenize_prompt(llm, prompt)
     check_fits(llm, len(prompt_ids))
     matcher = grammar_matcher(llm, grammar)
-    pipeline = build_pipeline(constrained=matcher is not None, n_vocab=llm.n_vocab(), **pipeline_args)
+    pipeline = sampling.pipeline(constrained=matcher is not None, n_vocab=llm.n_vocab())
     return Request(prompt_ids, prompt_text, pipeline, matcher, normalize_stops(stop))
 
 
@@ -183,13 +183,9 @@ def create_completion(llm: Model, prompt, max_tokens: int | None = 16, temperatu
     the grammar forces without sampling it (docs/grammars.md). See constrain.generation.settings for how
     the sampling arguments become a Pipeline.
     """
-    pipeline_args = dict(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, typical_p=typical_p,
-                         repeat_penalty=repeat_penalty, frequency_penalty=frequency_penalty,
-                         presence_penalty=presence_penalty, penalty_last_n=penalty_last_n,
-                         mirostat_mode=mirostat_mode, mirostat_tau=mirostat_tau, mirostat_eta=mirostat_eta,
-                         seed=seed, logit_bias=logit_bias, logits_processor=logits_processor, sampler=sampler)
+    sampling = SamplingArgs.of(locals())
     request = prepare_request(llm, prompt, stop=stop, grammar=grammar_for(grammar, response_format),
-                              pipeline_args=pipeline_args)
+                              sampling=sampling)
     events = completion_events(llm, request, max_tokens=max_tokens, logprobs=logprobs, echo=echo,
                                finish_within_budget=finish_within_budget, fast_forward=fast_forward)
     header = {"id": _new_id(), "object": "text_completion", "created": int(time.time()),

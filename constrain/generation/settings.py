@@ -16,6 +16,9 @@ other sampler object runs after bias and penalties.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -93,3 +96,35 @@ def build_pipeline(*, temperature: float = 0.8, top_p: float = 0.95, top_k: int 
                         MirostatV1(mirostat_tau, mirostat_eta, MIROSTAT_M, seed, n_vocab=n_vocab))
     chain: list[Processor] = [TopK(top_k), TypicalP(typical_p), TopP(top_p), MinP(min_p), Temperature(temperature)]
     return Pipeline(processors + chain, Dist(seed))
+
+
+@dataclass(frozen=True)
+class SamplingArgs:
+    """The sampling arguments create_completion and create_chat_completion share (their defaults
+    differ: chat samples at a lower temperature), checked when the Pipeline is built."""
+
+    temperature: float
+    top_p: float
+    top_k: int
+    min_p: float
+    typical_p: float
+    repeat_penalty: float
+    frequency_penalty: float
+    presence_penalty: float
+    penalty_last_n: int
+    mirostat_mode: int | None
+    mirostat_tau: float
+    mirostat_eta: float
+    seed: int | None
+    logit_bias: dict | None
+    logits_processor: Any
+    sampler: Any
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any]) -> SamplingArgs:
+        """The sampling arguments among a call's arguments (e.g. its locals())."""
+        return cls(**{f.name: arguments[f.name] for f in fields(cls)})
+
+    def pipeline(self, *, constrained: bool, n_vocab: int | None) -> Pipeline:
+        return build_pipeline(**{f.name: getattr(self, f.name) for f in fields(self)},
+                              constrained=constrained, n_vocab=n_vocab)
