@@ -4,9 +4,9 @@ Generation (constrain/generation/) drives any object shaped like `Model`: constr
 `SequenceView` on one of its KV slots, or a test double. The grammar engine builds a matcher
 from any `VocabularySource` (the runtime's tokenizer) or a ready TokenVocabulary (what
 constrain/integrations/hf_vocabulary.py reads from a Hugging Face tokenizer), and generation
-drives any `Matcher`. The samplers chain `LogitsProcessor`s
-and end in one `Sampler`. A part may offer more than its contract (GrammarMatcher also rolls
-back and gives packed masks); what another part relies on is written here.
+drives any `Matcher`. The samplers chain `LogitsProcessor`s and end in one `Sampler`. A part may
+offer more than its contract (GrammarMatcher also rolls back and gives packed masks); what
+another part relies on is written here.
 
 The protocols marked runtime_checkable name optional abilities that generation and the samplers
 test for with isinstance (a model that keeps its own `input_ids`, a processor that resets): the
@@ -38,7 +38,8 @@ class VocabularySource(Protocol):
 
 @runtime_checkable
 class TextEncoder(Protocol):
-    """A tokenizer that encodes text (constrain's Tokenizer, or one that takes add_bos)."""
+    """A tokenizer that encodes text: `encode(text, add_bos=False)`, or `encode(text)` for one
+    without that keyword (samplers/token_text.py tries both)."""
 
     def encode(self, text: str, add_bos: bool = ...) -> Sequence[int]: ...
 
