@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from generation_fakes import FakeLlama
 from pydantic import BaseModel
-from test_generation_fakes import FakeLlama
 
 from constrain.extraction import ExtractionError, extract
 from constrain.generation import create_chat_completion

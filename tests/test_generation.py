@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_generation_fakes import FakeGrammar, FakeLlama
+from generation_fakes import FakeGrammar, FakeLlama
 
 from constrain.errors import ContextOverflowError, SamplingError
 from constrain.generation import build_pipeline, classify, create_completion, score
@@ -228,7 +228,7 @@ def test_echo_prepends_the_prompt_and_its_logprobs():
 _CHILD = """
 import sys
 sys.path.insert(0, {tests!r})
-from test_generation_fakes import FakeLlama
+from generation_fakes import FakeLlama
 from constrain.generation import create_completion
 for mode in (0, 1, 2):
     out = create_completion(FakeLlama(), "Hello", max_tokens=20, seed=1234, mirostat_mode=mode)

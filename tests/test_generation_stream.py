@@ -1,9 +1,9 @@
 """Stop strings never leak, whatever the stops and however the bytes arrive."""
 
 import numpy as np
+from generation_fakes import FakeLlama
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_generation_fakes import FakeLlama
 
 from constrain.generation import create_completion
 from constrain.generation.text import TextAssembler

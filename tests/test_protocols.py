@@ -7,7 +7,7 @@ import typing
 
 import numpy as np
 import pytest
-from test_generation_fakes import FakeGrammar, FakeLlama, FakeMatcher
+from generation_fakes import FakeGrammar, FakeLlama, FakeMatcher
 
 from constrain import grammars, protocols
 from constrain.samplers import Dist, Greedy, MirostatV1, MirostatV2, Penalties, Pipeline, WordBooster

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from test_generation_fakes import FakeLlama
+from generation_fakes import FakeLlama
 
 from constrain import grammars
 from constrain.generation import create_completion

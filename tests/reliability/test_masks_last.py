@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from test_generation_fakes import FakeLlama  # noqa: E402
+from generation_fakes import FakeLlama  # noqa: E402
 
 from constrain import grammars  # noqa: E402
 from constrain.errors import ConstrainError, SamplingError  # noqa: E402

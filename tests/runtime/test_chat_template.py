@@ -12,7 +12,7 @@ from constrain.runtime.chat_template import ChatTemplate
 from constrain.runtime.gguf_file import GGUFFile
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from test_generation_fakes import FakeLlama, fake_metadata  # noqa: E402
+from generation_fakes import FakeLlama, fake_metadata  # noqa: E402
 
 from constrain.generation import create_chat_completion  # noqa: E402
 
