@@ -130,6 +130,30 @@ def private_imports(path: Path, source: str | None = None, name: str | None = No
     return bad
 
 
+def private_attributes(path: Path, source: str | None = None, name: str | None = None) -> list[str]:
+    """`module._x` where `module` names one of constrain's (or the scanned trees') modules."""
+    name = name or module_name(path)
+    tree = ast.parse(source if source is not None else path.read_text(encoding="utf-8"))
+    modules: set[str] = set()  # local names bound to our modules
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and is_module(alias.name):
+                    modules.add(alias.asname)
+        elif isinstance(node, ast.ImportFrom):
+            source_module = resolve(node, name, path.name == "__init__.py")
+            for alias in node.names:
+                if is_module(f"{source_module}.{alias.name}"):
+                    modules.add(alias.asname or alias.name)
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and is_private(node.attr):
+            owner = ast.unparse(node.value)
+            if owner in modules or (owner.startswith("constrain.") and is_module(owner)):
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno} uses {owner}.{node.attr}")
+    return bad
+
+
 def python_files(*tops: str) -> list[Path]:
     return sorted(p for top in tops for p in (ROOT / top).rglob("*.py") if ".venv" not in p.parts)
 
@@ -143,6 +167,7 @@ def test_grammars_samplers_and_testing_never_import_the_runtime():
 def test_no_module_imports_another_modules_private_names():
     files = python_files(*SCANNED)
     assert [bad for f in files for bad in private_imports(f)] == []
+    assert [bad for f in files for bad in private_attributes(f)] == []
 
 
 def test_the_checks_find_what_they_look_for():
@@ -161,6 +186,14 @@ def test_the_checks_find_what_they_look_for():
     assert len(found) == 3 and "from constrain.grammars.lexemes" in found[-1]
     # a public name, a module whose name is public, and another library's private name pass
     assert private_imports(where, "from constrain import numba_cache as _cache\nfrom re import _parser\n", name) == []
+    used = textwrap.dedent("""
+        import constrain.grammars.vocabulary
+        from constrain.grammars import vocabulary
+        from . import walk_trie as trie
+        import re
+        vocabulary._TRIES.clear(); trie._x(); constrain.grammars.vocabulary._y; re._parser; self._own
+    """)
+    assert len(private_attributes(where, used, name)) == 3
 
 
 def module_graph() -> tuple[dict[str, set[str]], list[tuple[str, str, int]]]:

@@ -69,7 +69,7 @@ def _configured_bytes() -> int:
 # at shared state in NOT_OWNED.
 _SHARED_TYPES = ("VocabularyTrie", "WalkTrie", "TermStore", "JsonTerms", "LazyDFA", "TokenVocabulary", "Lark",
                  "ModuleType")
-_CONTAINER_ENTRY = 64  # bytes per dict/list entry beyond what the entry refers to (pointers, hash slots)
+CONTAINER_ENTRY_BYTES = 64  # bytes per dict/list entry beyond what the entry refers to (pointers, hash slots)
 
 
 _SCALARS = (bool, int, float, complex, type(None), type, np.generic)
@@ -106,11 +106,11 @@ def estimated_bytes(obj, *, max_objects: int = 200_000) -> int:
                 seen.add(id(owner))
                 total += owner.nbytes
         elif kind is dict:
-            total += sys.getsizeof(item) + _CONTAINER_ENTRY * len(item)
+            total += sys.getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
             stack.extend(k for k in item if not isinstance(k, _SCALARS))
             stack.extend(v for v in item.values() if not isinstance(v, _SCALARS))
         elif kind is tuple or kind is list or kind is set or kind is frozenset:
-            total += sys.getsizeof(item) + _CONTAINER_ENTRY * len(item)
+            total += sys.getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
             stack.extend(v for v in item if not isinstance(v, _SCALARS))
         elif _is_shared(kind) or callable(item):
             continue

@@ -174,7 +174,7 @@ def load_trie(vocab: TokenVocabulary) -> VocabularyTrie:
     trie = _TRIES.get(key)
     if trie is None:
         path = cache_dir() / f"vocab-trie-v{CACHE_FORMAT}-{key[:32]}.npz"
-        trie = _read_cache(path, key, vocab)
+        trie = read_trie_cache(path, key, vocab)
         if trie is None:
             trie = build_trie(vocab)
             _write_cache(path, key, trie)
@@ -187,10 +187,10 @@ def forget_loaded_tries() -> None:
     _TRIES.clear()
 
 
-_FIELDS = ("node_byte", "node_depth", "subtree_end", "token_start", "token_ids")
+TRIE_FIELDS = ("node_byte", "node_depth", "subtree_end", "token_start", "token_ids")
 
 
-def _read_cache(path: Path, key: str, vocab: TokenVocabulary) -> VocabularyTrie | None:
+def read_trie_cache(path: Path, key: str, vocab: TokenVocabulary) -> VocabularyTrie | None:
     """A corrupt, foreign or edited cache file is ignored (and later overwritten), never trusted:
     the mask kernel indexes with these arrays without bounds checks, so the trie must be exactly
     the one `vocab` spells before any kernel sees it (an in-file checksum can be recomputed by
@@ -199,8 +199,8 @@ def _read_cache(path: Path, key: str, vocab: TokenVocabulary) -> VocabularyTrie 
         with np.load(path, allow_pickle=False) as data:
             if str(data["key"]) != key or int(data["n_vocab"]) != vocab.n_vocab:
                 return None
-            arrays = {f: data[f] for f in _FIELDS}
-            if str(data["checksum"]) != _checksum(arrays):
+            arrays = {f: data[f] for f in TRIE_FIELDS}
+            if str(data["checksum"]) != trie_checksum(arrays):
                 return None
     except Exception:  # noqa: BLE001 - any unreadable file means "rebuild"
         return None
@@ -289,21 +289,22 @@ def _bytes_hash(items: list[bytes], lengths: np.ndarray) -> np.ndarray:
     return out
 
 
-def _checksum(arrays: dict) -> str:
+def trie_checksum(arrays: dict) -> str:
+    """Content hash of a trie's arrays, stored in its cache file and checked on reading."""
     digest = hashlib.sha256()
-    for f in _FIELDS:
+    for f in TRIE_FIELDS:
         digest.update(np.ascontiguousarray(arrays[f]).tobytes())
     return digest.hexdigest()
 
 
 def _write_cache(path: Path, key: str, trie: VocabularyTrie) -> None:
-    arrays = {f: getattr(trie, f) for f in _FIELDS}
+    arrays = {f: getattr(trie, f) for f in TRIE_FIELDS}
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, key=key, n_vocab=trie.n_vocab, checksum=_checksum(arrays), **arrays)
+            np.savez(handle, key=key, n_vocab=trie.n_vocab, checksum=trie_checksum(arrays), **arrays)
         os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
         tmp = None
     except OSError:

@@ -20,7 +20,7 @@ from constrain.grammars.matcher import GrammarMatcher
 from constrain.grammars.vocabulary import TokenVocabulary
 
 
-class _Row:
+class RowMatcher:
     """A matcher and the generated tokens it has followed."""
 
     def __init__(self, matcher: GrammarMatcher):
@@ -46,7 +46,7 @@ class GrammarRows:
             raise GrammarError("the vocabulary has no end-of-sequence token: a finished row would have no token left")
         self.grammar = grammar
         self.vocab = vocab
-        self._rows: list[_Row] = []
+        self._rows: list[RowMatcher] = []
         self._seen: np.ndarray | None = None  # the ids of the previous call
         self._prompt_length = 0
         first = grammar.matcher(vocab)  # compiles masks for this vocabulary once, up front
@@ -94,7 +94,7 @@ class GrammarRows:
         continues = (seen is not None and ids.shape[0] == seen.shape[0] and ids.shape[1] == seen.shape[1] + 1
                      and np.array_equal(ids[:, :p], seen[:, :p]))
         if not continues:
-            self._rows = [_Row(self.grammar.matcher(self.vocab)) for _ in range(ids.shape[0])]
+            self._rows = [RowMatcher(self.grammar.matcher(self.vocab)) for _ in range(ids.shape[0])]
             self._prompt_length = ids.shape[1]
         else:
             for r, row in enumerate(self._rows):
@@ -104,7 +104,7 @@ class GrammarRows:
                 self._take(r, row, generated[len(row.tokens):].tolist())
         self._seen = ids
 
-    def _take(self, r: int, row: _Row, tokens: list[int]) -> None:
+    def _take(self, r: int, row: RowMatcher, tokens: list[int]) -> None:
         for token in tokens:
             if row.ended_at is None:
                 try:

@@ -65,7 +65,7 @@ def test_estimate_counts_arrays_and_memos_but_not_shared_state():
             self.shared = np.zeros(1_000_000, dtype=np.uint8)
 
     size = estimated_bytes(Owner())
-    assert 40_000 + 100 * compiled_cache._CONTAINER_ENTRY <= size < 200_000
+    assert 40_000 + 100 * compiled_cache.CONTAINER_ENTRY_BYTES <= size < 200_000
 
 
 def _small_vocab() -> TokenVocabulary:

@@ -31,12 +31,12 @@ def _cache_file(tmp_path):
 def _rewrite(path, **changes):
     """Edit the arrays and recompute the in-file checksum, as a careful vandal would."""
     with np.load(path, allow_pickle=False) as data:
-        arrays = {f: data[f].copy() for f in vocabulary._FIELDS}
+        arrays = {f: data[f].copy() for f in vocabulary.TRIE_FIELDS}
         key, n_vocab = str(data["key"]), int(data["n_vocab"])
     for name, edit in changes.items():
         arrays[name] = edit(arrays[name])
     with open(path, "wb") as handle:
-        np.savez(handle, key=key, n_vocab=n_vocab, checksum=vocabulary._checksum(arrays), **arrays)
+        np.savez(handle, key=key, n_vocab=n_vocab, checksum=vocabulary.trie_checksum(arrays), **arrays)
 
 
 def _set(i, value):
@@ -68,22 +68,22 @@ EDITS = {
 def test_edited_cache_with_matching_checksum_is_rebuilt(vocab, tmp_path, edit):
     good = load_trie(vocab)
     _rewrite(_cache_file(tmp_path), **EDITS[edit])
-    vocabulary._TRIES.clear()
+    vocabulary.forget_loaded_tries()
     loaded = load_trie(vocab)
-    for field in vocabulary._FIELDS:
+    for field in vocabulary.TRIE_FIELDS:
         assert np.array_equal(getattr(loaded, field), getattr(good, field)), field
     # the kernel runs on it: masks as a fresh build gives them
     g = regex("(ab|c)+ ?x?")
     allowed = {i for i, ok in enumerate(g.matcher(vocab).mask()) if ok}
     assert allowed == {WORDS.index(w) for w in (b"a", b"c", b"ab", b"abc", b"ca", b"cab")}
     # and the file on disk is whole again
-    vocabulary._TRIES.clear()
-    assert trie_matches(vocabulary._read_cache(_cache_file(tmp_path), vocab.fingerprint(), vocab), vocab)
+    vocabulary.forget_loaded_tries()
+    assert trie_matches(vocabulary.read_trie_cache(_cache_file(tmp_path), vocab.fingerprint(), vocab), vocab)
 
 
 def test_good_cache_is_read_back(vocab, tmp_path):
     built = load_trie(vocab)
-    vocabulary._TRIES.clear()
+    vocabulary.forget_loaded_tries()
     calls = []
     real = vocabulary.build_trie
     vocabulary.build_trie = lambda v: calls.append(v) or real(v)

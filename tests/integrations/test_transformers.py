@@ -175,8 +175,9 @@ def test_one_processor_serves_successive_generations_and_beam_search(smollm, mon
     # beam search reorders rows between steps: each row's matcher rolls back to what it shares
     # with the row's new tokens and follows the rest
     rewinds = []
-    real_rewind = grammar_rows._Row.rewind
-    monkeypatch.setattr(grammar_rows._Row, "rewind", lambda row, keep: (rewinds.append(keep), real_rewind(row, keep)))
+    real_rewind = grammar_rows.RowMatcher.rewind
+    monkeypatch.setattr(grammar_rows.RowMatcher, "rewind",
+                        lambda row, keep: (rewinds.append(keep), real_rewind(row, keep)))
     inputs = smollm.inputs(PROMPTS[2:])
     with torch.no_grad():
         out = smollm.model.generate(**inputs, logits_processor=LogitsProcessorList([processor]), num_beams=3,

@@ -55,17 +55,17 @@ def server(default_model_file):
 def _passes(llm):
     """The number of sequences each model pass advanced, while the block runs."""
     widths = []
-    original = llm._model.forward_sequences
+    original = llm.model.forward_sequences
 
     def spy(requests, **kwargs):
         widths.append(len(requests))
         return original(requests, **kwargs)
 
-    llm._model.forward_sequences = spy
+    llm.model.forward_sequences = spy
     try:
         yield widths
     finally:
-        del llm._model.forward_sequences
+        del llm.model.forward_sequences
 
 
 def _health(api):
