@@ -2,8 +2,9 @@
 
 - constrain/testing/, constrain/samplers/ and constrain/grammars/ never import constrain.runtime:
   grammars and samplers work on any model's logits, and grammar tests need no model.
-- No module imports another module's private (`_name`) names, from constrain or from each other;
-  a private name used elsewhere is made public or its code moves to the module that owns it.
+- No module imports another module's private (`_name`) names or uses them as `module._name`, from
+  constrain or from each other (tests and benchmarks included); a private name used elsewhere is
+  made public or its code moves to the module that owns it.
 - No import cycle hides in a function-local import.
 - `import constrain.grammars` does not import numba until a matcher is built.
 """
