@@ -4,7 +4,6 @@ regexes numbers.py builds its bounds from."""
 
 from __future__ import annotations
 
-
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = (0xD800, 0xDFFF)
 
@@ -29,7 +28,7 @@ class CharSet:
         self.ranges = tuple(merged)
 
     @classmethod
-    def of(cls, text: str) -> "CharSet":
+    def of(cls, text: str) -> CharSet:
         return cls((ord(c), ord(c)) for c in text)
 
     def __bool__(self) -> bool:
@@ -47,10 +46,10 @@ class CharSet:
     def __repr__(self) -> str:
         return f"CharSet({list(self.ranges)!r})"
 
-    def union(self, other: "CharSet") -> "CharSet":
+    def union(self, other: CharSet) -> CharSet:
         return CharSet(self.ranges + other.ranges)
 
-    def complement(self) -> "CharSet":
+    def complement(self) -> CharSet:
         """Complement within valid scalar values (surrogates are never characters)."""
         out, start = [], 0
         for lo, hi in self.ranges:
@@ -61,7 +60,7 @@ class CharSet:
             out.append((start, MAX_CODE_POINT))
         return CharSet(out).minus(CharSet([SURROGATES]))
 
-    def intersect(self, other: "CharSet") -> "CharSet":
+    def intersect(self, other: CharSet) -> CharSet:
         out = []
         for a_lo, a_hi in self.ranges:
             for b_lo, b_hi in other.ranges:
@@ -70,7 +69,7 @@ class CharSet:
                     out.append((lo, hi))
         return CharSet(out)
 
-    def minus(self, other: "CharSet") -> "CharSet":
+    def minus(self, other: CharSet) -> CharSet:
         out = []
         for lo, hi in self.ranges:
             pieces = [(lo, hi)]

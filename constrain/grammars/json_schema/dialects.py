@@ -24,7 +24,6 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 
-from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError, UnsupportedSchemaError
 from constrain.grammars.json_schema.dialect_referencing import (
     ANCHOR_NAME,
     UNDECLARED_SPECIFICATION,
@@ -32,6 +31,7 @@ from constrain.grammars.json_schema.dialect_referencing import (
     pointer_token,
     tolerant,
 )
+from constrain.grammars.json_schema.errors import InvalidSchemaError, SchemaTooLargeError, UnsupportedSchemaError
 
 # ------------------------------------------------------------------ vocabularies
 # Every keyword each draft defines (core, applicators, assertions, annotations). A keyword that

@@ -66,8 +66,8 @@ HOSTNAME = (f"[A-Za-z0-9]{_LABEL_TAIL % 61}"
 
 # ---- e-mail (RFC 5321 Mailbox, ASCII): dot-atom local part, host name or [IPv4] domain.
 # RFC 5321 caps the local part at 64 octets; a regular expression for "dot-atom of at most 64
-# characters, dots included" is unwieldy, so the cap here is 64 characters other than dots. A bound matters in generation:
-# a sampled model once filled 400 tokens with one local part.
+# characters, dots included" is unwieldy, so the cap here is 64 characters other than dots. A bound
+# matters in generation: a sampled model once filled 400 tokens with one local part.
 _ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]"
 EMAIL = f"{_ATEXT}(?:\\.?{_ATEXT}){{0,63}}@(?:{HOSTNAME}|\\[{IPV4}\\])"
 

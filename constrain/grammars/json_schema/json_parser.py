@@ -256,7 +256,7 @@ class JsonParser:
         s = self.store
         entries = self.comp.objects[sid].others
         terms = [t if self.empty.nonempty(n) else s.empty for t, n, _ in entries]
-        for j, (t, n, _) in enumerate(entries):
+        for j, (t, _n, _) in enumerate(entries):
             if terms[j] == s.empty:  # its keys take an empty value whatever else they match
                 terms = [s.minus(x, t) if i != j else x for i, x in enumerate(terms)]
         for i in range(len(entries)):

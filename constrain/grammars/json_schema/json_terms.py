@@ -35,7 +35,7 @@ class JsonTerms:
     """Term builders for one grammar's store, memoized."""
 
     @classmethod
-    def of(cls, store, whitespace: int | None = None) -> "JsonTerms":
+    def of(cls, store, whitespace: int | None = None) -> JsonTerms:
         """The builders of a shared store (their memos serve every grammar of the store)."""
         helpers = getattr(store, "helpers", None)
         if helpers is None:

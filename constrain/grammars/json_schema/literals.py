@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 
-
 def json_equal(a, b) -> bool:
     """Equality as JSON Schema defines it: 1 == 1.0, but true != 1 and key order is irrelevant."""
     if isinstance(a, bool) or isinstance(b, bool):

@@ -33,6 +33,12 @@ from constrain.grammars.json_schema.keywords import ANNOTATIONS, JSON_TYPES, REF
 from constrain.grammars.json_schema.literals import canonical_key
 from constrain.grammars.json_schema.object_shapes import object_shape
 from constrain.grammars.json_schema.rewrites import unevaluated_as_all_of
+from constrain.grammars.json_schema.scalar_terms import (
+    format_accepts,
+    number_term,
+    scalar_literal_term,
+    string_term,
+)
 from constrain.grammars.json_schema.schema_dialect import (
     DRAFT4_INTEGER,
     UndeclaredView,
@@ -40,12 +46,6 @@ from constrain.grammars.json_schema.schema_dialect import (
     draft4_spellings,
     integral_number,
     resource_dialect,
-)
-from constrain.grammars.json_schema.scalar_terms import (
-    format_accepts,
-    number_term,
-    scalar_literal_term,
-    string_term,
 )
 from constrain.grammars.json_schema.shapes import ArrayShape, Node, ObjectShape
 from constrain.grammars.lexemes.terms import TermStore
@@ -79,11 +79,11 @@ class Ctx:
     entered: int | None = None  # id() of a schema whose $id this resolver already applies
     dialect: Dialect = DRAFT_2020_12
 
-    def child(self, *parts, strict: bool = True) -> "Ctx":
+    def child(self, *parts, strict: bool = True) -> Ctx:
         return Ctx(self.resolver, "/".join([self.path] + [pointer_token(p) for p in parts]), strict,
                    dialect=self.dialect)
 
-    def partial(self, *parts) -> "Ctx":
+    def partial(self, *parts) -> Ctx:
         """A subschema that constrains its position together with others (allOf, not, if, ...)."""
         return self.child(*parts, strict=False)
 
@@ -395,7 +395,8 @@ class SchemaCompiler:
                                          for i, b in enumerate(branches)], ctx.path))
         if "oneOf" in eff:
             branches = _schema_list(eff, "oneOf", ctx)
-            ids = [self.node_id(b, ctx.child("oneOf", i, strict=ctx.strict and not rest)) for i, b in enumerate(branches)]
+            ids = [self.node_id(b, ctx.child("oneOf", i, strict=ctx.strict and not rest))
+                   for i, b in enumerate(branches)]
             parts.append(self.derived_id(("oneOf", tuple(ids)),
                                          lambda: algebra.one_of(self, ids, ctx.child("oneOf"))))
         if "not" in eff:
@@ -453,7 +454,8 @@ class SchemaCompiler:
         for keyword, covered_by in (("unevaluatedProperties", "additionalProperties"), ("unevaluatedItems", "items")):
             if keyword not in eff:
                 continue
-            applicators = any(k in eff for k in ("allOf", "anyOf", "oneOf", "if", "dependentSchemas", "not") + REFERENCES)
+            applicators = any(k in eff
+                              for k in ("allOf", "anyOf", "oneOf", "if", "dependentSchemas", "not") + REFERENCES)
             if eff[keyword] is True:
                 del eff[keyword]
             elif covered_by in eff and (keyword == "unevaluatedProperties" or "contains" not in eff):

@@ -32,7 +32,7 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
                                      path=ctx.path)
     if not all(isinstance(k, str) for k in required):
         raise InvalidSchemaError("must list strings", keyword="required", path=ctx.path)
-    for key, values in deps.items():
+    for values in deps.values():
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise InvalidSchemaError("must map keys to lists of strings", keyword="dependentRequired", path=ctx.path)
     listed = "properties" in eff or "patternProperties" in eff

@@ -13,7 +13,7 @@ Classes like \\d, \\w, \\s and `.` differ between ECMA-262 (the spec) and Python
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 from constrain.grammars import charsets
 from constrain.grammars.json_schema.charset import ANY_CHAR, CharSet
@@ -45,7 +45,7 @@ def repeat(node, lo: int, hi):
     return ("rep", node, lo, hi)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _python_category(name: str) -> CharSet:
     """The code points Python's `re` puts in category \\d, \\w or \\s (str patterns)."""
     pattern = {"digit": r"\d", "word": r"\w", "space": r"\s"}[name]

@@ -16,10 +16,14 @@ import re
 from constrain.grammars.json_schema.errors import InvalidSchemaError
 from constrain.grammars.json_schema.formats import FORMATS
 from constrain.grammars.json_schema.json_terms import JsonTerms
-from constrain.grammars.json_schema.numbers import (ANY_NUMBER, ZERO_FRACTION, InvalidNumberKeyword, NumberRangeError,
-                                                    number_regex)
+from constrain.grammars.json_schema.numbers import (
+    ANY_NUMBER,
+    ZERO_FRACTION,
+    InvalidNumberKeyword,
+    NumberRangeError,
+    number_regex,
+)
 from constrain.grammars.json_schema.regex_translate import PatternError, parse_pattern
-
 
 
 def count_keyword(eff: dict, keyword: str, ctx, default):

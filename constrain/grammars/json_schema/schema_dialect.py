@@ -122,7 +122,8 @@ def draft4_spellings(value, is_valid) -> str | None:
         return integer
     if as_float:
         dumped = json.dumps(float(value))  # a float json.dumps writes with an exponent: 1e+17
-        return f"(?:{integer}\\.0{{1,{MAX_ZERO_FRACTION_DIGITS}}}" + (f"|{re.escape(dumped)})" if "e" in dumped else ")")
+        exponent_form = f"|{re.escape(dumped)})" if "e" in dumped else ")"
+        return f"(?:{integer}\\.0{{1,{MAX_ZERO_FRACTION_DIGITS}}}" + exponent_form
     return ""
 
 

@@ -54,7 +54,8 @@ def _load(builder, base, offset, vector_type):
 def _splat(builder, vector_type, value):
     n = vector_type.count
     one = builder.insert_element(ir.Constant(vector_type, ir.Undefined), value, ir.Constant(_I32, 0))
-    return builder.shuffle_vector(one, ir.Constant(vector_type, ir.Undefined), ir.Constant(ir.VectorType(_I32, n), [0] * n))
+    zeros = ir.Constant(ir.VectorType(_I32, n), [0] * n)
+    return builder.shuffle_vector(one, ir.Constant(vector_type, ir.Undefined), zeros)
 
 
 def _bytes(builder, value):
@@ -87,8 +88,8 @@ def _maddubs(builder, unsigned_bytes, signed_bytes):
 
 def _pair_words(builder, x, offset):
     """<16 x i16>: x[offset], x[offset+1] sign-extended, repeated."""
-    pair = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, offset)]), ir.VectorType(_I8, 2).as_pointer()),
-                        align=1)
+    address = builder.gep(x, [ir.Constant(_I32, offset)])
+    pair = builder.load(builder.bitcast(address, ir.VectorType(_I8, 2).as_pointer()), align=1)
     wide = builder.sext(pair, ir.VectorType(_I16, 2))
     return builder.shuffle_vector(wide, wide, ir.Constant(ir.VectorType(_I32, 16), [0, 1] * 8))
 

@@ -37,8 +37,7 @@ from numba import njit, prange
 
 from constrain.runtime.quants.bits import f16_to_f32, load_f16
 from constrain.runtime.quants.kquant_kernels import k_scale_min, q3_k_scale
-from constrain.runtime.quants.simd import (TILE, dot_bytes_block, dot_i8_block, dot_u4_block, dot_u5_block,
-                                           dot_u6_block)
+from constrain.runtime.quants.simd import TILE, dot_bytes_block, dot_i8_block, dot_u4_block, dot_u5_block, dot_u6_block
 from constrain.runtime.quants.type_traits import KIND_TRAITS, TYPE_TRAITS, TileKind
 
 T_U4, T_U4_G16, T_U5, T_U6_G16, T_I8, T_F16, T_F32 = (
