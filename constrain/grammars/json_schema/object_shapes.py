@@ -72,21 +72,29 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
 
     # Other-key terms do not exclude the listed keys: a listed key's own tag then accepts too, and
     # the parser reads the key as listed (json_parser.py), which keeps these terms plain loops.
-    ambiguous = s.union([s.minus(wide, body) for _, body, wide in pattern_list if body is not None and body != wide])
+    # A pattern's entry drops the keys other patterns may or may not match; not its own doubtful
+    # keys, which its body excludes already (so a single pattern's entry stays a plain term).
+    doubtful = [s.minus(wide, body) if body is not None and body != wide else s.empty
+                for _, body, wide in pattern_list]
     others = []
+    exclusive = []
     pattern_bodies = []
-    for p, body, wide in pattern_list:
+    for i, (p, body, wide) in enumerate(pattern_list):
         if body is None:
             continue
         pattern_bodies.append(wide)
+        ambiguous = s.union([d for j, d in enumerate(doubtful) if j != i])
         others.append((terms.quoted(s.minus(body, ambiguous)),
                        comp.node_id(patterns[p], ctx.child("patternProperties", p)), False))
     if additional is not False:
+        # the keys no pattern may match (each entry above keeps only keys its pattern surely matches)
         body = terms.any_body if not pattern_bodies else s.minus(terms.any_body, s.union(pattern_bodies))
         others.append((terms.quoted(body), comp.node_id(additional, ctx.child("additionalProperties")),
                        default_additional and listed))
+        exclusive.append(len(others) - 1)
     if names_term is not None:
         others = [(s.both(t, names_term), n, d) for t, n, d in others]
+    exclusive_terms = frozenset(others[i][0] for i in exclusive)
     others = [(t, n, d) for t, n, d in others if s.is_live(t)]
 
     index = {k: i for i, k in enumerate(keys)}
@@ -100,6 +108,7 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
     return ObjectShape(
         path=ctx.path, keys=tuple(keys), key_terms=tuple(key_terms), key_values=tuple(key_values),
         required=required_mask, dependent=tuple(dependent), others=tuple(others),
+        exclusive_others=exclusive_terms & {t for t, _, _ in others},
         min_properties=count_keyword(eff, "minProperties", ctx, 0),
         max_properties=count_keyword(eff, "maxProperties", ctx, None),
     )
