@@ -112,3 +112,32 @@ def test_the_witness_search_finds_deep_completions_and_proves_emptiness():
     assert store.is_live(escape)
     assert not store.is_live(store.both(body("^a+$"), body("b")))
     assert not store.is_live(store.intersection([body("^.{3}$"), body("abcd")]))
+
+
+@pytest.mark.parametrize("pattern", [r"^.{1,40}$", r"^[a-c]{2,30}$", r"^(ab|c){1,20}x?$"])
+def test_clamped_complement_of_a_bounded_pattern_keeps_membership_and_liveness(pattern):
+    """Bodies outside a pattern of bounded length (the keys additionalProperties takes beside
+    `^.{1,255}$`): the clamp stops counting characters, yet agrees up to the horizon."""
+    store = T.TermStore()
+    terms = JsonTerms(store)
+    original = store.minus(terms.any_body, terms.pattern_body(parse_pattern(pattern)))
+    horizon = 6
+    clamped = store.clamp(original, horizon)
+    assert clamped != original
+    for text in _strings(b"abcx\n", horizon):
+        a, b = store.deriv_bytes(original, text), store.deriv_bytes(clamped, text)
+        assert store.nullable[a] == store.nullable[b], text
+        assert store.is_live(a) == store.is_live(b), text
+
+
+def test_contained_class_reads_contains_a_character_patterns():
+    from constrain.grammars.json_schema.regex_translate import contained_class
+
+    def cls(p):
+        found = contained_class(parse_pattern(p, wide=True))
+        return None if found is None else found.ranges
+
+    assert cls(r"\w+") == cls(r"(\w+)") == cls(r"\w{1,16}") == cls(r"[\w]")
+    assert cls("(a|b)") == ((97, 98),)
+    for other in ("^a", "ab", "Normal|Fire", "[a-z]{2,}", "a$"):
+        assert cls(other) is None, other

@@ -18,6 +18,10 @@ with remainder r: a digit d makes it (10r + d) mod m, digits after "." leave it 
 term allows only zeros there), and it ends when r is 0. Intersected with a number term, it makes
 `multipleOf` exact for any integer divisor without listing multiples.
 
+FAR stands, in a term clamped to a horizon (see clamp), for "the text goes on past the horizon":
+it is live, never accepts and has no derivative, so only a walk that stops within the horizon
+may meet it.
+
 TAG(t) is an empty string that marks which lexeme accepted: a lexer state for several lexemes is
 ALT(CAT(r1, TAG(1)), CAT(r2, TAG(2)), ...), and `tags(state)` tells which of them end here.
 
@@ -32,7 +36,7 @@ import heapq
 
 FULL = (1 << 256) - 1
 
-EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX, MOD = range(13)
+EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX, MOD, FAR = range(14)
 INFINITE = -1  # REP upper bound
 
 
@@ -81,6 +85,7 @@ class TermStore:
         self.empty = self._add(EMPTY, None, False, False)
         self.eps = self._add(EPS, None, True, False)
         self.anything = self.neg(self.empty)  # every byte string
+        self.far = self._add(FAR, None, False, False)
 
     # -- interning -----------------------------------------------------------------------
     def _add(self, kind: int, arg, nullable: bool, boolean: bool) -> int:
@@ -319,7 +324,7 @@ class TermStore:
                 out = self.multiple_of(m, r, True)
             else:
                 out = self.empty
-        else:  # EMPTY, EPS, TAG
+        else:  # EMPTY, EPS, TAG, FAR
             out = self.empty
         self._deriv[key] = out
         return out
@@ -481,7 +486,8 @@ class TermStore:
             return known
         k = self.kind[t]
         if k == ALT:  # structure first: only AND/NOT nodes themselves need a search
-            result = any(self.is_live(c, budget) for c in self.arg[t])
+            children = sorted(self.arg[t], key=self.boolean.__getitem__)  # syntactic ones first
+            result = any(self.is_live(c, budget) for c in children)
         elif k == CAT:
             result = self.is_live(self.arg[t][0], budget) and self.is_live(self.arg[t][1], budget)
         elif k == REP:
@@ -636,7 +642,7 @@ class TermStore:
         if k == ALT:
             return any(self._has_far_rep(c, horizon) for c in self.arg[t])
         if k == AND:
-            return self._droppable_length(t, horizon) is not None
+            return self._droppable_length(t, horizon) is not None or self._far_complement(t, horizon) is not None
         return False  # NOT keeps exact bounds: a complement turns "fewer" into "more"
 
     def _clamp(self, t: int, horizon: int) -> int:
@@ -654,8 +660,35 @@ class TermStore:
             return self.union([self._clamp(c, horizon) for c in self.arg[t]])
         if k == AND:
             kept = self._droppable_length(t, horizon)
-            return self.clamp(kept, horizon) if kept is not None else t
+            if kept is not None:
+                return self.clamp(kept, horizon)
+            far = self._far_complement(t, horizon)
+            return far if far is not None else t
         return t
+
+    def _far_complement(self, t: int, horizon: int) -> int | None:
+        """For AND(U, NOT(R)), U every sequence of length units and R free of AND/NOT with bounded
+        lengths and far bounds (the keys `^.{1,255}$` leaves to additionalProperties):
+        AND(U, NOT(clamped R)) | U·FAR. Up to the horizon both hold the same strings (R and its
+        clamp agree there); every walk state is live in both, because the original can always
+        outgrow R and the clamp has U·FAR. Without it, every character a walk reads is a new
+        count inside the complement, so a new lexer state."""
+        parts = self.arg[t]
+        if len(parts) != 2 or self.length_unit is None:
+            return None
+        universe = self.rep(self.length_unit, 0, INFINITE)
+        if universe not in parts:
+            return None
+        other = parts[1] if parts[0] == universe else parts[0]
+        if self.kind[other] != NOT:
+            return None
+        bounded = self.arg[other]
+        if self.boolean[bounded] or self.is_infinite(bounded):
+            return None
+        clamped = self.clamp(bounded, horizon)
+        if clamped == bounded:
+            return None
+        return self.union((self.minus(universe, clamped), self.cat(universe, self.far)))
 
     def _droppable_length(self, t: int, horizon: int) -> int | None:
         """For AND(P, REP(unit, lo, n)) whose upper bound cannot matter within the horizon: P, or
@@ -759,6 +792,8 @@ class TermStore:
             return "<hex%d %s>" % (arg[1], _describe_ranges(arg[0]))
         if k == MOD:
             return "<mod%d r%d%s>" % (arg[0], arg[1], " frac" if arg[2] else "")
+        if k == FAR:
+            return "<far>"
         a, lo, hi = arg
         return "(" + self.describe(a, depth - 1) + "){%d,%s}" % (lo, "" if hi == INFINITE else hi)
 
@@ -836,15 +871,18 @@ def _sub_block(ranges: tuple, index: int, size: int, base: int = 0, shift: int =
 def _blocks(ranges: tuple, size: int, count: int) -> dict[int, tuple]:
     """{block index: the part of `ranges` inside it (as in _sub_block)} for the blocks of `size`
     values (0 .. count-1) that `ranges` touches: blocks a range covers whole are not cut."""
-    out: dict[int, tuple] = {}
+    out: dict[int, tuple | None] = {}
     whole = ((0, size - 1),)
     for lo, hi in ranges:
         for i in range(lo // size, min(hi // size, count - 1) + 1):
             start = i * size
             if lo <= start and start + size - 1 <= hi:
                 out[i] = whole
-            elif out.get(i) is not whole:
-                out[i] = _sub_block(ranges, i, size)
+            elif i not in out:
+                out[i] = None  # cut by a range's end: its part is computed once below
+    for i, block in out.items():
+        if block is None:
+            out[i] = _sub_block(ranges, i, size)
     return out
 
 
