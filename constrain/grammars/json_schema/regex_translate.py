@@ -224,6 +224,37 @@ def _branches(node) -> list[list]:
     return [list(node[1]) if node[0] == "seq" else [node]]
 
 
+def contained_class(node) -> CharSet | None:
+    """C when the search-form IR `node` reads "contains a character of C" (`\\w+`, `[a-z]`, `(a|b)`
+    unanchored: `.*[C].*`); None for any other shape."""
+    if node[0] != "seq" or len(node[1]) != 3:
+        return None
+    first, middle, last = node[1]
+    anything = repeat(char_node(ANY_CHAR), 0, INFINITE)
+    if first != anything or last != anything:
+        return None
+    return _single_class(middle)
+
+
+def _single_class(node) -> CharSet | None:
+    kind = node[0]
+    if kind == "set":
+        return node[1]
+    if kind == "seq" and len(node[1]) == 1:
+        return _single_class(node[1][0])
+    if kind == "rep" and node[2] == node[3] == 1:
+        return _single_class(node[1])
+    if kind == "alt":
+        out = CharSet()
+        for child in node[1]:
+            one = _single_class(child)
+            if one is None:
+                return None
+            out = out.union(one)
+        return out
+    return None
+
+
 def _least_edge_repeats(items: list, edge: int) -> list:
     """Next to the `.*` of a search, a repeat x{lo,hi} matches the same texts as x{lo}: the `.*`
     takes any further copies (`\\w{1,16}` is "contains a \\w"). Much smaller automata."""
