@@ -219,6 +219,8 @@ def parse_args(argv=None):
     parser.add_argument("--compile-only", action="store_true", help="compile and first mask only")
     parser.add_argument("--recycle", type=int, default=100, help="restart a worker after this many schemas")
     parser.add_argument("--mem-limit-gb", type=float, default=8.0, help="address space per worker (0: none)")
+    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                        help="keep the workers' start-up heap in the garbage collector's walks (default: frozen)")
     parser.add_argument("--cache-dir", type=Path, help="CONSTRAIN_CACHE_DIR for the workers (default: fresh per run)")
     parser.add_argument("--details", action="store_true", help="also print why schemas were refused or failed")
     parser.add_argument("--summarize", type=Path, metavar="RESULTS", help="only print the summary of a results file")
@@ -265,7 +267,7 @@ def main(argv=None) -> int:
         check_same_vocabulary(ready)
         with args.out.open("w", encoding="utf-8") as out:
             meta = {"type": "meta", "data_dir": str(args.data_dir), "files": len(files), "sample": args.sample,
-                    "seed": args.seed, "timeout_s": args.timeout, "jobs": args.jobs,
+                    "seed": args.seed, "timeout_s": args.timeout, "jobs": args.jobs, "gc_freeze": args.gc_freeze,
                     "compile_only": args.compile_only, "engines": {n: r["version"] for n, r in ready.items()},
                     "eog_ids": ready[engines[0]]["eog_ids"], "started": time.strftime("%Y-%m-%d %H:%M:%S")}
             out.write(json.dumps(meta) + "\n")

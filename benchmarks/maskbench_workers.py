@@ -30,10 +30,12 @@ class WorkerGone(Exception):
 
 
 class WorkerProcess:
-    def __init__(self, engine: str, env: dict, mem_limit_gb: float):
+    def __init__(self, engine: str, env: dict, mem_limit_gb: float, gc_freeze: bool = True):
         self.engine = engine
         self.log = tempfile.NamedTemporaryFile(prefix=f"maskbench-{engine}-", suffix=".log", delete=False)
         command = [sys.executable, str(WORKER), "--engine", engine, "--mem-limit-gb", str(mem_limit_gb)]
+        if not gc_freeze:
+            command.append("--no-gc-freeze")
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                         env=env, bufsize=0)
         self._buffer = b""
@@ -120,6 +122,7 @@ class WorkerPool:
         self.engines = engines
         self.env = env
         self.mem_limit_gb = args.mem_limit_gb
+        self.gc_freeze = getattr(args, "gc_freeze", True)
         self.recycle = args.recycle
         self.workers: dict[str, WorkerProcess] = {}
 
@@ -127,7 +130,7 @@ class WorkerPool:
         return {engine: self._start(engine) for engine in self.engines}
 
     def _start(self, engine: str) -> dict:
-        worker = WorkerProcess(engine, self.env, self.mem_limit_gb)
+        worker = WorkerProcess(engine, self.env, self.mem_limit_gb, self.gc_freeze)
         ready = worker.wait_ready()
         self.workers[engine] = worker
         return ready

@@ -254,13 +254,18 @@ class JsonParser:
         if cached is not None:
             return cached
         s = self.store
-        entries = self.comp.objects[sid].others
+        shape = self.comp.objects[sid]
+        entries, exclusive = shape.others, shape.exclusive_others
         terms = [t if self.empty.nonempty(n) else s.empty for t, n, _ in entries]
         for j, (t, _n, _) in enumerate(entries):
             if terms[j] == s.empty:  # its keys take an empty value whatever else they match
                 terms = [s.minus(x, t) if i != j else x for i, x in enumerate(terms)]
         for i in range(len(entries)):
+            if entries[i][0] in exclusive:
+                continue
             for j in range(i + 1, len(entries)):
+                if entries[j][0] in exclusive:
+                    continue
                 overlap = s.both(terms[i], terms[j])
                 if overlap != s.empty and s.is_live(overlap) and not self.empty.nonempty(
                         self.comp.intersect_ids([entries[i][1], entries[j][1]])):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 
 from constrain.grammars.json_schema.errors import InvalidSchemaError
-from constrain.grammars.json_schema.regex_translate import PatternError, parse_pattern
+from constrain.grammars.json_schema.charset import ANY_CHAR, CharSet
+from constrain.grammars.json_schema.regex_translate import PatternError, contained_class, parse_pattern
 from constrain.grammars.json_schema.scalar_terms import count_keyword
 from constrain.grammars.json_schema.shapes import ObjectShape
 
@@ -52,13 +53,14 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
     # Python's `re` (the validators') disagree on \\w, \\d, \\s and `.`, so a key in between gets
     # neither the pattern's schema nor additionalProperties: it is refused, never mis-validated
     pattern_list = [(p, *_pattern_key_bodies(comp, p, ctx)) for p in patterns]
+    wide_classes = [c for p, body, _, c in pattern_list if body is not None]
     key_terms, key_values = [], []
     for key in keys:
         key_term = terms.string_literal(key)
         parts = []
         if key in props:
             parts.append(comp.node_id(props[key], ctx.child("properties", key)))
-        for p, _, wide in pattern_list:
+        for p, _, wide, _ in pattern_list:
             if wide is not None and _matches(s, wide, key):
                 parts.append(comp.node_id(patterns[p], ctx.child("patternProperties", p)))
         if not parts and additional is not False:
@@ -72,21 +74,38 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
 
     # Other-key terms do not exclude the listed keys: a listed key's own tag then accepts too, and
     # the parser reads the key as listed (json_parser.py), which keeps these terms plain loops.
-    ambiguous = s.union([s.minus(wide, body) for _, body, wide in pattern_list if body is not None and body != wide])
+    # A pattern's entry drops the keys other patterns may or may not match; not its own doubtful
+    # keys, which its body excludes already (so a single pattern's entry stays a plain term).
+    doubtful = [s.minus(wide, body) if body is not None and body != wide else s.empty
+                for _, body, wide, _ in pattern_list]
     others = []
+    exclusive = []
     pattern_bodies = []
-    for p, body, wide in pattern_list:
+    for i, (p, body, wide, _) in enumerate(pattern_list):
         if body is None:
             continue
         pattern_bodies.append(wide)
+        ambiguous = s.union([d for j, d in enumerate(doubtful) if j != i])
         others.append((terms.quoted(s.minus(body, ambiguous)),
                        comp.node_id(patterns[p], ctx.child("patternProperties", p)), False))
     if additional is not False:
-        body = terms.any_body if not pattern_bodies else s.minus(terms.any_body, s.union(pattern_bodies))
+        # the keys no pattern may match (each entry above keeps only keys its pattern surely matches);
+        # when every pattern is "contains a character of C", that is a loop over the other characters
+        if not pattern_bodies:
+            body = terms.any_body
+        elif None not in wide_classes:
+            covered = CharSet()
+            for charset in wide_classes:
+                covered = covered.union(charset)
+            body = s.star(terms.char(ANY_CHAR.minus(covered)))
+        else:
+            body = s.minus(terms.any_body, s.union(pattern_bodies))
         others.append((terms.quoted(body), comp.node_id(additional, ctx.child("additionalProperties")),
                        default_additional and listed))
+        exclusive.append(len(others) - 1)
     if names_term is not None:
         others = [(s.both(t, names_term), n, d) for t, n, d in others]
+    exclusive_terms = frozenset(others[i][0] for i in exclusive)
     others = [(t, n, d) for t, n, d in others if s.is_live(t)]
 
     index = {k: i for i, k in enumerate(keys)}
@@ -100,6 +119,7 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
     return ObjectShape(
         path=ctx.path, keys=tuple(keys), key_terms=tuple(key_terms), key_values=tuple(key_values),
         required=required_mask, dependent=tuple(dependent), others=tuple(others),
+        exclusive_others=exclusive_terms & {t for t, _, _ in others},
         min_properties=count_keyword(eff, "minProperties", ctx, 0),
         max_properties=count_keyword(eff, "maxProperties", ctx, None),
     )
@@ -110,10 +130,11 @@ def _pattern_key_bodies(comp, pattern, ctx):
         raise InvalidSchemaError("patternProperties keys must be strings", keyword="patternProperties", path=ctx.path)
     try:
         terms = comp.terms
-        return (terms.pattern_body(parse_pattern(pattern)), terms.pattern_body(parse_pattern(pattern, wide=True)))
+        wide = parse_pattern(pattern, wide=True)
+        return terms.pattern_body(parse_pattern(pattern)), terms.pattern_body(wide), contained_class(wide)
     except PatternError as exc:
         comp.unsupported("patternProperties", ctx, f"pattern {pattern!r}: {exc}")
-        return None, None
+        return None, None, None
 
 
 def _matches(store, body: int, key: str) -> bool:

@@ -182,27 +182,77 @@ def _has_anchor(node) -> bool:
     return False
 
 
-def _search_form(node):
-    """ECMA `pattern` is an unanchored search: pad each branch with `.*` unless anchored."""
-    if node[0] == "seq" and len(node[1]) == 1 and node[1][0][0] == "alt":
-        return ("alt", [_search_form(_flatten(("seq", [b]))) for b in node[1][0][1]])
-    if node[0] == "alt":
-        return ("alt", [_search_form(_flatten(("seq", [b]))) for b in node[1]])
-    items = list(node[1]) if node[0] == "seq" else [node]
-    anchored_start = bool(items) and items[0][0] == "bol"
-    if anchored_start:
-        items = items[1:]
-    anchored_end = bool(items) and items[-1][0] == "eol"
-    if anchored_end:
-        items = items[:-1]
-    if any(_has_anchor(item) for item in items):
-        raise PatternError("^ or $ anchors are only supported at the pattern's start or end")
-    if not anchored_start:
-        items = _least_edge_repeats(items, 0)
-    if not anchored_end:
-        items = _least_edge_repeats(items, -1)
+def _search_form(node, wide: bool = False):
+    """ECMA `pattern` is an unanchored search: pad each branch with `.*` unless anchored. Branches
+    anchored at neither end share their padding (`.*(Normal|Fire|...).*`, not one `.*Normal.*` per
+    word): the language is the same, and each automaton state is one term over the words' progress
+    rather than a union with a copy of the padding per word. (Branches anchored at one end stay
+    apart, the shape limit_length reads.) With `wide`, `$` also matches before a final newline,
+    as Python's `re` reads it."""
+    groups: dict[tuple[bool, bool], list] = {}
+    for items in _branches(node):
+        anchored_start = bool(items) and items[0][0] == "bol"
+        if anchored_start:
+            items = items[1:]
+        anchored_end = bool(items) and items[-1][0] == "eol"
+        if anchored_end:
+            items = items[:-1] + ([repeat(char_node(CharSet.of("\n")), 0, 1)] if wide else [])
+        if any(_has_anchor(item) for item in items):
+            raise PatternError("^ or $ anchors are only supported at the pattern's start or end")
+        if not anchored_start:
+            items = _least_edge_repeats(items, 0)
+        if not anchored_end:
+            items = _least_edge_repeats(items, -1)
+        groups.setdefault((anchored_start, anchored_end), []).append(("seq", items))
     anything = repeat(char_node(ANY_CHAR), 0, INFINITE)
-    return ("seq", ([] if anchored_start else [anything]) + items + ([] if anchored_end else [anything]))
+    parts = []
+    for (anchored_start, anchored_end), cores in groups.items():
+        if anchored_start or anchored_end or len(cores) == 1:
+            parts += [("seq", ([] if anchored_start else [anything]) + core[1] + ([] if anchored_end else [anything]))
+                      for core in cores]
+        else:
+            parts.append(("seq", [anything, ("alt", cores), anything]))
+    return parts[0] if len(parts) == 1 else ("alt", parts)
+
+
+def _branches(node) -> list[list]:
+    """The top-level alternatives of a pattern, each as a flat list of items."""
+    if node[0] == "seq" and len(node[1]) == 1 and node[1][0][0] == "alt":
+        node = node[1][0]
+    if node[0] == "alt":
+        return [items for b in node[1] for items in _branches(_flatten(("seq", [b])))]
+    return [list(node[1]) if node[0] == "seq" else [node]]
+
+
+def contained_class(node) -> CharSet | None:
+    """C when the search-form IR `node` reads "contains a character of C" (`\\w+`, `[a-z]`, `(a|b)`
+    unanchored: `.*[C].*`); None for any other shape."""
+    if node[0] != "seq" or len(node[1]) != 3:
+        return None
+    first, middle, last = node[1]
+    anything = repeat(char_node(ANY_CHAR), 0, INFINITE)
+    if first != anything or last != anything:
+        return None
+    return _single_class(middle)
+
+
+def _single_class(node) -> CharSet | None:
+    kind = node[0]
+    if kind == "set":
+        return node[1]
+    if kind == "seq" and len(node[1]) == 1:
+        return _single_class(node[1][0])
+    if kind == "rep" and node[2] == node[3] == 1:
+        return _single_class(node[1])
+    if kind == "alt":
+        out = CharSet()
+        for child in node[1]:
+            one = _single_class(child)
+            if one is None:
+                return None
+            out = out.union(one)
+        return out
+    return None
 
 
 def _least_edge_repeats(items: list, edge: int) -> list:
@@ -234,7 +284,7 @@ def parse_pattern(pattern: str, *, search: bool = True, wide: bool = False):
         raise PatternError("inline flags are not supported")
     node = _flatten(_convert(parsed.data if hasattr(parsed, "data") else parsed, wide))
     if search:
-        return _search_form(node)
+        return _search_form(node, wide)
     if _has_anchor(node):
         raise PatternError("anchors are not expected here")
     return node

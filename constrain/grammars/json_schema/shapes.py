@@ -42,6 +42,10 @@ class ObjectShape:
     # terms takes all their value schemas. is_default marks the entry of an absent additionalProperties, which
     # strict mode drops when the object is closed at its position.
     others: tuple[tuple[int, int, bool], ...] = ()
+    # key terms of `others` entries that share no key with any other entry (additionalProperties
+    # beside patterns, by construction): their pairs need no overlap test, which for unanchored
+    # Unicode patterns costs a search through thousands of UTF-8 states
+    exclusive_others: frozenset[int] = frozenset()
     min_properties: int = 0
     max_properties: int | None = None
     min_others: int = 0  # at least this many members with keys outside `keys` (from a complement)

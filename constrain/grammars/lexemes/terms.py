@@ -18,6 +18,10 @@ with remainder r: a digit d makes it (10r + d) mod m, digits after "." leave it 
 term allows only zeros there), and it ends when r is 0. Intersected with a number term, it makes
 `multipleOf` exact for any integer divisor without listing multiples.
 
+FAR stands, in a term clamped to a horizon (see clamp), for "the text goes on past the horizon":
+it is live, never accepts and has no derivative, so only a walk that stops within the horizon
+may meet it.
+
 TAG(t) is an empty string that marks which lexeme accepted: a lexer state for several lexemes is
 ALT(CAT(r1, TAG(1)), CAT(r2, TAG(2)), ...), and `tags(state)` tells which of them end here.
 
@@ -32,7 +36,7 @@ import heapq
 
 FULL = (1 << 256) - 1
 
-EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX, MOD = range(13)
+EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX, MOD, FAR = range(14)
 INFINITE = -1  # REP upper bound
 
 
@@ -81,6 +85,7 @@ class TermStore:
         self.empty = self._add(EMPTY, None, False, False)
         self.eps = self._add(EPS, None, True, False)
         self.anything = self.neg(self.empty)  # every byte string
+        self.far = self._add(FAR, None, False, False)
 
     # -- interning -----------------------------------------------------------------------
     def _add(self, kind: int, arg, nullable: bool, boolean: bool) -> int:
@@ -223,9 +228,11 @@ class TermStore:
             for m in masks:
                 common &= m
             return self.byteset(common)
-        for p in flat:
-            if kind[p] == NOT and arg[p] in flat:
-                return self.empty
+        for p in flat:  # x and not (x or ...): what a derivative of "x minus a union with x" comes to
+            if kind[p] == NOT:
+                q = arg[p]
+                if q in flat or (kind[q] == ALT and not flat.isdisjoint(arg[q])):
+                    return self.empty
         children = tuple(sorted(flat))
         nullable = all(self.nullable[c] for c in children)
         return self._add(AND, children, nullable, True)
@@ -317,7 +324,7 @@ class TermStore:
                 out = self.multiple_of(m, r, True)
             else:
                 out = self.empty
-        else:  # EMPTY, EPS, TAG
+        else:  # EMPTY, EPS, TAG, FAR
             out = self.empty
         self._deriv[key] = out
         return out
@@ -390,8 +397,15 @@ class TermStore:
             if ascii_mask:
                 groups[self.eps] = ascii_mask
             candidates = _LEADS
-        else:
-            candidates = range(0x80, 0xC0) if k == CONT else _HEX_BYTES
+        else:  # continuation bytes / hex digits narrow the set to one block each: group by block
+            values, n = self.arg[t]
+            if k == CONT:
+                size, count, byte_masks = 64 ** (n - 1), 64, _CONT_MASKS
+            else:
+                size, count, byte_masks = 16 ** (n - 1), 16, _HEX_MASKS
+            for i, block in _blocks(values, size, count).items():
+                groups[block] = groups.get(block, 0) | byte_masks[i]
+            candidates = ()
         for b in candidates:
             d = self.deriv(t, b)
             groups[d] = groups.get(d, 0) | (1 << b)
@@ -472,7 +486,8 @@ class TermStore:
             return known
         k = self.kind[t]
         if k == ALT:  # structure first: only AND/NOT nodes themselves need a search
-            result = any(self.is_live(c, budget) for c in self.arg[t])
+            children = sorted(self.arg[t], key=self.boolean.__getitem__)  # syntactic ones first
+            result = any(self.is_live(c, budget) for c in children)
         elif k == CAT:
             result = self.is_live(self.arg[t][0], budget) and self.is_live(self.arg[t][1], budget)
         elif k == REP:
@@ -487,14 +502,17 @@ class TermStore:
         return result
 
     def _search_accepting(self, start: int, budget: int) -> bool:
-        """Best-first search (depth + a lower bound of the bytes still needed) for an accepting
-        derivative: short completions (a string that only has to avoid a few literals) are found
-        in a few steps, and long ones (at least 5000 characters of a pattern) are gone straight for."""
+        """Best-first search (depth + a lower bound of the bytes still needed, deeper first among
+        equals) for an accepting derivative: short completions (a string that only has to avoid a
+        few literals) are found in a few steps, and long ones (at least 5000 characters of a
+        pattern) are gone straight for. A child that accepts ends the search before its siblings
+        are stepped, lowest byte first (ASCII steps are cheap; a lead byte makes new terms)."""
         parent = {start: -1}
         heap = [(self.min_length(start), 0, start)]
         steps = 0
         while heap:
-            _, depth, t = heapq.heappop(heap)
+            _, negative_depth, t = heapq.heappop(heap)
+            depth = -negative_depth
             known = self._live.get(t) if t != start else None
             if self.nullable[t] or not self.boolean[t] or known:  # accepts now, or surely later
                 while t != -1:  # every state on the way there is live too
@@ -503,11 +521,16 @@ class TermStore:
                 return True
             if known is False:
                 continue
-            for mask in self.classes(t):
-                d = self.deriv(t, _lowest_byte(mask))
+            for b in sorted(_lowest_byte(mask) for mask in self.classes(t)):
+                d = self.deriv(t, b)
                 if d != self.empty and d not in parent:
                     parent[d] = t
-                    heapq.heappush(heap, (depth + 1 + self.min_length(d), depth + 1, d))
+                    if self.nullable[d] or not self.boolean[d] or self._live.get(d):  # found: stop here
+                        while d != -1:
+                            self._live[d] = True
+                            d = parent[d]
+                        return True
+                    heapq.heappush(heap, (depth + 1 + self.min_length(d), -depth - 1, d))
             steps += 1
             if steps > budget:
                 raise TermBudgetError("deciding whether an intersection of patterns is empty took too long")
@@ -619,7 +642,7 @@ class TermStore:
         if k == ALT:
             return any(self._has_far_rep(c, horizon) for c in self.arg[t])
         if k == AND:
-            return self._droppable_length(t, horizon) is not None
+            return self._droppable_length(t, horizon) is not None or self._far_complement(t, horizon) is not None
         return False  # NOT keeps exact bounds: a complement turns "fewer" into "more"
 
     def _clamp(self, t: int, horizon: int) -> int:
@@ -637,11 +660,45 @@ class TermStore:
             return self.union([self._clamp(c, horizon) for c in self.arg[t]])
         if k == AND:
             kept = self._droppable_length(t, horizon)
-            return self.clamp(kept, horizon) if kept is not None else t
+            if kept is not None:
+                return self.clamp(kept, horizon)
+            far = self._far_complement(t, horizon)
+            return far if far is not None else t
         return t
 
+    def _far_complement(self, t: int, horizon: int) -> int | None:
+        """For AND(U, NOT(R)), U every sequence of length units and R free of AND/NOT with bounded
+        lengths and far bounds (the keys `^.{1,255}$` leaves to additionalProperties):
+        AND(U, NOT(clamped R)) | U·FAR. Up to the horizon both hold the same strings (R and its
+        clamp agree there); every walk state is live in both, because the original can always
+        outgrow R and the clamp has U·FAR. Without it, every character a walk reads is a new
+        count inside the complement, so a new lexer state."""
+        parts = self.arg[t]
+        if len(parts) != 2 or self.length_unit is None:
+            return None
+        universe = self.rep(self.length_unit, 0, INFINITE)
+        if universe not in parts:
+            return None
+        other = parts[1] if parts[0] == universe else parts[0]
+        if self.kind[other] != NOT:
+            return None
+        bounded = self.arg[other]
+        if self.boolean[bounded] or self.is_infinite(bounded):
+            return None
+        clamped = self.clamp(bounded, horizon)
+        if clamped == bounded:
+            return None
+        return self.union((self.minus(universe, clamped), self.cat(universe, self.far)))
+
     def _droppable_length(self, t: int, horizon: int) -> int | None:
-        """For AND(P, REP(unit, 0, n)) whose bound cannot matter within the horizon: P."""
+        """For AND(P, REP(unit, lo, n)) whose upper bound cannot matter within the horizon: P, or
+        AND(P, REP(unit, lo, INFINITE)) when lo > 0 (a minLength stays exact, while the count of
+        characters no longer makes every state of a string body a new one).
+
+        Why that is exact: a walk state is a text w of at most `horizon` bytes (so fewer than n
+        units). If the clamped state is live, some completion reaches lo units; cut it where it
+        does, and the shortest completion from there has at most `worst` bytes, so some
+        completion has at most max(horizon, lo) + worst < n units: the original is live too."""
         parts = self.arg[t]
         if len(parts) != 2 or self.length_unit is None:
             return None
@@ -649,51 +706,62 @@ class TermStore:
             if self.kind[bound] != REP or self.boolean[pattern]:
                 continue
             unit, lo, hi = self.arg[bound]
-            if unit != self.length_unit or lo != 0 or hi == INFINITE or hi <= horizon + 1:
+            if unit != self.length_unit or lo > horizon + 1 or hi == INFINITE or hi <= horizon + 1:
                 continue
             worst = self.max_min_length(pattern)
             if worst is not None and hi > horizon + 1 + worst:
-                return pattern
+                return pattern if lo == 0 else self.intersection((pattern, self.rep(unit, lo, INFINITE)))
         return None
 
-    def max_min_length(self, t: int, limit: int = 4000) -> int | None:
-        """The largest shortest-completion (bytes) over every state reachable from `t` (free of
-        AND/NOT), or None past `limit` states: how far from done a walk through `t` can get."""
-        if t in self._max_min:
-            return self._max_min[t]
-        order, index, successors = [t], {t: 0}, []
-        i = 0
-        while i < len(order):
-            state = order[i]
-            nxt = []
-            for mask in self.classes(state):
-                d = self.deriv(state, _lowest_byte(mask))
-                if d != self.empty:
-                    if d not in index:
-                        if len(order) >= limit:
-                            self._max_min[t] = None
-                            return None
-                        index[d] = len(order)
-                        order.append(d)
-                    nxt.append(index[d])
-            successors.append(nxt)
-            i += 1
-        # the maximum of min_length over what each state reaches: a fixpoint over the graph
-        value = [self.min_length(state) for state in order]
-        changed = True
-        while changed:
-            changed = False
-            for v in range(len(order) - 1, -1, -1):
-                best = value[v]
-                for w in successors[v]:
-                    if value[w] > best:
-                        best = value[w]
-                if best != value[v]:
-                    value[v] = best
-                    changed = True
-        for state, v in zip(order, value):
-            self._max_min[state] = v
-        return value[0]
+    def max_min_length(self, t: int) -> int | None:
+        """An upper bound of the shortest completion (bytes) over every state reachable from `t`
+        (free of AND/NOT): how far from done a walk through `t` can get. None when unknown.
+
+        Compositional, so it costs one visit per subterm: a derivative state is a union of
+        suffixes a'·rest, whose shortest completion is at most that of each suffix, and a'
+        is a state of the first factor. (Exploring the states themselves met thousands of UTF-8
+        states in a pattern like `^(?:\\S+\\s+){0,29}\\S+$` on every new mask.)"""
+        known = self._max_min.get(t, -1)
+        if known != -1:
+            return known
+        kind, arg = self.kind, self.arg
+        if kind[t] == CAT:  # right-nested chains can be long (a literal key): walk them from the end
+            chain = [t]
+            while kind[chain[-1]] == CAT and arg[chain[-1]][1] not in self._max_min:
+                chain.append(arg[chain[-1]][1])
+            tail = chain.pop() if kind[chain[-1]] != CAT else arg[chain[-1]][1]
+            bound = self.max_min_length(tail)
+            for link in reversed(chain):
+                first, rest = arg[link]
+                head = self.max_min_length(first)
+                if bound is not None and head is not None:
+                    bound = max(head + self.min_length(rest), bound)
+                else:
+                    bound = None
+                self._max_min[link] = bound
+            return bound
+        k, a = kind[t], arg[t]
+        if k in (EMPTY, EPS, TAG):
+            out = 0
+        elif k == BYTES:
+            out = 1
+        elif k in (CONT, HEX):
+            out = a[1]
+        elif k == UTF8:  # after a lead byte, its continuation bytes
+            top = a[-1][1]
+            out = max(self.min_length(t), 1 if top < 0x80 else 2 if top < 0x800 else 3)
+        elif k == ALT:
+            bounds = [self.max_min_length(c) for c in a]
+            out = None if None in bounds else max(bounds)
+        elif k == REP:
+            inner, lo, _ = a
+            head = self.max_min_length(inner)
+            unit = self.min_length(inner)
+            out = None if head is None else max(lo * unit, head + max(lo - 1, 0) * unit)
+        else:  # MOD (its min_length is only a lower bound), AND, NOT
+            out = None
+        self._max_min[t] = out
+        return out
 
     # -- debugging -------------------------------------------------------------------------
     def describe(self, t: int, depth: int = 6) -> str:
@@ -724,6 +792,8 @@ class TermStore:
             return "<hex%d %s>" % (arg[1], _describe_ranges(arg[0]))
         if k == MOD:
             return "<mod%d r%d%s>" % (arg[0], arg[1], " frac" if arg[2] else "")
+        if k == FAR:
+            return "<far>"
         a, lo, hi = arg
         return "(" + self.describe(a, depth - 1) + "){%d,%s}" % (lo, "" if hi == INFINITE else hi)
 
@@ -732,7 +802,8 @@ class TermStore:
 _SURROGATES = (0xD800, 0xDFFF)
 _HEX_VALUE = {**{0x30 + d: d for d in range(10)}, **{0x61 + d: 10 + d for d in range(6)},
               **{0x41 + d: 10 + d for d in range(6)}}
-_HEX_BYTES = tuple(sorted(_HEX_VALUE))
+_CONT_MASKS = tuple(1 << (0x80 + i) for i in range(64))  # continuation byte of each 6-bit payload
+_HEX_MASKS = tuple(sum(1 << b for b, v in _HEX_VALUE.items() if v == i) for i in range(16))  # digit bytes of a value
 
 
 def _leads() -> dict[int, tuple[int, int]]:
@@ -795,6 +866,24 @@ def _sub_block(ranges: tuple, index: int, size: int, base: int = 0, shift: int =
             break
         out.append((max(lo, start) - start + shift, min(hi, stop) - start + shift))
     return tuple(out)
+
+
+def _blocks(ranges: tuple, size: int, count: int) -> dict[int, tuple]:
+    """{block index: the part of `ranges` inside it (as in _sub_block)} for the blocks of `size`
+    values (0 .. count-1) that `ranges` touches: blocks a range covers whole are not cut."""
+    out: dict[int, tuple | None] = {}
+    whole = ((0, size - 1),)
+    for lo, hi in ranges:
+        for i in range(lo // size, min(hi // size, count - 1) + 1):
+            start = i * size
+            if lo <= start and start + size - 1 <= hi:
+                out[i] = whole
+            elif i not in out:
+                out[i] = None  # cut by a range's end: its part is computed once below
+    for i, block in out.items():
+        if block is None:
+            out[i] = _sub_block(ranges, i, size)
+    return out
 
 
 def _describe_ranges(ranges: tuple) -> str:
