@@ -18,6 +18,15 @@ Every GGML type is unpacked into one of a few tile kinds (type_traits.py): unsig
           v = 2p+half of column e of a pair (half 1 = the high-nibble value), bits
           v*hb .. v*hb+hb-1 of the plane's bytes (little-endian), so 2*hb bytes per (r, e)
   scales  float32 (n_tiles, groups, TILE), mins the same (or no groups for kinds without)
+  subs    int8 (n_tiles, 0, 1, TILE): unused, the scales above are the groups' own
+Tiles whose rows all come from K-quants keep the file's two-level scales instead, as
+integers times a float per 256-value super-block (what llama.cpp reads): then
+  scales  float32 (n_tiles, cols // 256, TILE): the super-block scale d (mins: -dmin)
+  subs    int8 (n_tiles, groups, 1 or 2, TILE): each group's integer scale (and min)
+and a group's scale is scales[super] * subs[group, 0]. Products of a float16 and a 6- or
+8-bit integer are exact in float32, so both layouts give the same values; the two-level
+one reads 4.75 bits per Q4_K value instead of 6 (Q6_K 6.6 instead of 8), which is what
+a memory-bound token step pays for.
 Float kinds keep values (n_tiles, cols, TILE) float32 or float16 bits.
 
 A TiledRole holds the matrices that read the same input in one layer (Q, K and V; gate
@@ -50,6 +59,8 @@ Q2_K, Q3_K, Q4_K, Q5_K = int(GT.Q2_K), int(GT.Q3_K), int(GT.Q4_K), int(GT.Q5_K)
 # Columns decoded per step in the batched kernel, and output rows sharing one decoded chunk.
 CHUNK = 256
 ROW_TILE = 16
+# Values per K-quant super-block: one float scale (and min) for its groups' integer ones.
+SUPER_BLOCK = 256
 
 U = np.uint64  # unsigned indices: no negative-index wraparound to block vectorizing
 
@@ -57,10 +68,11 @@ U = np.uint64  # unsigned indices: no negative-index wraparound to block vectori
 class QuantTiles(NamedTuple):
     """The tiles of one quantized kind (module doc); n_tiles may be 0."""
 
-    scales: np.ndarray  # float32 (n_tiles, groups_per_row, TILE)
-    mins: np.ndarray  # float32 (n_tiles, groups_per_row, TILE), or (n_tiles, 0, TILE) without mins
+    scales: np.ndarray  # float32 (n_tiles, groups_per_row or super_blocks_per_row, TILE)
+    mins: np.ndarray  # float32, as scales, or (n_tiles, 0, TILE) without mins
     quants: np.ndarray  # uint8 (n_tiles, blocks_per_row, 8 or 16, TILE, 2)
     highs: np.ndarray  # uint8 (n_tiles, blocks_per_row, 2 * high_bits, TILE, 2)
+    subs: np.ndarray  # int8 (n_tiles, groups_per_row, 1 or 2, TILE), or (n_tiles, 0, 1, TILE): module doc
 
 
 class FloatTiles(NamedTuple):
@@ -132,13 +144,78 @@ def _quantize_into(x, xq, dx, sums):
 
 
 @njit(inline="always", fastmath=True, cache=True)
+def _block_scales(kind, tiles, t, b, sb):
+    """sb (4, TILE) <- block b of tile t's scales per row: rows 0/1 for values 0..15 and
+    16..31 (the same group for kinds with groups of 32), rows 2/3 their mins."""
+    g16 = kind == T_U4_G16 or kind == T_U6_G16
+    has_mins = tiles.mins.shape[1] > 0
+    for half in range(2 if g16 else 1):
+        g = 2 * b + half if g16 else b
+        if tiles.subs.shape[1] > 0:
+            sup = g // (tiles.subs.shape[1] // tiles.scales.shape[1])
+            for r in range(TILE):
+                sb[half, r] = tiles.scales[t, sup, r] * np.float32(tiles.subs[t, g, 0, r])
+            if has_mins:
+                for r in range(TILE):
+                    sb[2 + half, r] = tiles.mins[t, sup, r] * np.float32(tiles.subs[t, g, 1, r])
+        else:
+            for r in range(TILE):
+                sb[half, r] = tiles.scales[t, g, r]
+            if has_mins:
+                for r in range(TILE):
+                    sb[2 + half, r] = tiles.mins[t, g, r]
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _scale_rows(kind, has_mins, sb, d, lo_sum, hi_sum, sums, acc):
+    """_scale_block with the block's scales already in sb (_block_scales)."""
+    if kind == T_U4_G16 or kind == T_U6_G16:
+        zero = np.float32(32.0) if kind == T_U6_G16 else np.float32(0.0)
+        lo_off = zero * lo_sum
+        hi_off = zero * hi_sum
+        if has_mins:
+            xs0 = np.float32(d) * lo_sum
+            xs1 = np.float32(d) * hi_sum
+            for r in range(TILE):
+                acc[r] += (d * (sb[0, r] * (sums[r] - lo_off) + sb[1, r] * (sums[TILE + r] - hi_off))
+                           + sb[2, r] * xs0 + sb[3, r] * xs1)
+        else:
+            for r in range(TILE):
+                acc[r] += d * (sb[0, r] * (sums[r] - lo_off) + sb[1, r] * (sums[TILE + r] - hi_off))
+    else:
+        dot_scale = np.float32(d)
+        if has_mins:
+            xs = np.float32(d) * (lo_sum + hi_sum)
+            for r in range(TILE):
+                acc[r] += sb[0, r] * dot_scale * (sums[r] + sums[TILE + r]) + sb[2, r] * xs
+        else:
+            for r in range(TILE):
+                acc[r] += sb[0, r] * dot_scale * (sums[r] + sums[TILE + r])
+
+
+@njit(inline="always", fastmath=True, cache=True)
 def _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc):
     """acc[r] += scale * d * (dot over the block) + min * d * (sum of xq over the block)."""
-    sc = tiles.scales[t, b]
     dot_scale = np.float32(d)
-    if tiles.mins.shape[1] > 0:
+    has_mins = tiles.mins.shape[1] > 0
+    xs = np.float32(d) * (lo_sum + hi_sum)
+    if tiles.subs.shape[1] > 0:
+        sup = b // (tiles.subs.shape[1] // tiles.scales.shape[1])
+        big = tiles.scales[t, sup]
+        small = tiles.subs[t, b, 0]
+        if has_mins:
+            big_min = tiles.mins[t, sup]
+            small_min = tiles.subs[t, b, 1]
+            for r in range(TILE):
+                acc[r] += ((big[r] * np.float32(small[r])) * dot_scale * (sums[r] + sums[TILE + r])
+                           + (big_min[r] * np.float32(small_min[r])) * xs)
+        else:
+            for r in range(TILE):
+                acc[r] += (big[r] * np.float32(small[r])) * dot_scale * (sums[r] + sums[TILE + r])
+        return
+    sc = tiles.scales[t, b]
+    if has_mins:
         mn = tiles.mins[t, b]
-        xs = np.float32(d) * (lo_sum + hi_sum)
         for r in range(TILE):
             acc[r] += sc[r] * dot_scale * (sums[r] + sums[TILE + r]) + mn[r] * xs
     else:
@@ -149,15 +226,35 @@ def _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc):
 @njit(inline="always", fastmath=True, cache=True)
 def _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, zero, sums, acc):
     """The same with a scale (and min) per 16 values and a zero point subtracted from q."""
-    s0 = tiles.scales[t, 2 * b]
-    s1 = tiles.scales[t, 2 * b + 1]
     lo_off = np.float32(zero) * lo_sum
     hi_off = np.float32(zero) * hi_sum
-    if tiles.mins.shape[1] > 0:
+    has_mins = tiles.mins.shape[1] > 0
+    xs0 = np.float32(d) * lo_sum
+    xs1 = np.float32(d) * hi_sum
+    if tiles.subs.shape[1] > 0:
+        sup = 2 * b // (tiles.subs.shape[1] // tiles.scales.shape[1])
+        big = tiles.scales[t, sup]
+        small0 = tiles.subs[t, 2 * b, 0]
+        small1 = tiles.subs[t, 2 * b + 1, 0]
+        if has_mins:
+            big_min = tiles.mins[t, sup]
+            small_min0 = tiles.subs[t, 2 * b, 1]
+            small_min1 = tiles.subs[t, 2 * b + 1, 1]
+            for r in range(TILE):
+                acc[r] += (d * ((big[r] * np.float32(small0[r])) * (sums[r] - lo_off)
+                                + (big[r] * np.float32(small1[r])) * (sums[TILE + r] - hi_off))
+                           + (big_min[r] * np.float32(small_min0[r])) * xs0
+                           + (big_min[r] * np.float32(small_min1[r])) * xs1)
+        else:
+            for r in range(TILE):
+                acc[r] += d * ((big[r] * np.float32(small0[r])) * (sums[r] - lo_off)
+                               + (big[r] * np.float32(small1[r])) * (sums[TILE + r] - hi_off))
+        return
+    s0 = tiles.scales[t, 2 * b]
+    s1 = tiles.scales[t, 2 * b + 1]
+    if has_mins:
         m0 = tiles.mins[t, 2 * b]
         m1 = tiles.mins[t, 2 * b + 1]
-        xs0 = np.float32(d) * lo_sum
-        xs1 = np.float32(d) * hi_sum
         for r in range(TILE):
             acc[r] += d * (s0[r] * (sums[r] - lo_off) + s1[r] * (sums[TILE + r] - hi_off)) + m0[r] * xs0 + m1[r] * xs1
     else:
@@ -166,9 +263,20 @@ def _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, zero, sums, acc):
 
 
 @njit(inline="always", fastmath=True, cache=True)
-def _quant_block(kind, tiles, t, b, xq, x_off, d, lo_sum, hi_sum, acc, sums):
-    """acc (TILE,) += block b of tile t of `tiles` (a quantized kind) times the 32 int8
-    activations at xq's flat offset x_off, whose scale is d and 16-value sums lo/hi_sum."""
+def _scale_block(kind, tiles, t, b, d, lo_sum, hi_sum, sums, acc):
+    """acc (TILE,) += the block's integer dot products `sums`, scaled."""
+    if kind == T_U4_G16:
+        _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 0, sums, acc)
+    elif kind == T_U6_G16:
+        _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 32, sums, acc)
+    else:
+        _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc)
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _dot_block(kind, tiles, t, b, xq, x_off, sums):
+    """sums (2 TILE) <- the integer dot products of block b of tile t's rows with the 32
+    int8 activations at xq's flat offset x_off, values 0..15 then 16..31."""
     nb = tiles.quants.shape[1]
     q_base = (t * nb + b) * tiles.quants.shape[2] * TILE * 2
     h_base = (t * nb + b) * tiles.highs.shape[2] * TILE * 2
@@ -180,12 +288,6 @@ def _quant_block(kind, tiles, t, b, xq, x_off, d, lo_sum, hi_sum, acc, sums):
         dot_u6_block(tiles.quants, q_base, tiles.highs, h_base, xq, x_off, sums, 0)
     else:
         dot_u4_block(tiles.quants, q_base, tiles.highs, h_base, xq, x_off, sums, 0)
-    if kind == T_U4_G16:
-        _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 0, sums, acc)
-    elif kind == T_U6_G16:
-        _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, 32, sums, acc)
-    else:
-        _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc)
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -194,7 +296,8 @@ def _quant_tile(kind, tiles, t, act, acc, sums):
     for r in range(TILE):
         acc[r] = np.float32(0.0)
     for b in range(tiles.quants.shape[1]):
-        _quant_block(kind, tiles, t, b, act.xq, b * 32, act.dx[b], act.sums[2 * b], act.sums[2 * b + 1], acc, sums)
+        _dot_block(kind, tiles, t, b, act.xq, b * 32, sums)
+        _scale_block(kind, tiles, t, b, act.dx[b], act.sums[2 * b], act.sums[2 * b + 1], sums, acc)
 
 
 @njit(inline="always", cache=True)
@@ -217,19 +320,19 @@ def _decode_block_bytes(tiles, t, b, plane):
 
 @njit(inline="always", fastmath=True, cache=True)
 def _quant_tile_batch_bytes(kind, tiles, t, xq, dx, xsums, acc, sums):
-    """_quant_tile_batch for 5- and 6-bit kinds: each block decoded to bytes once for all rows."""
+    """_quant_tile_prompt for 5- and 6-bit kinds: each block also decoded to bytes once for all rows."""
     n, stride = xq.shape
+    has_mins = tiles.mins.shape[1] > 0
     flat = xq.reshape(-1)
     plane = np.empty((TILE // 8, 8, 8, 4), np.uint8)
     flat_plane = plane.reshape(-1)
+    sb = np.empty((4, TILE), np.float32)
     for b in range(tiles.quants.shape[1]):
         _decode_block_bytes(tiles, t, b, plane)
+        _block_scales(kind, tiles, t, b, sb)
         for i in range(n):
             dot_bytes_block(flat_plane, 0, flat, i * stride + b * 32, sums, 0)
-            if kind == T_U6_G16:
-                _scale_groups16(tiles, t, b, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], 32, sums, acc[i])
-            else:
-                _scale_groups32(tiles, t, b, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, acc[i])
+            _scale_rows(kind, has_mins, sb, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, acc[i])
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -239,8 +342,22 @@ def _quant_tile_batch(kind, tiles, t, xq, dx, xsums, acc, sums):
     n, stride = xq.shape
     for b in range(tiles.quants.shape[1]):
         for i in range(n):
-            _quant_block(kind, tiles, t, b, xq, i * stride + b * 32, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1],
-                         acc[i], sums)
+            _dot_block(kind, tiles, t, b, xq, i * stride + b * 32, sums)
+            _scale_block(kind, tiles, t, b, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, acc[i])
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _quant_tile_prompt(kind, tiles, t, xq, dx, xsums, acc, sums):
+    """_quant_tile_batch for prompt batches, which need not round as one token's product
+    does: each block's scales are worked out once for all rows."""
+    n, stride = xq.shape
+    has_mins = tiles.mins.shape[1] > 0
+    sb = np.empty((4, TILE), np.float32)
+    for b in range(tiles.quants.shape[1]):
+        _block_scales(kind, tiles, t, b, sb)
+        for i in range(n):
+            _dot_block(kind, tiles, t, b, xq, i * stride + b * 32, sums)
+            _scale_rows(kind, has_mins, sb, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, acc[i])
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -282,17 +399,19 @@ def _product_tile(role, layer, i, x, act, acc, sums):
 # role's arrays one by one and rebuild the named bundles inside the loop body.
 
 @njit(inline="always", cache=True)
-def _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3, f16, f32):
-    return TiledRole(kind, slot, QuantTiles(a0, a1, a2, a3), QuantTiles(b0, b1, b2, b3), QuantTiles(c0, c1, c2, c3),
-                     QuantTiles(d0, d1, d2, d3), QuantTiles(e0, e1, e2, e3), FloatTiles(f16), FloatTiles(f32))
+def _role(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
+          e0, e1, e2, e3, e4, f16, f32):
+    return TiledRole(kind, slot, QuantTiles(a0, a1, a2, a3, a4), QuantTiles(b0, b1, b2, b3, b4),
+                     QuantTiles(c0, c1, c2, c3, c4), QuantTiles(d0, d1, d2, d3, d4), QuantTiles(e0, e1, e2, e3, e4),
+                     FloatTiles(f16), FloatTiles(f32))
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _matvec_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-                     f16, f32, layer, x, xq, dx, xsums, out):
+def _matvec_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
+                     e0, e1, e2, e3, e4, f16, f32, layer, x, xq, dx, xsums, out):
     for i in prange(kind.shape[1]):
-        role = _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-                     f16, f32)
+        role = _role(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
+                     e0, e1, e2, e3, e4, f16, f32)
         acc = np.empty(TILE, np.float32)
         sums = np.empty(2 * TILE, np.float32)
         _product_tile(role, layer, i, x, Activations(xq, dx, xsums), acc, sums)
@@ -305,11 +424,11 @@ def role_matvec(role, layer, x, act, out):
     """out (n_out_tiles * TILE,) = the fused product of `layer` with x (cols,); act must
     hold x quantized (quantize_activations)."""
     _matvec_parallel(role.tile_kind, role.tile_slot,
-                     role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs,
-                     role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs,
-                     role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs,
-                     role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs,
-                     role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs,
+                     role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs, role.u4.subs,
+                     role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs, role.u4_g16.subs,
+                     role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs, role.u5.subs,
+                     role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs, role.u6_g16.subs,
+                     role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs, role.i8.subs,
                      role.f16.values, role.f32.values, layer, x, act.xq, act.dx, act.sums, out)
 
 
@@ -321,12 +440,12 @@ def matvec(role, layer, x, act, out):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _matvec_rows_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-                          f16, f32, layer, x, xq, dx, xsums, out):
+def _matvec_rows_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
+                          e0, e1, e2, e3, e4, f16, f32, layer, x, xq, dx, xsums, out):
     n = x.shape[0]
     for i in prange(kind.shape[1]):
-        role = _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-                     f16, f32)
+        role = _role(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
+                     e0, e1, e2, e3, e4, f16, f32)
         k = kind[layer, i]
         s = slot[layer, i]
         acc = np.zeros((n, TILE), np.float32)
@@ -361,11 +480,11 @@ def role_matvec_rows(role, layer, x, xq, dx, xsums, out):
     serving all rows while it is in cache; xq/dx/xsums hold x's rows quantized
     (quantize_rows)."""
     _matvec_rows_parallel(role.tile_kind, role.tile_slot,
-                          role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs,
-                          role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs,
-                          role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs,
-                          role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs,
-                          role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs,
+                          role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs, role.u4.subs,
+                          role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs, role.u4_g16.subs,
+                          role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs, role.u5.subs,
+                          role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs, role.u6_g16.subs,
+                          role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs, role.i8.subs,
                           role.f16.values, role.f32.values, layer, x, xq, dx, xsums, out)
 
 
@@ -401,8 +520,13 @@ def _decode_quant_block(kind, tiles, t, b, r, out, c0):
     has_mins = tiles.mins.shape[1] > 0
     for half in range(2):
         g = 2 * b + half if kind == T_U4_G16 or kind == T_U6_G16 else b
-        d = tiles.scales[t, g, r]
-        m = tiles.mins[t, g, r] if has_mins else np.float32(0.0)
+        if tiles.subs.shape[1] > 0:
+            sup = g // (tiles.subs.shape[1] // tiles.scales.shape[1])
+            d = tiles.scales[t, sup, r] * np.float32(tiles.subs[t, g, 0, r])
+            m = tiles.mins[t, sup, r] * np.float32(tiles.subs[t, g, 1, r]) if has_mins else np.float32(0.0)
+        else:
+            d = tiles.scales[t, g, r]
+            m = tiles.mins[t, g, r] if has_mins else np.float32(0.0)
         for j in range(16):
             col = 16 * half + j
             if kind == T_I8:
@@ -509,29 +633,29 @@ def _multiply_chunk(scratch, nr, span, x, x0, acc):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _matmul_parallel(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-                     f16, f32, layer, x, xq, dx, xsums, out):
+def _matmul_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
+                     e0, e1, e2, e3, e4, f16, f32, layer, x, xq, dx, xsums, out):
     n, cols = x.shape
     nb = -(-cols // 32)
     chunk_blocks = CHUNK // 32
     for i in prange(kind.shape[1]):
-        role = _role(kind, slot, a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3,
-                     f16, f32)
+        role = _role(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
+                     e0, e1, e2, e3, e4, f16, f32)
         k = kind[layer, i]
         s = slot[layer, i]
         if k != T_F16 and k != T_F32:
             acc = np.zeros((n, TILE), np.float32)
             sums = np.empty(2 * TILE, np.float32)
             if k == T_U4:
-                _quant_tile_batch(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
+                _quant_tile_prompt(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
             elif k == T_U5:
                 _quant_tile_batch_bytes(T_U5, role.u5, s, xq, dx, xsums, acc, sums)
             elif k == T_U6_G16:
                 _quant_tile_batch_bytes(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc, sums)
             elif k == T_I8:
-                _quant_tile_batch(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
+                _quant_tile_prompt(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
             else:
-                _quant_tile_batch(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
+                _quant_tile_prompt(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
             for t in range(n):
                 for r in range(TILE):
                     out[t, i * TILE + r] = acc[t, r]
@@ -572,11 +696,11 @@ def role_matmul(role, layer, x, out):
     xsums = np.empty((n, 2 * nb), np.float32)
     _quantize_rows(x, xq, dx, xsums)
     _matmul_parallel(role.tile_kind, role.tile_slot,
-                     role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs,
-                     role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs,
-                     role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs,
-                     role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs,
-                     role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs,
+                     role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs, role.u4.subs,
+                     role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs, role.u4_g16.subs,
+                     role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs, role.u5.subs,
+                     role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs, role.u6_g16.subs,
+                     role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs, role.i8.subs,
                      role.f16.values, role.f32.values, layer, x, xq, dx, xsums, out)
 
 
@@ -589,10 +713,12 @@ def _u32(w, off):
 
 
 @njit(cache=True)
-def _unpack_block(code, w, ro, b, q, sm):
+def _unpack_block(code, w, ro, b, q, sm, sub, sup):
     """Block b (32 values) of the GGUF row at byte ro of `w`: q[0..31] the stored integers
     (unsigned, or int8 for Q8_0) and sm = (scale, min) of values 0..15, then of 16..31:
-    value = scale * q + min, exactly as ggml dequantizes (the products are exact in float32)."""
+    value = scale * q + min, exactly as ggml dequantizes (the products are exact in float32).
+    For K-quants also the two levels: scale = sup[0] * sub[0], min = sup[1] * sub[1] for
+    values 0..15, sub[2], sub[3] for 16..31."""
     if code == Q4_0 or code == Q4_1:  # Q4_0, Q4_1
         size, qo = (18, 2) if code == Q4_0 else (20, 4)
         off = ro + b * size
@@ -630,8 +756,10 @@ def _unpack_block(code, w, ro, b, q, sm):
             half, shift = k // 4, 2 * (k % 4)
             for j in range(32):
                 q[j] = (w[off + 16 + half * 32 + j] >> shift) & 3
+            sup[0], sup[1] = d, -dmin
             for g in range(2):
                 sc = w[off + 2 * k + g]
+                sub[2 * g], sub[2 * g + 1] = sc & 15, sc >> 4
                 sm[2 * g] = d * np.float32(sc & 15)
                 sm[2 * g + 1] = -dmin * np.float32(sc >> 4)
         elif code == Q3_K:  # Q3_K: hmask[32] @0, qs[64] @32, scales[12] @96, d @108
@@ -642,8 +770,11 @@ def _unpack_block(code, w, ro, b, q, sm):
                 low = (w[off + 32 + half * 32 + j] >> (2 * si)) & 3
                 high = (w[off + j] >> (half * 4 + si)) & 1
                 q[j] = low | (high << 2)
+            sup[0], sup[1] = d, -4.0 * d
             for g in range(2):
-                scale = d * np.float32(q3_k_scale(w, U(off + 96), 2 * k + g))
+                small = q3_k_scale(w, U(off + 96), 2 * k + g)
+                sub[2 * g] = sub[2 * g + 1] = small
+                scale = d * np.float32(small)
                 sm[2 * g] = scale
                 sm[2 * g + 1] = -4.0 * scale
         elif code == Q4_K or code == Q5_K:  # Q4_K, Q5_K: d, dmin, scales[12] @4, (qh[32] @16,) qs
@@ -658,6 +789,9 @@ def _unpack_block(code, w, ro, b, q, sm):
                 if code == Q5_K:
                     v |= ((w[off + 16 + j] >> k) & 1) << 4
                 q[j] = v
+            sup[0], sup[1] = d, -dmin
+            sub[0] = sub[2] = sc
+            sub[1] = sub[3] = mn
             sm[0] = sm[2] = d * np.float32(sc)
             sm[1] = sm[3] = -dmin * np.float32(mn)
         else:  # Q6_K: ql[128] @0, qh[64] @128, scales int8[16] @192, d @208; value d*sc*(q-32)
@@ -668,24 +802,40 @@ def _unpack_block(code, w, ro, b, q, sm):
                 low = (w[off + half * 64 + (run % 2) * 32 + j] >> (4 * (run // 2))) & 15
                 high = (w[off + 128 + half * 32 + j] >> (2 * run)) & 3
                 q[j] = low | (high << 4)
+            sup[0], sup[1] = d, 0.0
             for g in range(2):
-                sm[2 * g] = d * np.float32(np.int8(w[off + 192 + 2 * k + g]))
+                small = np.int32(np.int8(w[off + 192 + 2 * k + g]))
+                sub[2 * g], sub[2 * g + 1] = small, 0
+                sm[2 * g] = d * np.float32(small)
                 sm[2 * g + 1] = 0.0
 
 
 @njit(cache=True)
-def _repack_quant(code, w, rows, cols, row_bytes, g16, scales, mins, quants, highs):
+def _repack_quant(code, w, rows, cols, row_bytes, g16, scales, mins, quants, highs, subs):
     """GGUF rows -> tiles (module doc) in preallocated, zeroed arrays for ceil(rows/TILE) tiles."""
     nb = cols // 32
     hb = highs.shape[2] // 2
     has_mins = mins.shape[1] > 0
+    two_level = subs.shape[1] > 0
     q = np.empty(32, np.int32)
     sm = np.empty(4, np.float32)
+    sub = np.zeros(4, np.int32)
+    sup = np.zeros(2, np.float32)
     for row in range(rows):
         t, r = row // TILE, row % TILE
         for b in range(nb):
-            _unpack_block(code, w, row * row_bytes, b, q, sm)
-            if g16:
+            _unpack_block(code, w, row * row_bytes, b, q, sm, sub, sup)
+            if two_level:
+                per_group = 2 if g16 else 1
+                span = subs.shape[1] // scales.shape[1]
+                for k in range(per_group):
+                    g = per_group * b + k
+                    scales[t, g // span, r] = sup[0]
+                    subs[t, g, 0, r] = np.int8(sub[2 * k])
+                    if has_mins:
+                        mins[t, g // span, r] = sup[1]
+                        subs[t, g, 1, r] = np.int8(sub[2 * k + 1])
+            elif g16:
                 scales[t, 2 * b, r] = sm[0]
                 scales[t, 2 * b + 1, r] = sm[2]
                 if has_mins:
@@ -717,15 +867,17 @@ def tile_kind_of(ggml_type) -> TileKind:
     return TYPE_TRAITS[ggml_type].tile_kind
 
 
-def _quant_tiles(kind: TileKind, n_tiles: int, cols: int, allocate) -> QuantTiles:
+def _quant_tiles(kind: TileKind, n_tiles: int, cols: int, allocate, two_level: bool) -> QuantTiles:
     traits = KIND_TRAITS[kind]
     nb = cols // 32
     groups = nb * (32 // traits.group)
+    n_scales = cols // SUPER_BLOCK if two_level else groups
     return QuantTiles(
-        scales=allocate((n_tiles, groups, TILE), np.float32),
-        mins=allocate((n_tiles, groups if traits.has_mins else 0, TILE), np.float32),
+        scales=allocate((n_tiles, n_scales, TILE), np.float32),
+        mins=allocate((n_tiles, n_scales if traits.has_mins else 0, TILE), np.float32),
         quants=allocate((n_tiles, nb, 16 if kind == T_I8 else 8, TILE, 2), np.uint8),
         highs=allocate((n_tiles, nb, 2 * max(traits.high_bits, 0), TILE, 2), np.uint8),
+        subs=allocate((n_tiles, groups if two_level else 0, 2 if traits.has_mins else 1, TILE), np.int8),
     )
 
 
@@ -762,10 +914,15 @@ def repack_matrix(matrix, tiles) -> None:
 
 
 def plan_role(layers):
-    """(tile_kind, tile_slot, tiles per kind) of the TiledRole of `layers` (see build_role),
-    from the matrices' types and row counts alone."""
+    """(tile_kind, tile_slot, tiles per kind, kinds kept with two-level scales) of the
+    TiledRole of `layers` (see build_role), from the matrices' types and row counts alone.
+    A kind keeps the file's two-level scales when every matrix of that kind is a K-quant
+    (a role mixing Q4_0 and Q4_K rows in one kind keeps one float scale per group)."""
     kinds = list(TileKind)
     counts = dict.fromkeys(kinds, 0)
+    flat_kinds = {tile_kind_of(m.ggml_type) for group in layers for m in group
+                  if not TYPE_TRAITS[m.ggml_type].two_level_scales}
+    two_level = {kind for kind in QUANT_KINDS if kind not in flat_kinds}
     n_out = sum(padded_rows(m.rows) // TILE for m in layers[0])
     tile_kind = np.empty((len(layers), n_out), np.int64)
     tile_slot = np.empty((len(layers), n_out), np.int64)
@@ -779,14 +936,15 @@ def plan_role(layers):
             tile_slot[layer, i:i + n] = np.arange(counts[kind], counts[kind] + n)
             counts[kind] += n
             i += n
-    return tile_kind, tile_slot, counts
+    return tile_kind, tile_slot, counts, two_level
 
 
 def empty_role(layers, allocate=np.zeros) -> TiledRole:
     """The TiledRole of `layers` with zeroed tiles from `allocate(shape, dtype)`."""
     cols = layers[0][0].cols
-    tile_kind, tile_slot, counts = plan_role(layers)
-    stacks = {kind: (_quant_tiles if kind in QUANT_KINDS else _float_tiles)(kind, counts[kind], cols, allocate)
+    tile_kind, tile_slot, counts, two_level = plan_role(layers)
+    stacks = {kind: (_quant_tiles(kind, counts[kind], cols, allocate, kind in two_level) if kind in QUANT_KINDS
+                     else _float_tiles(kind, counts[kind], cols, allocate))
               for kind in TileKind}
     return TiledRole(tile_kind, tile_slot, stacks[T_U4], stacks[T_U4_G16], stacks[T_U5], stacks[T_U6_G16],
                      stacks[T_I8], stacks[T_F16], stacks[T_F32])

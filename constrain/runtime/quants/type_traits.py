@@ -68,6 +68,11 @@ class TypeTraits:
     tile_kind: TileKind
 
     @property
+    def two_level_scales(self) -> bool:
+        """Scales are small integers times a float16 per 256-value super-block (K-quants)."""
+        return self.block_size == 256
+
+    @property
     def is_float(self) -> bool:
         return self.ggml_type in (T.F32, T.F16, T.BF16)
 
