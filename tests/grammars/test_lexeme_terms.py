@@ -42,7 +42,7 @@ def test_symbolic_classes_group_bytes_by_their_derivative():
         for _ in range(rng.randint(1, 6)):
             lo = rng.randrange(top)
             ranges.append((lo, min(top - 1, lo + rng.choice([0, 1, 5, 63, 64, 200, 4095, 5000]))))
-        t = store.cont(T._normalize(ranges), n) if kind == "cont" else store.hex_digits(ranges, n)
+        t = store.cont(T.normalize_ranges(ranges), n) if kind == "cont" else store.hex_digits(ranges, n)
         classes = store.classes(t)
         assert sum(m.bit_count() for m in classes) == 256 and len(set(classes)) == len(classes)
         by_derivative: dict[int, int] = {}

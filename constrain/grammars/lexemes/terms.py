@@ -125,7 +125,7 @@ class TermStore:
 
     def utf8(self, intervals) -> int:
         """One UTF-8 encoded character whose code point is in `intervals` (surrogates never)."""
-        ranges = _normalize(intervals, remove_surrogates=True)
+        ranges = normalize_ranges(intervals, remove_surrogates=True)
         if not ranges:
             return self.empty
         return self._add(UTF8, ranges, False, False)
@@ -140,7 +140,7 @@ class TermStore:
 
     def hex_digits(self, values, n: int) -> int:
         """n hex digits (0-9, a-f, A-F) spelling a number in `values` (intervals within 0..16**n-1)."""
-        values = _normalize(values)
+        values = normalize_ranges(values)
         if not values:
             return self.empty
         if n == 0:
@@ -822,7 +822,7 @@ _LEADS = _leads()
 _UTF8_WIDTH_RANGE = {1: (0x80, 0x7FF), 2: (0x800, 0xFFFF), 3: (0x10000, 0x10FFFF)}
 
 
-def _normalize(intervals, remove_surrogates: bool = False) -> tuple:
+def normalize_ranges(intervals, remove_surrogates: bool = False) -> tuple:
     merged: list[list[int]] = []
     for lo, hi in sorted(intervals):
         if lo > hi:
