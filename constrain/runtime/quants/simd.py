@@ -112,8 +112,10 @@ def _store_halves(builder, out, halves):
         builder.store(builder.sitofp(sums, _V16_F32), target, align=4)
 
 
-def _unsigned_block_dot(high_bits: int):
-    """The intrinsic for nibble tiles with `high_bits` more bits per value in a high plane.
+def _unsigned_block_dot(high_bits: int, rows: int = 1):
+    """The intrinsic for nibble tiles with `high_bits` more bits per value in a high plane,
+    against `rows` activation rows (1 for a token; PROMPT_ROWS for prompt batches, which
+    unpack each weight vector once for all of them).
 
     The low nibbles and the high fields get dot products of their own, combined as
     low + (high << 4) in 32 bits at the end: each stays small enough for 16-bit lanes over
@@ -122,59 +124,89 @@ def _unsigned_block_dot(high_bits: int):
     groups = TILE // 16
     field_mask = (1 << high_bits) - 1
 
-    @intrinsic
-    def dot(typingctx, quants, q_off, highs, h_off, xq, x_off, out, o_off):
-        """quants[q_off:]: a block's nibble plane (8, TILE, 2); highs[h_off:]: its high
-        plane (2 * high_bits, TILE, 2); xq[x_off:x_off+32] int8; writes out (float32) for
-        all TILE rows, as in the module doc."""
-        sig = types.void(quants, q_off, highs, h_off, xq, x_off, out, o_off)
-
-        def codegen(context, builder, signature, args):
-            a = signature.args
-            q = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
-            h = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
-            x = _element_pointer(context, builder, a[4], args[4], args[5], _I8)
-            o = _element_pointer(context, builder, a[6], args[6], args[7], _F32)
-            low = _bytes(builder, 15)
-            zero = ir.Constant(_V16_I16, None)
-            # Row groups outermost: the four accumulators of one group stay in registers
-            # (all groups at once would spill); the activation pairs are re-broadcast per group.
-            for g in range(groups):
-                lows = [zero] * 2
-                highs_dot = [zero] * 2
-                for p in range(8):
-                    xb = [_pair_bytes(builder, x, 16 * half + 2 * p) for half in range(2)]
-                    v = _load(builder, q, p * TILE * 2 + 32 * g, _V32_I8)
-                    values = [builder.and_(v, low), builder.and_(builder.lshr(v, _bytes(builder, 4)), low)]
+    def codegen_for(context, builder, a, args, x_offsets):
+        q = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
+        h = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
+        xs = [_element_pointer(context, builder, a[4], args[4], off, _I8) for off in x_offsets]
+        out_type, out, o_off = a[-2], args[-2], args[-1]
+        o = _element_pointer(context, builder, out_type, out, o_off, _F32)
+        low = _bytes(builder, 15)
+        zero = ir.Constant(_V16_I16, None)
+        # Row groups outermost: the accumulators of one group stay in registers (all
+        # groups at once would spill); the activation pairs are re-broadcast per group.
+        for g in range(groups):
+            lows = [[zero] * 2 for _ in xs]
+            highs_dot = [[zero] * 2 for _ in xs]
+            for p in range(8):
+                xb = [[_pair_bytes(builder, x, 16 * half + 2 * p) for half in range(2)] for x in xs]
+                v = _load(builder, q, p * TILE * 2 + 32 * g, _V32_I8)
+                values = [builder.and_(v, low), builder.and_(builder.lshr(v, _bytes(builder, 4)), low)]
+                fields = []
+                for half in range(2):
+                    if not high_bits:
+                        break
+                    bit = (2 * p + half) * high_bits  # value index 2p+half of this column of the pair
+                    plane = _load(builder, h, (bit // 8) * TILE * 2 + 32 * g, _V32_I8)
+                    shift = bit % 8
+                    field = builder.lshr(plane, _bytes(builder, shift)) if shift else plane
+                    if shift + high_bits < 8:
+                        field = builder.and_(field, _bytes(builder, field_mask))
+                    fields.append(field)
+                for k in range(len(xs)):
                     for half in range(2):
-                        lows[half] = builder.add(lows[half], _maddubs(builder, values[half], xb[half]))
-                        if not high_bits:
-                            continue
-                        bit = (2 * p + half) * high_bits  # value index 2p+half of this column of the pair
-                        plane = _load(builder, h, (bit // 8) * TILE * 2 + 32 * g, _V32_I8)
-                        shift = bit % 8
-                        field = builder.lshr(plane, _bytes(builder, shift)) if shift else plane
-                        if shift + high_bits < 8:
-                            field = builder.and_(field, _bytes(builder, field_mask))
-                        highs_dot[half] = builder.add(highs_dot[half], _maddubs(builder, field, xb[half]))
+                        lows[k][half] = builder.add(lows[k][half], _maddubs(builder, values[half], xb[k][half]))
+                        if high_bits:
+                            highs_dot[k][half] = builder.add(highs_dot[k][half],
+                                                             _maddubs(builder, fields[half], xb[k][half]))
+            for k in range(len(xs)):
                 wide = []
                 for half in range(2):
-                    total = builder.sext(lows[half], _V16_I32)
+                    total = builder.sext(lows[k][half], _V16_I32)
                     if high_bits:
-                        high = builder.shl(builder.sext(highs_dot[half], _V16_I32), ir.Constant(_V16_I32, [4] * 16))
+                        high = builder.shl(builder.sext(highs_dot[k][half], _V16_I32),
+                                           ir.Constant(_V16_I32, [4] * 16))
                         total = builder.add(total, high)
                     wide.append(total)
-                _store_halves(builder, builder.gep(o, [ir.Constant(_I32, 16 * g)]), wide)
-            return context.get_dummy_value()
+                _store_halves(builder, builder.gep(o, [ir.Constant(_I32, 2 * TILE * k + 16 * g)]), wide)
+        return context.get_dummy_value()
+
+    if rows == 1:
+        @intrinsic
+        def dot(typingctx, quants, q_off, highs, h_off, xq, x_off, out, o_off):
+            """quants[q_off:]: a block's nibble plane (8, TILE, 2); highs[h_off:]: its high
+            plane (2 * high_bits, TILE, 2); xq[x_off:x_off+32] int8; writes out (float32) for
+            all TILE rows, as in the module doc."""
+            sig = types.void(quants, q_off, highs, h_off, xq, x_off, out, o_off)
+
+            def codegen(context, builder, signature, args):
+                return codegen_for(context, builder, signature.args, args, [args[5]])
+
+            return sig, codegen
+
+        return dot
+
+    @intrinsic
+    def dot_rows(typingctx, quants, q_off, highs, h_off, xq, x_off, x_stride, out, o_off):
+        """The same for `rows` activation rows at xq[x_off + k * x_stride:]: row k's sums
+        at out[o_off + 2 * TILE * k:]."""
+        sig = types.void(quants, q_off, highs, h_off, xq, x_off, x_stride, out, o_off)
+
+        def codegen(context, builder, signature, args):
+            off_type = context.get_value_type(signature.args[5])
+            stride = context.cast(builder, args[6], signature.args[6], signature.args[5])
+            offsets = [builder.add(args[5], builder.mul(stride, ir.Constant(off_type, k))) for k in range(rows)]
+            return codegen_for(context, builder, signature.args, args, offsets)
 
         return sig, codegen
 
-    return dot
+    return dot_rows
 
 
 dot_u4_block = _unsigned_block_dot(0)
 dot_u5_block = _unsigned_block_dot(1)
 dot_u6_block = _unsigned_block_dot(2)
+PROMPT_ROWS = 2  # activation rows per weight unpack in prompt batches
+dot_u4_block_rows = _unsigned_block_dot(0, rows=PROMPT_ROWS)
 
 
 @intrinsic

@@ -46,7 +46,16 @@ from numba import njit, prange
 
 from constrain.runtime.quants.bits import f16_to_f32, load_f16
 from constrain.runtime.quants.kquant_kernels import k_scale_min, q3_k_scale
-from constrain.runtime.quants.simd import TILE, dot_bytes_block, dot_i8_block, dot_u4_block, dot_u5_block, dot_u6_block
+from constrain.runtime.quants.simd import (
+    PROMPT_ROWS,
+    TILE,
+    dot_bytes_block,
+    dot_i8_block,
+    dot_u4_block,
+    dot_u4_block_rows,
+    dot_u5_block,
+    dot_u6_block,
+)
 from constrain.runtime.quants.type_traits import KIND_TRAITS, TYPE_TRAITS, TileKind
 
 T_U4, T_U4_G16, T_U5, T_U6_G16, T_I8, T_F16, T_F32 = (
@@ -167,8 +176,9 @@ def _block_scales(kind, tiles, t, b, sb):
 
 
 @njit(inline="always", fastmath=True, cache=True)
-def _scale_rows(kind, has_mins, sb, d, lo_sum, hi_sum, sums, acc):
-    """_scale_block with the block's scales already in sb (_block_scales)."""
+def _scale_rows(kind, has_mins, sb, d, lo_sum, hi_sum, sums, o, acc):
+    """_scale_block with the block's scales already in sb (_block_scales) and the sums
+    at sums[o:o + 2 * TILE]."""
     if kind == T_U4_G16 or kind == T_U6_G16:
         zero = np.float32(32.0) if kind == T_U6_G16 else np.float32(0.0)
         lo_off = zero * lo_sum
@@ -177,20 +187,20 @@ def _scale_rows(kind, has_mins, sb, d, lo_sum, hi_sum, sums, acc):
             xs0 = np.float32(d) * lo_sum
             xs1 = np.float32(d) * hi_sum
             for r in range(TILE):
-                acc[r] += (d * (sb[0, r] * (sums[r] - lo_off) + sb[1, r] * (sums[TILE + r] - hi_off))
+                acc[r] += (d * (sb[0, r] * (sums[o + r] - lo_off) + sb[1, r] * (sums[o + TILE + r] - hi_off))
                            + sb[2, r] * xs0 + sb[3, r] * xs1)
         else:
             for r in range(TILE):
-                acc[r] += d * (sb[0, r] * (sums[r] - lo_off) + sb[1, r] * (sums[TILE + r] - hi_off))
+                acc[r] += d * (sb[0, r] * (sums[o + r] - lo_off) + sb[1, r] * (sums[o + TILE + r] - hi_off))
     else:
         dot_scale = np.float32(d)
         if has_mins:
             xs = np.float32(d) * (lo_sum + hi_sum)
             for r in range(TILE):
-                acc[r] += sb[0, r] * dot_scale * (sums[r] + sums[TILE + r]) + sb[2, r] * xs
+                acc[r] += sb[0, r] * dot_scale * (sums[o + r] + sums[o + TILE + r]) + sb[2, r] * xs
         else:
             for r in range(TILE):
-                acc[r] += sb[0, r] * dot_scale * (sums[r] + sums[TILE + r])
+                acc[r] += sb[0, r] * dot_scale * (sums[o + r] + sums[o + TILE + r])
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -332,7 +342,7 @@ def _quant_tile_batch_bytes(kind, tiles, t, xq, dx, xsums, acc, sums):
         _block_scales(kind, tiles, t, b, sb)
         for i in range(n):
             dot_bytes_block(flat_plane, 0, flat, i * stride + b * 32, sums, 0)
-            _scale_rows(kind, has_mins, sb, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, acc[i])
+            _scale_rows(kind, has_mins, sb, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, 0, acc[i])
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -349,15 +359,31 @@ def _quant_tile_batch(kind, tiles, t, xq, dx, xsums, acc, sums):
 @njit(inline="always", fastmath=True, cache=True)
 def _quant_tile_prompt(kind, tiles, t, xq, dx, xsums, acc, sums):
     """_quant_tile_batch for prompt batches, which need not round as one token's product
-    does: each block's scales are worked out once for all rows."""
+    does: each block's scales are worked out once for all rows, and nibble blocks are
+    unpacked once for PROMPT_ROWS rows at a time."""
     n, stride = xq.shape
     has_mins = tiles.mins.shape[1] > 0
     sb = np.empty((4, TILE), np.float32)
-    for b in range(tiles.quants.shape[1]):
+    row_sums = np.empty(PROMPT_ROWS * 2 * TILE, np.float32)
+    paired = kind == T_U4 or kind == T_U4_G16
+    nb = tiles.quants.shape[1]
+    for b in range(nb):
         _block_scales(kind, tiles, t, b, sb)
-        for i in range(n):
-            _dot_block(kind, tiles, t, b, xq, i * stride + b * 32, sums)
-            _scale_rows(kind, has_mins, sb, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, acc[i])
+        i = 0
+        if paired:
+            q_base = (t * nb + b) * tiles.quants.shape[2] * TILE * 2
+            h_base = (t * nb + b) * tiles.highs.shape[2] * TILE * 2
+            while i + PROMPT_ROWS <= n:
+                dot_u4_block_rows(tiles.quants, q_base, tiles.highs, h_base, xq, i * stride + b * 32, stride,
+                                  row_sums, 0)
+                for k in range(PROMPT_ROWS):
+                    j = i + k
+                    _scale_rows(kind, has_mins, sb, dx[j, b], xsums[j, 2 * b], xsums[j, 2 * b + 1], row_sums,
+                                2 * TILE * k, acc[j])
+                i += PROMPT_ROWS
+        for j in range(i, n):
+            _dot_block(kind, tiles, t, b, xq, j * stride + b * 32, sums)
+            _scale_rows(kind, has_mins, sb, dx[j, b], xsums[j, 2 * b], xsums[j, 2 * b + 1], sums, 0, acc[j])
 
 
 @njit(inline="always", fastmath=True, cache=True)
