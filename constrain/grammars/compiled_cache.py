@@ -26,7 +26,6 @@ import hashlib
 import os
 import sys
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -230,17 +229,130 @@ def mark_good(key: str) -> None:
         if path.exists():
             return
         path.touch()
-        if hash(key) % 256 == 0:  # now and then, keep the folder bounded
+        if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 256 == 0:  # now and then, keep it bounded
             _prune(path.parent)
     except OSError:
         pass
 
 
-def _prune(folder: Path) -> None:
-    entries = sorted(folder.glob("*.ok"), key=lambda p: p.stat().st_mtime)
-    for stale in entries[: max(0, len(entries) - MAX_DISK_ENTRIES)]:
+def _prune(folder: Path, pattern: str = "*.ok", max_entries: int = MAX_DISK_ENTRIES,
+           max_bytes: int | None = None) -> None:
+    """Oldest first (by modification time; a read refreshes a verdict file's), until at most
+    `max_entries` files and `max_bytes` bytes match `pattern`."""
+    entries = []
+    for path in folder.glob(pattern):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        entries.append((info.st_mtime, info.st_size, path))
+    entries.sort()
+    total = sum(size for _, size, _ in entries)
+    count = len(entries)
+    for _, size, stale in entries:
+        if count <= max_entries and (max_bytes is None or total <= max_bytes):
+            break
         try:
             stale.unlink()
         except OSError:
             pass
-    _ = time  # (mtime order: the oldest marks go first)
+        count -= 1
+        total -= size
+
+
+# -- verdicts of long emptiness searches (lexemes/verdicts.py), per grammar ------------------------
+# A file holds the digests and verdicts of the long searches one grammar needed from its compile to
+# its first mask: MAGIC, then the 32-byte fingerprint of what the digests mean (compiler version,
+# package version, the term algebra's source), then 17-byte records (digest, verdict 0 or 1). Plain
+# bytes, no pickle: a damaged, truncated or foreign file is detected, removed and ignored.
+VERDICT_MAGIC = b"constrain-verdicts\n"
+VERDICT_RECORD = 17
+MAX_VERDICT_FILES = 4096
+MAX_VERDICT_BYTES = 64 << 20
+_meaning: bytes | None = None
+
+
+def _verdict_meaning() -> bytes:
+    """What the digests and verdicts depend on: a different term algebra writes other files."""
+    global _meaning
+    if _meaning is None:
+        import constrain
+        from constrain.grammars.lexemes import terms, verdicts
+
+        h = hashlib.sha256(f"{COMPILER_VERSION}:{constrain.__version__}".encode())
+        for module in (terms, verdicts):
+            try:
+                h.update(Path(module.__file__ or "").read_bytes())
+            except OSError:
+                h.update(module.__name__.encode())
+        _meaning = h.digest()
+    return _meaning
+
+
+def _verdict_path(key: str) -> Path:
+    digest = hashlib.sha256(f"{COMPILER_VERSION}:{key}".encode()).hexdigest()[:40]
+    return _disk_dir() / f"{digest}.verdicts"
+
+
+def load_verdicts(key: str, store) -> bool:
+    """Add the verdicts a previous process saved for this grammar to `store`'s book; False if it
+    saved none (or its file is unreadable, damaged or from another version, which is removed)."""
+    book = store.verdicts
+    if book is None:
+        return False
+    path = _verdict_path(key)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    head = len(VERDICT_MAGIC) + 32
+    body = memoryview(data)[head:]
+    if (not data.startswith(VERDICT_MAGIC) or data[len(VERDICT_MAGIC):head] != _verdict_meaning()
+            or len(body) % VERDICT_RECORD or not body):
+        _remove(path)
+        return False
+    records = {}
+    for i in range(0, len(body), VERDICT_RECORD):
+        verdict = body[i + 16]
+        if verdict > 1:
+            _remove(path)
+            return False
+        records[bytes(body[i:i + 16])] = verdict == 1
+    book.known.update(records)
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return True
+
+
+def save_verdicts(key: str, store, since: int) -> None:
+    """Write the verdicts of the long searches logged since `since` (nothing if none): atomically,
+    so a concurrent writer or reader never sees half a file; an unwritable cache costs only the
+    searches next time."""
+    from constrain.grammars.lexemes.verdicts import term_digest
+
+    book = store.verdicts
+    if book is None:
+        return
+    decided = [(t, store.known_live(t)) for t in book.since(since)]
+    body = b"".join(term_digest(store, t) + bytes((verdict,)) for t, verdict in decided if verdict is not None)
+    if not body:
+        return
+    path = _verdict_path(key)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(VERDICT_MAGIC + _verdict_meaning() + body)
+        os.replace(tmp, path)
+        if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 64 == 0:  # now and then
+            _prune(path.parent, "*.verdicts", MAX_VERDICT_FILES, MAX_VERDICT_BYTES)
+    except OSError:
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from constrain.grammars.compiled_cache import known_good, mark_good
+from constrain.grammars.compiled_cache import known_good, load_verdicts, mark_good, save_verdicts
 from constrain.grammars.json_schema.errors import (
     InvalidSchemaError,
     JsonSchemaError,
@@ -65,9 +65,14 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
     options = f"ws={whitespace or 0};strict={strict};lenient={lenient};registry={id(registry) if registry else 0}"
 
     key = content_hash("json-schema", options, text)
+    persisted = registry is None and not lenient  # a registry is known by id(); lenient warns once per compile
+    save_after_first_mask = []
 
     def build():
         store = shared_store()
+        if persisted and not load_verdicts(key, store) and store.verdicts is not None:
+            since = store.verdicts.position()
+            save_after_first_mask.append(lambda: save_verdicts(key, store, since))
         compiler = SchemaCompiler(root, store=store, whitespace=whitespace or None, strict=strict, lenient=lenient,
                                   registry=registry)
         try:
@@ -83,4 +88,7 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
         except RecursionError:
             raise SchemaTooLargeError("schema nests too deeply") from None
 
-    return LexemeGrammar(key, build, f"json_schema({text[:50]})")
+    grammar = LexemeGrammar(key, build, f"json_schema({text[:50]})")
+    if save_after_first_mask:  # compiled here, not found in the cache: its searches go to disk
+        grammar.engine.after_first_mask = save_after_first_mask[0]
+    return grammar

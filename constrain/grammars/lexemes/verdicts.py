@@ -1,0 +1,94 @@
+"""Verdicts of long emptiness searches, by the structure of the term, so other processes skip them.
+
+Whether an intersection of patterns (AND, NOT) is empty is decided by a search
+(TermStore._search_accepting) that can take seconds: `not` of an `allOf` of `anyOf`s whose
+witnesses must contain six substrings at once. A term id means nothing outside its store, so a
+verdict is kept under the term's *digest*: a hash of its structure, children by their digests
+(ALT and AND children as a sorted set, as the store treats them). Equal digests are equal
+structures, hence equal languages, so a verdict read back is the verdict a search would reach.
+
+A store's `VerdictBook` holds the verdicts read from disk (`known`) and logs the terms whose
+verdict came from a search (or was read back) each time one is asked about; a grammar saves the
+stretch of the log from its compile to its first mask (compiled_cache.py). Every search is logged,
+not only long ones: a search that was short because its states met earlier searches' verdicts
+would be long in a process that lacks them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from constrain.grammars.lexemes.terms import ALT, AND, CAT, NOT, REP
+
+MAX_LOG = 1 << 20  # logged terms kept per store (the oldest half goes past it)
+
+
+class VerdictBook:
+    def __init__(self) -> None:
+        self.known: dict[bytes, bool] = {}
+        self.searched: set[int] = set()  # term ids whose verdict a search (or `known`) gave
+        self._log: list[int] = []
+        self._dropped = 0  # log entries dropped from the front
+
+    def position(self) -> int:
+        """Where the log stands now (for `since`)."""
+        return self._dropped + len(self._log)
+
+    def record(self, term: int) -> None:
+        if len(self._log) >= MAX_LOG:
+            half = len(self._log) // 2
+            del self._log[:half]
+            self._dropped += half
+        self._log.append(term)
+
+    def since(self, position: int) -> list[int]:
+        """Terms logged since `position`, each once."""
+        return list(dict.fromkeys(self._log[max(0, position - self._dropped):]))
+
+
+def term_digest(store, t: int) -> bytes:
+    """16 bytes naming the structure of term `t` in any store (memoized per store)."""
+    memo: dict[int, bytes] = store.digests
+    if t in memo:
+        return memo[t]
+    kind, arg = store.kind, store.arg
+    stack = [t]
+    while stack:  # post-order without recursion: concatenation chains can be thousands long
+        u = stack[-1]
+        if u in memo:
+            stack.pop()
+            continue
+        children = _children(kind[u], arg[u])
+        missing = [c for c in children if c not in memo]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        memo[u] = _digest(kind[u], arg[u], memo)
+    return memo[t]
+
+
+def _children(k: int, a) -> tuple:
+    if k == CAT:
+        return a
+    if k in (ALT, AND):
+        return a
+    if k == NOT:
+        return (a,)
+    if k == REP:
+        return (a[0],)
+    return ()
+
+
+def _digest(k: int, a, memo: dict[int, bytes]) -> bytes:
+    if k == CAT:
+        payload = memo[a[0]] + memo[a[1]]
+    elif k in (ALT, AND):
+        payload = b"".join(sorted(memo[c] for c in a))
+    elif k == NOT:
+        payload = memo[a]
+    elif k == REP:
+        payload = memo[a[0]] + repr(a[1:]).encode()
+    else:  # leaves: byte sets, code point sets, tags, counters; their payloads are plain data
+        payload = repr((type(a).__name__, a)).encode()
+    return hashlib.blake2b(bytes((k,)) + payload, digest_size=16).digest()
