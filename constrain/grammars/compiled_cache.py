@@ -26,10 +26,11 @@ import hashlib
 import os
 import sys
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -66,12 +67,16 @@ def _configured_bytes() -> int:
 # (the vocabulary trie and its walk form, the shared lexeme store and its DFA, the tokenizer's
 # vocabulary), so they are not counted against one entry. A class lists its attributes that point
 # at shared state in NOT_OWNED.
+# The JSON Schema dialects and `referencing`'s registries are shared too: a registry holds every
+# meta-schema of every draft (walking them was over a third of each estimate), and what a grammar's
+# own registry adds (its document's resources) the compiler also holds directly.
 _SHARED_TYPES = ("VocabularyTrie", "WalkTrie", "TermStore", "JsonTerms", "LazyDFA", "TokenVocabulary", "Lark",
-                 "ModuleType")
+                 "ModuleType", "Dialect", "Registry", "Resolver", "Specification")
 CONTAINER_ENTRY_BYTES = 64  # bytes per dict/list entry beyond what the entry refers to (pointers, hash slots)
 
 
 _SCALARS = (bool, int, float, complex, type(None), type, np.generic)
+_PLAIN_SCALARS = frozenset((bool, int, float, complex, type(None), type))  # exact types, skipped before a push
 _shared_by_type: dict[type, bool] = {}
 
 
@@ -82,21 +87,53 @@ def _is_shared(kind: type) -> bool:
     return shared
 
 
+class GrowsRarely(Protocol):
+    """An object whose estimate is kept between walks: most of what it owns is built once (a
+    schema compiler's document, positions and shapes) while the memos around it grow with every
+    mask, so re-walking it at each re-measure of its grammar is wasted work."""
+
+    def size_token(self) -> Hashable:
+        """A cheap value that changes whenever what the object owns may have grown."""
+
+
+# (token, bytes) of the objects with a size_token, from their last walk
+_KEPT_ESTIMATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def estimated_bytes(obj, *, max_objects: int = 200_000) -> int:
     """Bytes held by `obj` and what it owns: numpy arrays by their buffers, containers by their
     entries, other objects by their attributes; shared objects are skipped and every object is
-    counted once. Walks at most `max_objects` objects (then the estimate is a lower bound)."""
-    seen: set[int] = set()
+    counted once. Walks at most `max_objects` objects (then the estimate is a lower bound).
+
+    An object with a `size_token` (GrowsRarely) whose token is unchanged since its last walk counts
+    its last estimate without being walked; what it shares with the rest of the entry may then be
+    counted twice (an estimate too high, never too low)."""
+    return _walk(obj, set(), max_objects, root=True)
+
+
+def _walk(obj, seen: set[int], max_objects: int, root: bool = False) -> int:
+    # Exact-type tests first and scalars filtered before they are pushed: most objects are the
+    # schema document's strings and small tuples, and this loop is most of what an estimate costs.
+    plain = _PLAIN_SCALARS
+    getsizeof = sys.getsizeof
     stack = [obj]
     total = 0
     while stack and len(seen) < max_objects:
         item = stack.pop()
-        if isinstance(item, _SCALARS) or id(item) in seen:
+        key = id(item)
+        if key in seen:
             continue
-        seen.add(id(item))
+        seen.add(key)
         kind = type(item)
         if kind is str or kind is bytes:
-            total += sys.getsizeof(item)
+            total += getsizeof(item)
+        elif kind is tuple or kind is list or kind is set or kind is frozenset:
+            total += getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
+            stack.extend([v for v in item if type(v) not in plain])
+        elif kind is dict:
+            total += getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
+            stack.extend([k for k in item if type(k) not in plain])
+            stack.extend([v for v in item.values() if type(v) not in plain])
         elif kind is np.ndarray:
             owner = item
             while isinstance(owner.base, np.ndarray):
@@ -104,23 +141,34 @@ def estimated_bytes(obj, *, max_objects: int = 200_000) -> int:
             if owner is item or id(owner) not in seen:
                 seen.add(id(owner))
                 total += owner.nbytes
-        elif kind is dict:
-            total += sys.getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
-            stack.extend(k for k in item if not isinstance(k, _SCALARS))
-            stack.extend(v for v in item.values() if not isinstance(v, _SCALARS))
-        elif kind is tuple or kind is list or kind is set or kind is frozenset:
-            total += sys.getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
-            stack.extend(v for v in item if not isinstance(v, _SCALARS))
-        elif _is_shared(kind) or callable(item):
+        elif isinstance(item, _SCALARS) or _is_shared(kind) or callable(item):
             continue
+        elif _grows_rarely(kind) and not (root and item is obj):
+            token = item.size_token()
+            kept = _KEPT_ESTIMATES.get(item)
+            if kept is None or kept[0] != token:
+                seen.discard(key)
+                kept = (token, _walk(item, seen, max_objects, root=True))
+                _KEPT_ESTIMATES[item] = kept
+            total += kept[1]
         elif hasattr(item, "__dict__"):
-            total += sys.getsizeof(item)
+            total += getsizeof(item)
             not_owned = getattr(kind, "NOT_OWNED", ())
-            stack.extend(v for k, v in vars(item).items() if k not in not_owned)
+            stack.extend([v for k, v in vars(item).items() if k not in not_owned and type(v) not in plain])
         elif hasattr(kind, "__slots__"):
-            total += sys.getsizeof(item)
-            stack.extend(getattr(item, name, None) for name in kind.__slots__)
+            total += getsizeof(item)
+            stack.extend([getattr(item, name, None) for name in kind.__slots__])
     return total
+
+
+_grows_rarely_by_type: dict[type, bool] = {}
+
+
+def _grows_rarely(kind: type) -> bool:
+    known = _grows_rarely_by_type.get(kind)
+    if known is None:
+        known = _grows_rarely_by_type[kind] = callable(getattr(kind, "size_token", None))
+    return known
 
 
 class CompiledGrammarCache(Generic[T]):
