@@ -374,16 +374,12 @@ def load_verdicts(key: str, store) -> bool:
     return True
 
 
-def save_verdicts(key: str, store, since: int) -> None:
-    """Write the verdicts of the long searches logged since `since` (nothing if none): atomically,
-    so a concurrent writer or reader never sees half a file; an unwritable cache costs only the
-    searches next time."""
+def save_verdicts(key: str, store, terms: list[int]) -> None:
+    """Write the verdicts of `terms` (those decided) atomically, so a concurrent writer or reader
+    never sees half a file; an unwritable cache costs only the searches next time."""
     from constrain.grammars.lexemes.verdicts import term_digest
 
-    book = store.verdicts
-    if book is None:
-        return
-    decided = [(t, store.known_live(t)) for t in book.since(since)]
+    decided = [(t, store.known_live(t)) for t in terms]
     body = b"".join(term_digest(store, t) + bytes((verdict,)) for t, verdict in decided if verdict is not None)
     if not body:
         return

@@ -150,7 +150,7 @@ def test_writes_are_atomic_under_concurrent_writers(cache_dir, monkeypatch):
 
     def write():
         for _ in range(50):
-            compiled_cache.save_verdicts("same key", store, 0)
+            compiled_cache.save_verdicts("same key", store, [term])
 
     threads = [threading.Thread(target=write) for _ in range(4)]
     for t in threads:

@@ -16,6 +16,7 @@ docs/json_schema.md for the decisions (property order, strict mode, formats, whi
 from __future__ import annotations
 
 import json
+import weakref
 
 from constrain.grammars.compiled_cache import known_good, load_verdicts, mark_good, save_verdicts
 from constrain.grammars.json_schema.errors import (
@@ -66,13 +67,13 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
 
     key = content_hash("json-schema", options, text)
     persisted = registry is None and not lenient  # a registry is known by id(); lenient warns once per compile
-    save_after_first_mask = []
+    windows = []
 
     def build():
         store = shared_store()
-        if persisted and not load_verdicts(key, store) and store.verdicts is not None:
-            since = store.verdicts.position()
-            save_after_first_mask.append(lambda: save_verdicts(key, store, since))
+        if persisted and store.verdicts is not None:
+            loaded = load_verdicts(key, store)
+            windows.append((store.verdicts.open(), loaded, store))
         compiler = SchemaCompiler(root, store=store, whitespace=whitespace or None, strict=strict, lenient=lenient,
                                   registry=registry)
         try:
@@ -88,7 +89,20 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
         except RecursionError:
             raise SchemaTooLargeError("schema nests too deeply") from None
 
-    grammar = LexemeGrammar(key, build, f"json_schema({text[:50]})")
-    if save_after_first_mask:  # compiled here, not found in the cache: its searches go to disk
-        grammar.engine.after_first_mask = save_after_first_mask[0]
+    try:
+        grammar = LexemeGrammar(key, build, f"json_schema({text[:50]})")
+    except BaseException:
+        for window, _, _ in windows:
+            window.close()
+        raise
+    if windows:  # compiled here, not found in the cache: what its verdicts took goes to disk
+        window, loaded, store = windows[0]
+
+        def save() -> None:
+            window.close()
+            if not loaded or window.searched():
+                save_verdicts(key, store, window.terms())
+
+        grammar.engine.after_first_mask = save
+        weakref.finalize(grammar.engine, window.close)  # no matcher ever asked: stop logging with it
     return grammar

@@ -116,7 +116,9 @@ class LazyDFA:
                 continue
             self._build_row(s)
             made += 1
-            for t in set(self.next[s].tolist()):
+            # in byte order, not by state number: which rows get built then depends on the
+            # language only, so another process asks the same emptiness questions (verdicts.py)
+            for t in dict.fromkeys(self.next[s].tolist()):
                 if t >= 0 and not self.built[t]:
                     queue.append(t)
 

@@ -82,7 +82,7 @@ class TermStore:
         self._clamped: dict[tuple, int] = {}
         self._max_min: dict[int, int | None] = {}
         self.length_unit: int | None = None  # the unit REPs of length bounds count (one encoded character)
-        self.verdicts = None  # a lexemes.verdicts.VerdictBook: long searches' verdicts, shared with later processes
+        self.verdicts = None  # a lexemes.verdicts.VerdictBook: verdicts of emptiness, shared with later processes
         self.digests: dict[int, bytes] = {}  # term -> its structure's digest (lexemes/verdicts.py)
         self.empty = self._add(EMPTY, None, False, False)
         self.eps = self._add(EPS, None, True, False)
@@ -478,60 +478,54 @@ class TermStore:
     def is_live(self, t: int, budget: int = 200_000) -> bool:
         """The language of `t` is not empty. Syntactic unless `t` holds AND/NOT, where a
         depth-first search for an accepting derivative decides (depth first: length bounds like
-        REP(char, 5000, 6000) are met by going deep, not wide)."""
+        REP(char, 5000, 6000) are met by going deep, not wide).
+
+        With a VerdictBook (lexemes/verdicts.py) a verdict saved by an earlier process is used
+        instead of deciding again, and while a grammar compiles every verdict asked for is logged
+        (a cheap one here may be a long search there: which children an `any` tries first, and
+        where a search meets earlier verdicts, follow term ids, which differ between processes)."""
         if t == self.empty:
             return False
         if not self.boolean[t]:
             return True
+        book = self.verdicts
         known = self._live.get(t)
-        if known is not None:
-            if self.verdicts is not None and t in self.verdicts.searched:
-                self.verdicts.record(t)  # a verdict another process would have to search for
-            return known
+        if known is None and book is not None and book.known:
+            from constrain.grammars.lexemes.verdicts import term_digest
+
+            known = book.known.get(term_digest(self, t))
+            if known is not None:
+                self._live[t] = known
+        if known is None:
+            known = self._decide_live(t, budget)
+            self._live[t] = known
+        if book is not None and book.windows:
+            book.record(t)
+        return known
+
+    def _decide_live(self, t: int, budget: int) -> bool:
         k = self.kind[t]
         if k == ALT:  # structure first: only AND/NOT nodes themselves need a search
             children = sorted(self.arg[t], key=self.boolean.__getitem__)  # syntactic ones first
-            result = any(self.is_live(c, budget) for c in children)
-        elif k == CAT:
-            result = self.is_live(self.arg[t][0], budget) and self.is_live(self.arg[t][1], budget)
-        elif k == REP:
-            result = self.arg[t][1] == 0 or self.is_live(self.arg[t][0], budget)
-        else:
-            result = self._minus_finite_is_live(t) if k == AND else None
-            if result is None and k == AND:
-                result = self._short_enough_is_live(t)
-            if result is None:
-                result = self._search_accepting(t, budget)
-        self._live[t] = result
+            return any(self.is_live(c, budget) for c in children)
+        if k == CAT:
+            return self.is_live(self.arg[t][0], budget) and self.is_live(self.arg[t][1], budget)
+        if k == REP:
+            return self.arg[t][1] == 0 or self.is_live(self.arg[t][0], budget)
+        result = self._minus_finite_is_live(t) if k == AND else None
+        if result is None and k == AND:
+            result = self._short_enough_is_live(t)
+        if result is None:
+            if self.verdicts is not None:
+                self.verdicts.searches += 1
+            result = self._search(t, budget)
         return result
 
     def known_live(self, t: int) -> bool | None:
         """is_live's verdict on `t` if already decided, else None (never searches)."""
         return self._live.get(t)
 
-    def _search_accepting(self, start: int, budget: int) -> bool:
-        """Whether some derivative of `start` accepts. With a VerdictBook (lexemes/verdicts.py), a
-        verdict read back from disk replaces the search, and every search is logged: one that was
-        short here (its states met verdicts of earlier searches) may be long in another process."""
-        book = self.verdicts
-        if book is None:
-            return bool(self._search(start, budget))
-        if book.known:
-            from constrain.grammars.lexemes.verdicts import term_digest
-
-            known = book.known.get(term_digest(self, start))
-            if known is not None:
-                book.searched.add(start)
-                book.record(start)
-                return known
-        decided: list[int] = []
-        found = bool(self._search(start, budget, decided=decided))
-        book.searched.update(decided)  # their verdicts, asked for later, come from this search too
-        book.searched.add(start)
-        book.record(start)
-        return found
-
-    def _search(self, start: int, budget: int, decided: list[int] | None = None) -> bool:
+    def _search(self, start: int, budget: int) -> bool:
         """Best-first search (depth + a lower bound of the bytes still needed, deeper first among
         equals) for an accepting derivative: short completions (a string that only has to avoid a
         few literals) are found in a few steps, and long ones (at least 5000 characters of a
@@ -547,8 +541,6 @@ class TermStore:
             if self.nullable[t] or not self.boolean[t] or known:  # accepts now, or surely later
                 while t != -1:  # every state on the way there is live too
                     self._live[t] = True
-                    if decided is not None:
-                        decided.append(t)
                     t = parent[t]
                 return True
             if known is False:
@@ -560,8 +552,6 @@ class TermStore:
                     if self.nullable[d] or not self.boolean[d] or self._live.get(d):  # found: stop here
                         while d != -1:
                             self._live[d] = True
-                            if decided is not None:
-                                decided.append(d)
                             d = parent[d]
                         return True
                     heapq.heappush(heap, (depth + 1 + self.min_length(d), -depth - 1, d))
@@ -570,8 +560,6 @@ class TermStore:
                 raise TermBudgetError("deciding whether an intersection of patterns is empty took too long")
         for t in parent:  # every state explored leads only to dead ends
             self._live[t] = False
-        if decided is not None:
-            decided.extend(parent)
         return False
 
     def _short_enough_is_live(self, t: int) -> bool | None:

@@ -1,17 +1,17 @@
-"""Verdicts of long emptiness searches, by the structure of the term, so other processes skip them.
+"""Verdicts of emptiness searches, by the structure of the term, so other processes skip them.
 
 Whether an intersection of patterns (AND, NOT) is empty is decided by a search
-(TermStore._search_accepting) that can take seconds: `not` of an `allOf` of `anyOf`s whose
-witnesses must contain six substrings at once. A term id means nothing outside its store, so a
-verdict is kept under the term's *digest*: a hash of its structure, children by their digests
-(ALT and AND children as a sorted set, as the store treats them). Equal digests are equal
-structures, hence equal languages, so a verdict read back is the verdict a search would reach.
+(TermStore._search) that can take seconds: `not` of an `allOf` of `anyOf`s whose witnesses must
+contain six substrings at once. A term id means nothing outside its store, so a verdict is kept
+under the term's *digest*: a hash of its structure, children by their digests (ALT and AND
+children as a sorted set, as the store treats them). Equal digests are equal structures, hence
+equal languages, so a verdict read back is the verdict a search would reach.
 
-A store's `VerdictBook` holds the verdicts read from disk (`known`) and logs the terms whose
-verdict came from a search (or was read back) each time one is asked about; a grammar saves the
-stretch of the log from its compile to its first mask (compiled_cache.py). Every search is logged,
-not only long ones: a search that was short because its states met earlier searches' verdicts
-would be long in a process that lacks them.
+A store's `VerdictBook` holds the verdicts read from disk (`known`) and, while some grammar's
+compile is open (a `Window`, from its compile to its first mask), logs every term whose verdict
+is asked for: which questions a compile asks depends on term ids (the order in which `any` tries
+children, where a search meets earlier verdicts), so a question cheap here may be a long search
+in another process. The grammar saves what its window logged (compiled_cache.py).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ MAX_LOG = 1 << 20  # logged terms kept per store (the oldest half goes past it)
 class VerdictBook:
     def __init__(self) -> None:
         self.known: dict[bytes, bool] = {}
-        self.searched: set[int] = set()  # term ids whose verdict a search (or `known`) gave
+        self.windows = 0  # compiles logging now
+        self.searches = 0  # emptiness searches run in this store
         self._log: list[int] = []
         self._dropped = 0  # log entries dropped from the front
 
-    def position(self) -> int:
-        """Where the log stands now (for `since`)."""
-        return self._dropped + len(self._log)
+    def open(self) -> Window:
+        return Window(self)
 
     def record(self, term: int) -> None:
         if len(self._log) >= MAX_LOG:
@@ -41,9 +41,35 @@ class VerdictBook:
             self._dropped += half
         self._log.append(term)
 
+    def position(self) -> int:
+        return self._dropped + len(self._log)
+
     def since(self, position: int) -> list[int]:
         """Terms logged since `position`, each once."""
         return list(dict.fromkeys(self._log[max(0, position - self._dropped):]))
+
+
+class Window:
+    """One compile's stretch of the log; closing it more than once is harmless."""
+
+    def __init__(self, book: VerdictBook):
+        self.book = book
+        self.start = book.position()
+        self.searches_at_start = book.searches
+        self.open = True
+        book.windows += 1
+
+    def terms(self) -> list[int]:
+        return self.book.since(self.start)
+
+    def searched(self) -> bool:
+        """Some verdict in this window took a search (the saved ones did not cover it)."""
+        return self.book.searches > self.searches_at_start
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self.book.windows -= 1
 
 
 def term_digest(store, t: int) -> bytes:
