@@ -385,7 +385,7 @@ def load_verdicts(key: str, store) -> bool:
             _remove(path)
             return False
         records[bytes(body[i:i + 16])] = verdict == 1
-    book.known.update(records)
+    book.learn(records)
     try:
         os.utime(path)  # recently used: pruned last
     except OSError:

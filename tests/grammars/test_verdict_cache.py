@@ -214,3 +214,24 @@ def test_a_kept_estimate_is_reused_until_the_token_changes():
     grown = compiled_cache.estimated_bytes(entry)
     entry.compiler.table.extend(range(5000))
     assert compiled_cache.estimated_bytes(entry) > grown + 5000 * compiled_cache.CONTAINER_ENTRY_BYTES
+
+
+def test_logging_stops_with_the_compile_that_asked_for_it(cache_dir):
+    import gc
+
+    from constrain.grammars.json_schema import JsonSchemaError
+
+    book = shared.shared_store().verdicts
+    grammar = json_schema(SCHEMAS["object-key"])
+    assert book.windows == 1  # open until its first mask, or until the grammar is dropped
+    del grammar
+    ENGINES.clear()
+    gc.collect()
+    assert book.windows == 0
+    with pytest.raises(JsonSchemaError):
+        json_schema({"type": "string", "pattern": "a", "not": {"pattern": "a"}, "minLength": 1})
+    with pytest.raises(JsonSchemaError):
+        json_schema({"type": "string", "pattern": "("})
+    assert book.windows == 0
+    json_schema(SCHEMAS["substrings"]).matcher(_vocab())
+    assert book.windows == 0

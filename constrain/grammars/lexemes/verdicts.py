@@ -17,10 +17,12 @@ in another process. The grammar saves what its window logged (compiled_cache.py)
 from __future__ import annotations
 
 import hashlib
+import threading
 
 from constrain.grammars.lexemes.terms import ALT, AND, CAT, NOT, REP
 
 MAX_LOG = 1 << 20  # logged terms kept per store (the oldest half goes past it)
+MAX_KNOWN = 1 << 20  # verdicts read back and kept per store (all dropped past it; files stay)
 
 
 class VerdictBook:
@@ -30,9 +32,16 @@ class VerdictBook:
         self.searches = 0  # emptiness searches run in this store
         self._log: list[int] = []
         self._dropped = 0  # log entries dropped from the front
+        self._lock = threading.Lock()
 
     def open(self) -> Window:
         return Window(self)
+
+    def learn(self, verdicts: dict[bytes, bool]) -> None:
+        """Add verdicts read back from disk."""
+        if len(self.known) + len(verdicts) > MAX_KNOWN:
+            self.known.clear()
+        self.known.update(verdicts)
 
     def record(self, term: int) -> None:
         if len(self._log) >= MAX_LOG:
@@ -57,7 +66,8 @@ class Window:
         self.start = book.position()
         self.searches_at_start = book.searches
         self.open = True
-        book.windows += 1
+        with book._lock:
+            book.windows += 1
 
     def terms(self) -> list[int]:
         return self.book.since(self.start)
@@ -67,9 +77,10 @@ class Window:
         return self.book.searches > self.searches_at_start
 
     def close(self) -> None:
-        if self.open:
-            self.open = False
-            self.book.windows -= 1
+        with self.book._lock:
+            if self.open:
+                self.open = False
+                self.book.windows -= 1
 
 
 def term_digest(store, t: int) -> bytes:
