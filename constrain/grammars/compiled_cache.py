@@ -45,6 +45,7 @@ import hashlib
 import os
 import sys
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -410,8 +411,20 @@ def save_verdicts(key: str, store, terms: list[int]) -> None:
         os.replace(tmp, path)
         if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 64 == 0:  # now and then
             _prune(path.parent, "*.verdicts", MAX_VERDICT_FILES, MAX_VERDICT_BYTES)
+            _remove_stale_temporaries(path.parent)
     except OSError:
         _remove(tmp)
+
+
+def _remove_stale_temporaries(folder: Path, age: float = 3600.0) -> None:
+    """Temporary files a process left when it died between writing and renaming."""
+    now = time.time()
+    for tmp in folder.glob("*.verdicts.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > age:
+                tmp.unlink()
+        except OSError:
+            pass
 
 
 def _remove(path: Path) -> None:

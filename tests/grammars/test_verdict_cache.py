@@ -235,3 +235,12 @@ def test_logging_stops_with_the_compile_that_asked_for_it(cache_dir):
     assert book.windows == 0
     json_schema(SCHEMAS["substrings"]).matcher(_vocab())
     assert book.windows == 0
+
+
+def test_temporaries_left_by_a_dead_writer_are_removed(tmp_path):
+    stale, fresh = tmp_path / "k.verdicts.12.34.tmp", tmp_path / "k.verdicts.56.78.tmp"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    compiled_cache._remove_stale_temporaries(tmp_path)
+    assert not stale.exists() and fresh.exists()
