@@ -101,7 +101,10 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
         def save() -> None:
             window.close()
             if not loaded or window.searched():
-                save_verdicts(key, store, window.terms())
+                try:
+                    save_verdicts(key, store, window.terms())
+                except Exception:  # a cache that cannot be written costs the searches next time, nothing more
+                    pass
 
         grammar.engine.after_first_mask = save
         weakref.finalize(grammar.engine, window.close)  # no matcher ever asked: stop logging with it
