@@ -298,12 +298,12 @@ def mark_good(key: str) -> None:
             return
         path.touch()
         if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 256 == 0:  # now and then, keep it bounded
-            _prune(path.parent)
+            prune_folder(path.parent)
     except OSError:
         pass
 
 
-def _prune(folder: Path, pattern: str = "*.ok", max_entries: int = MAX_DISK_ENTRIES,
+def prune_folder(folder: Path, pattern: str = "*.ok", max_entries: int = MAX_DISK_ENTRIES,
            max_bytes: int | None = None) -> None:
     """Oldest first (by modification time; a read refreshes a verdict file's), until at most
     `max_entries` files and `max_bytes` bytes match `pattern`."""
@@ -397,10 +397,8 @@ def load_verdicts(key: str, store) -> bool:
 def save_verdicts(key: str, store, terms: list[int]) -> None:
     """Write the verdicts of `terms` (those decided) atomically, so a concurrent writer or reader
     never sees half a file; an unwritable cache costs only the searches next time."""
-    from constrain.grammars.lexemes.verdicts import term_digest
-
     decided = [(t, store.known_live(t)) for t in terms]
-    body = b"".join(term_digest(store, t) + bytes((verdict,)) for t, verdict in decided if verdict is not None)
+    body = b"".join(store.digest(t) + bytes((verdict,)) for t, verdict in decided if verdict is not None)
     if not body:
         return
     path = _verdict_path(key)
@@ -410,13 +408,13 @@ def save_verdicts(key: str, store, terms: list[int]) -> None:
         tmp.write_bytes(VERDICT_MAGIC + _verdict_meaning() + body)
         os.replace(tmp, path)
         if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 64 == 0:  # now and then
-            _prune(path.parent, "*.verdicts", MAX_VERDICT_FILES, MAX_VERDICT_BYTES)
-            _remove_stale_temporaries(path.parent)
+            prune_folder(path.parent, "*.verdicts", MAX_VERDICT_FILES, MAX_VERDICT_BYTES)
+            remove_stale_temporaries(path.parent)
     except OSError:
         _remove(tmp)
 
 
-def _remove_stale_temporaries(folder: Path, age: float = 3600.0) -> None:
+def remove_stale_temporaries(folder: Path, age: float = 3600.0) -> None:
     """Temporary files a process left when it died between writing and renaming."""
     now = time.time()
     for tmp in folder.glob("*.verdicts.*.tmp"):

@@ -17,7 +17,7 @@ from constrain.grammars import compiled_cache, json_schema
 from constrain.grammars.compiled_cache import ENGINES
 from constrain.grammars.lexemes import shared
 from constrain.grammars.lexemes import terms as T
-from constrain.grammars.lexemes.verdicts import VerdictBook, term_digest
+from constrain.grammars.lexemes.verdicts import VerdictBook
 from constrain.grammars.vocabulary import TokenVocabulary
 
 # each needs at least one emptiness search (an intersection with a complement)
@@ -161,7 +161,7 @@ def test_writes_are_atomic_under_concurrent_writers(cache_dir, monkeypatch):
     fresh = T.TermStore()
     fresh.verdicts = VerdictBook()
     assert compiled_cache.load_verdicts("same key", fresh)
-    assert fresh.verdicts.known == {term_digest(store, term): True}
+    assert fresh.verdicts.known == {store.digest(term): True}
     assert not list(cache_dir.glob("*.tmp")) and path.read_bytes() == good
 
 
@@ -170,9 +170,9 @@ def test_the_folder_is_pruned_oldest_first(tmp_path):
         p = tmp_path / f"{i}.verdicts"
         p.write_bytes(b"x" * 100)
         os.utime(p, (time.time() - 100 + i, time.time() - 100 + i))
-    compiled_cache._prune(tmp_path, "*.verdicts", max_entries=4)
+    compiled_cache.prune_folder(tmp_path, "*.verdicts", max_entries=4)
     assert sorted(p.name for p in tmp_path.glob("*.verdicts")) == [f"{i}.verdicts" for i in range(2, 6)]
-    compiled_cache._prune(tmp_path, "*.verdicts", max_entries=100, max_bytes=250)
+    compiled_cache.prune_folder(tmp_path, "*.verdicts", max_entries=100, max_bytes=250)
     assert sorted(p.name for p in tmp_path.glob("*.verdicts")) == ["4.verdicts", "5.verdicts"]
 
 
@@ -185,9 +185,9 @@ def test_digests_name_structure_in_any_store():
     one, two = T.TermStore(), T.TermStore()
     two.literal(b"unrelated terms first, so the ids differ")
     a, b = build(one, True), build(two, False)
-    assert term_digest(one, a) == term_digest(two, b)
-    assert term_digest(one, a) != term_digest(one, one.minus(one.literal(b"xy"), one.literal(b"zz")))
-    assert term_digest(one, one.rep(one.byte(1), 2, 3)) != term_digest(one, one.rep(one.byte(1), 2, 4))
+    assert one.digest(a) == two.digest(b)
+    assert one.digest(a) != one.digest(one.minus(one.literal(b"xy"), one.literal(b"zz")))
+    assert one.digest(one.rep(one.byte(1), 2, 3)) != one.digest(one.rep(one.byte(1), 2, 4))
 
 
 def test_a_kept_estimate_is_reused_until_the_token_changes():
@@ -242,5 +242,5 @@ def test_temporaries_left_by_a_dead_writer_are_removed(tmp_path):
     stale.write_bytes(b"half")
     fresh.write_bytes(b"being written")
     os.utime(stale, (time.time() - 7200, time.time() - 7200))
-    compiled_cache._remove_stale_temporaries(tmp_path)
+    compiled_cache.remove_stale_temporaries(tmp_path)
     assert not stale.exists() and fresh.exists()

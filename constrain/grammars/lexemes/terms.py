@@ -32,6 +32,7 @@ computed once per class, not per byte.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import heapq
 
 FULL = (1 << 256) - 1
@@ -491,9 +492,7 @@ class TermStore:
         book = self.verdicts
         known = self._live.get(t)
         if known is None and book is not None and book.known:
-            from constrain.grammars.lexemes.verdicts import term_digest
-
-            known = book.known.get(term_digest(self, t))
+            known = book.known.get(self.digest(t))
             if known is not None:
                 self._live[t] = known
         if known is None:
@@ -787,6 +786,28 @@ class TermStore:
         self._max_min[t] = out
         return out
 
+    # -- structure digests (verdicts.py) -----------------------------------------------------
+    def digest(self, t: int) -> bytes:
+        """16 bytes naming the structure of term `t` in any store (memoized): children by their
+        digests, ALT and AND children as a sorted set. Equal digests, equal languages."""
+        memo = self.digests
+        if t in memo:
+            return memo[t]
+        kind, arg = self.kind, self.arg
+        stack = [t]
+        while stack:  # post-order without recursion: concatenation chains can be thousands long
+            u = stack[-1]
+            if u in memo:
+                stack.pop()
+                continue
+            missing = [c for c in _children(kind[u], arg[u]) if c not in memo]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            memo[u] = _digest(kind[u], arg[u], memo)
+        return memo[t]
+
     # -- debugging -------------------------------------------------------------------------
     def describe(self, t: int, depth: int = 6) -> str:
         k, arg = self.kind[t], self.arg[t]
@@ -963,3 +984,27 @@ def _describe_mask(mask: int) -> str:
 def _show(value: int) -> str:
     c = chr(value)
     return c if 0x21 <= value < 0x7F and c not in "[]-\\" else f"\\x{value:02x}"
+
+
+def _children(k: int, a) -> tuple:
+    if k in (CAT, ALT, AND):
+        return a
+    if k == NOT:
+        return (a,)
+    if k == REP:
+        return (a[0],)
+    return ()
+
+
+def _digest(k: int, a, memo: dict[int, bytes]) -> bytes:
+    if k == CAT:
+        payload = memo[a[0]] + memo[a[1]]
+    elif k in (ALT, AND):
+        payload = b"".join(sorted(memo[c] for c in a))
+    elif k == NOT:
+        payload = memo[a]
+    elif k == REP:
+        payload = memo[a[0]] + repr(a[1:]).encode()
+    else:  # leaves: byte sets, code point sets, tags, counters; their payloads are plain data
+        payload = repr((type(a).__name__, a)).encode()
+    return hashlib.blake2b(bytes((k,)) + payload, digest_size=16).digest()

@@ -3,9 +3,9 @@
 Whether an intersection of patterns (AND, NOT) is empty is decided by a search
 (TermStore._search) that can take seconds: `not` of an `allOf` of `anyOf`s whose witnesses must
 contain six substrings at once. A term id means nothing outside its store, so a verdict is kept
-under the term's *digest*: a hash of its structure, children by their digests (ALT and AND
-children as a sorted set, as the store treats them). Equal digests are equal structures, hence
-equal languages, so a verdict read back is the verdict a search would reach.
+under the term's *digest* (TermStore.digest): a hash of its structure, children by their digests
+(ALT and AND children as a sorted set, as the store treats them). Equal digests are equal
+structures, hence equal languages, so a verdict read back is the verdict a search would reach.
 
 A store's `VerdictBook` holds the verdicts read from disk (`known`) and, while some grammar's
 compile is open (a `Window`, from its compile to its first mask), logs every term whose verdict
@@ -16,10 +16,7 @@ in another process. The grammar saves what its window logged (compiled_cache.py)
 
 from __future__ import annotations
 
-import hashlib
 import threading
-
-from constrain.grammars.lexemes.terms import ALT, AND, CAT, NOT, REP
 
 MAX_LOG = 1 << 20  # logged terms kept per store (the oldest half goes past it)
 MAX_KNOWN = 1 << 20  # verdicts read back and kept per store (all dropped past it; files stay)
@@ -81,51 +78,3 @@ class Window:
             if self.open:
                 self.open = False
                 self.book.windows -= 1
-
-
-def term_digest(store, t: int) -> bytes:
-    """16 bytes naming the structure of term `t` in any store (memoized per store)."""
-    memo: dict[int, bytes] = store.digests
-    if t in memo:
-        return memo[t]
-    kind, arg = store.kind, store.arg
-    stack = [t]
-    while stack:  # post-order without recursion: concatenation chains can be thousands long
-        u = stack[-1]
-        if u in memo:
-            stack.pop()
-            continue
-        children = _children(kind[u], arg[u])
-        missing = [c for c in children if c not in memo]
-        if missing:
-            stack.extend(missing)
-            continue
-        stack.pop()
-        memo[u] = _digest(kind[u], arg[u], memo)
-    return memo[t]
-
-
-def _children(k: int, a) -> tuple:
-    if k == CAT:
-        return a
-    if k in (ALT, AND):
-        return a
-    if k == NOT:
-        return (a,)
-    if k == REP:
-        return (a[0],)
-    return ()
-
-
-def _digest(k: int, a, memo: dict[int, bytes]) -> bytes:
-    if k == CAT:
-        payload = memo[a[0]] + memo[a[1]]
-    elif k in (ALT, AND):
-        payload = b"".join(sorted(memo[c] for c in a))
-    elif k == NOT:
-        payload = memo[a]
-    elif k == REP:
-        payload = memo[a[0]] + repr(a[1:]).encode()
-    else:  # leaves: byte sets, code point sets, tags, counters; their payloads are plain data
-        payload = repr((type(a).__name__, a)).encode()
-    return hashlib.blake2b(bytes((k,)) + payload, digest_size=16).digest()
