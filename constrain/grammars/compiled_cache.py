@@ -11,13 +11,32 @@ entry handed out since its last estimate is walked again at a later store (the e
 and the one handed out longest ago: REMEASURE_PER_STORE in all) and every REMEASURE_EVERY_HITS
 lookups of it. Entries not used since their estimate are not walked again: an estimate walks up
 to 200,000 objects, and re-walking every entry made compiles in a process that had cached a
-hundred large schemas 30x slower. A grammar object
-in use keeps its engine alive whatever the cache drops.
+hundred large schemas 30x slower. Most of what a JSON Schema grammar owns is its compiler (the
+document, its positions and shapes), which rarely grows after the compile: its estimate is kept
+while its `size_token` stays the same (GrowsRarely), so a re-estimate walks only the memos; the
+JSON Schema dialects and `referencing` registries (every draft's meta-schemas) count as shared.
+On 60 grammars of MaskBench's sample that took an estimate from 1.65 ms to 1.04 ms for a first
+walk and 0.14 ms for a later one (before, every walk was a first walk: two or three per compile). A grammar
+object in use keeps its engine alive whatever the cache drops.
 
-On disk (`$CONSTRAIN_CACHE_DIR/grammars`, else ~/.cache/constrain/grammars) a JSON Schema that
-compiled once is marked as known-good, keyed by its content, options and the compiler's version:
-a later process then compiles it lazily, position by position as generation reaches them, instead
-of checking every position for refusals first. At most `MAX_DISK_ENTRIES` marks are kept.
+On disk (`$CONSTRAIN_CACHE_DIR/grammars`, else ~/.cache/constrain/grammars), per JSON Schema,
+keyed by its content, options and the compiler's version (not with a `registry`, which is known
+only by id, nor `lenient`, which warns at each compile):
+
+- `<key>.ok`: the schema compiled without a refusal; a later process then compiles it lazily,
+  position by position as generation reaches them, instead of checking every position for
+  refusals first. At most `MAX_DISK_ENTRIES` marks are kept.
+- `<key>.verdicts`: the verdicts of every emptiness question its compile and first mask asked
+  (lexemes/verdicts.py: "is this intersection of patterns empty?", keyed by a digest of the term's
+  structure, so valid in any process), which a later process reads instead of searching: the
+  searches are the multi-second part of a compile (`not` over an `allOf` of `anyOf` patterns),
+  and rebuilding the rest is milliseconds. Plain bytes (no pickle): a magic line, a fingerprint of
+  what the digests mean (compiler and package versions, the term algebra's source), 17-byte
+  records; a file that does not match, is truncated or holds a byte other than 0/1 is removed and
+  ignored. Written to a temporary file and moved into place with os.replace, so concurrent writers
+  never leave a torn file. At most MAX_VERDICT_FILES files and MAX_VERDICT_BYTES bytes, the least
+  recently read or written removed first. The in-memory cache stays the only owner of compiled
+  engines: nothing on disk is an engine.
 """
 
 from __future__ import annotations
@@ -27,10 +46,11 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -67,12 +87,16 @@ def _configured_bytes() -> int:
 # (the vocabulary trie and its walk form, the shared lexeme store and its DFA, the tokenizer's
 # vocabulary), so they are not counted against one entry. A class lists its attributes that point
 # at shared state in NOT_OWNED.
+# The JSON Schema dialects and `referencing`'s registries are shared too: a registry holds every
+# meta-schema of every draft (walking them was over a third of each estimate), and what a grammar's
+# own registry adds (its document's resources) the compiler also holds directly.
 _SHARED_TYPES = ("VocabularyTrie", "WalkTrie", "TermStore", "JsonTerms", "LazyDFA", "TokenVocabulary", "Lark",
-                 "ModuleType")
+                 "ModuleType", "Dialect", "Registry", "Resolver", "Specification")
 CONTAINER_ENTRY_BYTES = 64  # bytes per dict/list entry beyond what the entry refers to (pointers, hash slots)
 
 
 _SCALARS = (bool, int, float, complex, type(None), type, np.generic)
+_PLAIN_SCALARS = frozenset((bool, int, float, complex, type(None), type))  # exact types, skipped before a push
 _shared_by_type: dict[type, bool] = {}
 
 
@@ -83,21 +107,53 @@ def _is_shared(kind: type) -> bool:
     return shared
 
 
+class GrowsRarely(Protocol):
+    """An object whose estimate is kept between walks: most of what it owns is built once (a
+    schema compiler's document, positions and shapes) while the memos around it grow with every
+    mask, so re-walking it at each re-measure of its grammar is wasted work."""
+
+    def size_token(self) -> Hashable:
+        """A cheap value that changes whenever what the object owns may have grown."""
+
+
+# (token, bytes) of the objects with a size_token, from their last walk
+_KEPT_ESTIMATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def estimated_bytes(obj, *, max_objects: int = 200_000) -> int:
     """Bytes held by `obj` and what it owns: numpy arrays by their buffers, containers by their
     entries, other objects by their attributes; shared objects are skipped and every object is
-    counted once. Walks at most `max_objects` objects (then the estimate is a lower bound)."""
-    seen: set[int] = set()
+    counted once. Walks at most `max_objects` objects (then the estimate is a lower bound).
+
+    An object with a `size_token` (GrowsRarely) whose token is unchanged since its last walk counts
+    its last estimate without being walked; what it shares with the rest of the entry may then be
+    counted twice (an estimate too high, never too low)."""
+    return _walk(obj, set(), max_objects, root=True)
+
+
+def _walk(obj, seen: set[int], max_objects: int, root: bool = False) -> int:
+    # Exact-type tests first and scalars filtered before they are pushed: most objects are the
+    # schema document's strings and small tuples, and this loop is most of what an estimate costs.
+    plain = _PLAIN_SCALARS
+    getsizeof = sys.getsizeof
     stack = [obj]
     total = 0
     while stack and len(seen) < max_objects:
         item = stack.pop()
-        if isinstance(item, _SCALARS) or id(item) in seen:
+        key = id(item)
+        if key in seen:
             continue
-        seen.add(id(item))
+        seen.add(key)
         kind = type(item)
         if kind is str or kind is bytes:
-            total += sys.getsizeof(item)
+            total += getsizeof(item)
+        elif kind is tuple or kind is list or kind is set or kind is frozenset:
+            total += getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
+            stack.extend([v for v in item if type(v) not in plain])
+        elif kind is dict:
+            total += getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
+            stack.extend([k for k in item if type(k) not in plain])
+            stack.extend([v for v in item.values() if type(v) not in plain])
         elif kind is np.ndarray:
             owner = item
             while isinstance(owner.base, np.ndarray):
@@ -105,23 +161,34 @@ def estimated_bytes(obj, *, max_objects: int = 200_000) -> int:
             if owner is item or id(owner) not in seen:
                 seen.add(id(owner))
                 total += owner.nbytes
-        elif kind is dict:
-            total += sys.getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
-            stack.extend(k for k in item if not isinstance(k, _SCALARS))
-            stack.extend(v for v in item.values() if not isinstance(v, _SCALARS))
-        elif kind is tuple or kind is list or kind is set or kind is frozenset:
-            total += sys.getsizeof(item) + CONTAINER_ENTRY_BYTES * len(item)
-            stack.extend(v for v in item if not isinstance(v, _SCALARS))
-        elif _is_shared(kind) or callable(item):
+        elif isinstance(item, _SCALARS) or _is_shared(kind) or callable(item):
             continue
+        elif _grows_rarely(kind) and not (root and item is obj):
+            token = item.size_token()
+            kept = _KEPT_ESTIMATES.get(item)
+            if kept is None or kept[0] != token:
+                seen.discard(key)
+                kept = (token, _walk(item, seen, max_objects, root=True))
+                _KEPT_ESTIMATES[item] = kept
+            total += kept[1]
         elif hasattr(item, "__dict__"):
-            total += sys.getsizeof(item)
+            total += getsizeof(item)
             not_owned = getattr(kind, "NOT_OWNED", ())
-            stack.extend(v for k, v in vars(item).items() if k not in not_owned)
+            stack.extend([v for k, v in vars(item).items() if k not in not_owned and type(v) not in plain])
         elif hasattr(kind, "__slots__"):
-            total += sys.getsizeof(item)
-            stack.extend(getattr(item, name, None) for name in kind.__slots__)
+            total += getsizeof(item)
+            stack.extend([getattr(item, name, None) for name in kind.__slots__])
     return total
+
+
+_grows_rarely_by_type: dict[type, bool] = {}
+
+
+def _grows_rarely(kind: type) -> bool:
+    known = _grows_rarely_by_type.get(kind)
+    if known is None:
+        known = _grows_rarely_by_type[kind] = callable(getattr(kind, "size_token", None))
+    return known
 
 
 class CompiledGrammarCache(Generic[T]):
@@ -230,17 +297,136 @@ def mark_good(key: str) -> None:
         if path.exists():
             return
         path.touch()
-        if hash(key) % 256 == 0:  # now and then, keep the folder bounded
-            _prune(path.parent)
+        if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 256 == 0:  # now and then, keep it bounded
+            prune_folder(path.parent)
     except OSError:
         pass
 
 
-def _prune(folder: Path) -> None:
-    entries = sorted(folder.glob("*.ok"), key=lambda p: p.stat().st_mtime)
-    for stale in entries[: max(0, len(entries) - MAX_DISK_ENTRIES)]:
+def prune_folder(folder: Path, pattern: str = "*.ok", max_entries: int = MAX_DISK_ENTRIES,
+           max_bytes: int | None = None) -> None:
+    """Oldest first (by modification time; a read refreshes a verdict file's), until at most
+    `max_entries` files and `max_bytes` bytes match `pattern`."""
+    entries = []
+    for path in folder.glob(pattern):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        entries.append((info.st_mtime, info.st_size, path))
+    entries.sort()
+    total = sum(size for _, size, _ in entries)
+    count = len(entries)
+    for _, size, stale in entries:
+        if count <= max_entries and (max_bytes is None or total <= max_bytes):
+            break
         try:
             stale.unlink()
         except OSError:
             pass
-    _ = time  # (mtime order: the oldest marks go first)
+        count -= 1
+        total -= size
+
+
+# -- verdicts of long emptiness searches (lexemes/verdicts.py), per grammar ------------------------
+# A file holds the digests and verdicts of the long searches one grammar needed from its compile to
+# its first mask: MAGIC, then the 32-byte fingerprint of what the digests mean (compiler version,
+# package version, the term algebra's source), then 17-byte records (digest, verdict 0 or 1). Plain
+# bytes, no pickle: a damaged, truncated or foreign file is detected, removed and ignored.
+VERDICT_MAGIC = b"constrain-verdicts\n"
+VERDICT_RECORD = 17
+MAX_VERDICT_FILES = 4096
+MAX_VERDICT_BYTES = 64 << 20
+_meaning: bytes | None = None
+
+
+def _verdict_meaning() -> bytes:
+    """What the digests and verdicts depend on: a different term algebra writes other files."""
+    global _meaning
+    if _meaning is None:
+        import constrain
+        from constrain.grammars.lexemes import terms, verdicts
+
+        h = hashlib.sha256(f"{COMPILER_VERSION}:{constrain.__version__}".encode())
+        for module in (terms, verdicts):
+            try:
+                h.update(Path(module.__file__ or "").read_bytes())
+            except OSError:
+                h.update(module.__name__.encode())
+        _meaning = h.digest()
+    return _meaning
+
+
+def _verdict_path(key: str) -> Path:
+    digest = hashlib.sha256(f"{COMPILER_VERSION}:{key}".encode()).hexdigest()[:40]
+    return _disk_dir() / f"{digest}.verdicts"
+
+
+def load_verdicts(key: str, store) -> bool:
+    """Add the verdicts a previous process saved for this grammar to `store`'s book; False if it
+    saved none (or its file is unreadable, damaged or from another version, which is removed)."""
+    book = store.verdicts
+    if book is None:
+        return False
+    path = _verdict_path(key)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    head = len(VERDICT_MAGIC) + 32
+    body = memoryview(data)[head:]
+    if (not data.startswith(VERDICT_MAGIC) or data[len(VERDICT_MAGIC):head] != _verdict_meaning()
+            or len(body) % VERDICT_RECORD or not body):
+        _remove(path)
+        return False
+    records = {}
+    for i in range(0, len(body), VERDICT_RECORD):
+        verdict = body[i + 16]
+        if verdict > 1:
+            _remove(path)
+            return False
+        records[bytes(body[i:i + 16])] = verdict == 1
+    book.learn(records)
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return True
+
+
+def save_verdicts(key: str, store, terms: list[int]) -> None:
+    """Write the verdicts of `terms` (those decided) atomically, so a concurrent writer or reader
+    never sees half a file; an unwritable cache costs only the searches next time."""
+    decided = [(t, store.known_live(t)) for t in terms]
+    body = b"".join(store.digest(t) + bytes((verdict,)) for t, verdict in decided if verdict is not None)
+    if not body:
+        return
+    path = _verdict_path(key)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(VERDICT_MAGIC + _verdict_meaning() + body)
+        os.replace(tmp, path)
+        if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 64 == 0:  # now and then
+            prune_folder(path.parent, "*.verdicts", MAX_VERDICT_FILES, MAX_VERDICT_BYTES)
+            remove_stale_temporaries(path.parent)
+    except OSError:
+        _remove(tmp)
+
+
+def remove_stale_temporaries(folder: Path, age: float = 3600.0) -> None:
+    """Temporary files a process left when it died between writing and renaming."""
+    now = time.time()
+    for tmp in folder.glob("*.verdicts.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > age:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

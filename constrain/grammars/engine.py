@@ -9,6 +9,8 @@ memoized, so recurring states cost one dict lookup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from constrain.grammars.lark_frontend import ParsedGrammar
 from constrain.grammars.lexer_states import VIOLATION, LexerAutomaton
 from constrain.grammars.lexer_tables import LexerTables
@@ -29,6 +31,7 @@ class GrammarEngine:
         self._step: dict[tuple[int, int], int] = {}
         self._accepting: dict[int, bool] = {}
         self.mask_builders: dict = {}  # per vocabulary fingerprint, filled by Grammar.matcher
+        self.after_first_mask: Callable[[], None] | None = None  # run once the first mask is built
         self._tables = None
         stack = (grammar.start_state,)
         self.start = self.intern({(stack, self.context_start(stack), 0)})

@@ -56,6 +56,9 @@ class CompiledGrammar:
         if masks is None:
             masks = self._mask_builder(load_trie(vocab))
             self.engine.mask_builders[fingerprint] = masks
+            done, self.engine.after_first_mask = self.engine.after_first_mask, None
+            if done is not None:
+                done()
         return GrammarMatcher(self.engine, vocab, masks)
 
     def accepts_bytes(self, data: bytes) -> bool:

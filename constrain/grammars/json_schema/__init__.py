@@ -16,8 +16,9 @@ docs/json_schema.md for the decisions (property order, strict mode, formats, whi
 from __future__ import annotations
 
 import json
+import weakref
 
-from constrain.grammars.compiled_cache import known_good, mark_good
+from constrain.grammars.compiled_cache import known_good, load_verdicts, mark_good, save_verdicts
 from constrain.grammars.json_schema.errors import (
     InvalidSchemaError,
     JsonSchemaError,
@@ -65,9 +66,14 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
     options = f"ws={whitespace or 0};strict={strict};lenient={lenient};registry={id(registry) if registry else 0}"
 
     key = content_hash("json-schema", options, text)
+    persisted = registry is None and not lenient  # a registry is known by id(); lenient warns once per compile
+    windows = []
 
     def build():
         store = shared_store()
+        if persisted and store.verdicts is not None:
+            loaded = load_verdicts(key, store)
+            windows.append((store.verdicts.open(), loaded, store))
         compiler = SchemaCompiler(root, store=store, whitespace=whitespace or None, strict=strict, lenient=lenient,
                                   registry=registry)
         try:
@@ -83,4 +89,23 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
         except RecursionError:
             raise SchemaTooLargeError("schema nests too deeply") from None
 
-    return LexemeGrammar(key, build, f"json_schema({text[:50]})")
+    try:
+        grammar = LexemeGrammar(key, build, f"json_schema({text[:50]})")
+    except BaseException:
+        for window, _, _ in windows:
+            window.close()
+        raise
+    if windows:  # compiled here, not found in the cache: what its verdicts took goes to disk
+        window, loaded, store = windows[0]
+
+        def save() -> None:
+            window.close()
+            if not loaded or window.searched():
+                try:
+                    save_verdicts(key, store, window.terms())
+                except Exception:  # a cache that cannot be written costs the searches next time, nothing more
+                    pass
+
+        grammar.engine.after_first_mask = save
+        weakref.finalize(grammar.engine, window.close)  # no matcher ever asked: stop logging with it
+    return grammar

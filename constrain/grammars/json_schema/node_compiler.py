@@ -144,6 +144,12 @@ class SchemaCompiler:
         self._add_node(("nothing",), None, Node("(no value)"))
         self.root_id = self.node_id(root, self.root_ctx)
 
+    def size_token(self) -> tuple:
+        """Changes when the compiler may own more (compiled_cache.GrowsRarely): its tables only
+        grow, and a position compiles in place of its None."""
+        return (len(self.nodes), self.nodes.count(None), len(self.objects), len(self.arrays), len(self._local),
+                len(self._ids), len(self._validators), len(self._native), self._undeclared.built)
+
     # ------------------------------------------------------------------ the node table
     def _add_node(self, key, source, node: Node | None = None) -> int:
         nid = len(self.nodes)

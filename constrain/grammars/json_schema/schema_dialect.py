@@ -142,6 +142,11 @@ class UndeclaredView:
         self._document = None
         self._registry = None
 
+    @property
+    def built(self) -> bool:
+        """The translation was made (or found unneeded): what the view owns no longer changes."""
+        return self._built
+
     def _build(self) -> None:
         self._built = True
         if not isinstance(self._root, Mapping):

@@ -13,6 +13,7 @@ which a complete text can still be reached, and no lexeme may accept the empty s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from constrain.grammars.lexemes.terms import FilterTag, TermStore
@@ -60,6 +61,7 @@ class LexemeEngine:
         self._step: dict[int, int] = {}
         self._accepting: dict[int, bool] = {}
         self.mask_builders: dict = {}  # per vocabulary fingerprint, filled by the grammar
+        self.after_first_mask: Callable[[], None] | None = None  # run once the first mask is built
         hyps = []
         for config in parser.start_configs():
             term = parser.lexemes(config)

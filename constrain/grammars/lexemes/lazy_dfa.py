@@ -107,12 +107,16 @@ class LazyDFA:
         return len(self.terms) > self.max_states
 
     def build(self, idx: int, ahead: int = EXPAND_AHEAD) -> None:
-        """Rows for state `idx` and, breadth first, up to `ahead` states below it."""
+        """Rows for state `idx` and, breadth first, up to `ahead` states below it. States with
+        intersections or complements are not built ahead: their rows may need emptiness searches,
+        and which of them a walk reaches depends on the walk only, so another process that reads
+        the verdicts saved for a grammar (verdicts.py) asks the same questions."""
         queue = [idx]
         made = 0
+        boolean = self.store.boolean
         while queue and made <= ahead:
             s = queue.pop(0)
-            if self.built[s]:
+            if self.built[s] or (s != idx and boolean[self.terms[s]]):
                 continue
             self._build_row(s)
             made += 1

@@ -17,6 +17,7 @@ import threading
 
 from constrain.grammars.lexemes.lazy_dfa import LazyDFA
 from constrain.grammars.lexemes.terms import TermStore
+from constrain.grammars.lexemes.verdicts import VerdictBook
 
 MAX_TERMS = 400_000
 MAX_WALKS = 4096  # memoized walks per vocabulary (each holds a packed mask, 6 KiB for 49k tokens)
@@ -31,6 +32,7 @@ class LexerStore(TermStore):
         self.lock = threading.RLock()
         self._walks: dict[str, dict] = {}
         self.helpers: dict = {}  # builders of terms cached per store (e.g. JSON text pieces)
+        self.verdicts = VerdictBook()  # long emptiness searches, saved per grammar (compiled_cache.py)
 
     def walks(self, vocabulary_key: str) -> dict:
         memo = self._walks.get(vocabulary_key)

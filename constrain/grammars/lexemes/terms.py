@@ -32,6 +32,7 @@ computed once per class, not per byte.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import heapq
 
 FULL = (1 << 256) - 1
@@ -82,6 +83,8 @@ class TermStore:
         self._clamped: dict[tuple, int] = {}
         self._max_min: dict[int, int | None] = {}
         self.length_unit: int | None = None  # the unit REPs of length bounds count (one encoded character)
+        self.verdicts = None  # a lexemes.verdicts.VerdictBook: verdicts of emptiness, shared with later processes
+        self.digests: dict[int, bytes] = {}  # term -> its structure's digest (lexemes/verdicts.py)
         self.empty = self._add(EMPTY, None, False, False)
         self.eps = self._add(EPS, None, True, False)
         self.anything = self.neg(self.empty)  # every byte string
@@ -476,32 +479,52 @@ class TermStore:
     def is_live(self, t: int, budget: int = 200_000) -> bool:
         """The language of `t` is not empty. Syntactic unless `t` holds AND/NOT, where a
         depth-first search for an accepting derivative decides (depth first: length bounds like
-        REP(char, 5000, 6000) are met by going deep, not wide)."""
+        REP(char, 5000, 6000) are met by going deep, not wide).
+
+        With a VerdictBook (lexemes/verdicts.py) a verdict saved by an earlier process is used
+        instead of deciding again, and while a grammar compiles every verdict asked for is logged
+        (a cheap one here may be a long search there: which children an `any` tries first, and
+        where a search meets earlier verdicts, follow term ids, which differ between processes)."""
         if t == self.empty:
             return False
         if not self.boolean[t]:
             return True
+        book = self.verdicts
         known = self._live.get(t)
-        if known is not None:
-            return known
+        if known is None and book is not None and book.known:
+            known = book.known.get(self.digest(t))
+            if known is not None:
+                self._live[t] = known
+        if known is None:
+            known = self._decide_live(t, budget)
+            self._live[t] = known
+        if book is not None and book.windows:
+            book.record(t)
+        return known
+
+    def _decide_live(self, t: int, budget: int) -> bool:
         k = self.kind[t]
         if k == ALT:  # structure first: only AND/NOT nodes themselves need a search
             children = sorted(self.arg[t], key=self.boolean.__getitem__)  # syntactic ones first
-            result = any(self.is_live(c, budget) for c in children)
-        elif k == CAT:
-            result = self.is_live(self.arg[t][0], budget) and self.is_live(self.arg[t][1], budget)
-        elif k == REP:
-            result = self.arg[t][1] == 0 or self.is_live(self.arg[t][0], budget)
-        else:
-            result = self._minus_finite_is_live(t) if k == AND else None
-            if result is None and k == AND:
-                result = self._short_enough_is_live(t)
-            if result is None:
-                result = self._search_accepting(t, budget)
-        self._live[t] = result
+            return any(self.is_live(c, budget) for c in children)
+        if k == CAT:
+            return self.is_live(self.arg[t][0], budget) and self.is_live(self.arg[t][1], budget)
+        if k == REP:
+            return self.arg[t][1] == 0 or self.is_live(self.arg[t][0], budget)
+        result = self._minus_finite_is_live(t) if k == AND else None
+        if result is None and k == AND:
+            result = self._short_enough_is_live(t)
+        if result is None:
+            if self.verdicts is not None:
+                self.verdicts.searches += 1
+            result = self._search(t, budget)
         return result
 
-    def _search_accepting(self, start: int, budget: int) -> bool:
+    def known_live(self, t: int) -> bool | None:
+        """is_live's verdict on `t` if already decided, else None (never searches)."""
+        return self._live.get(t)
+
+    def _search(self, start: int, budget: int) -> bool:
         """Best-first search (depth + a lower bound of the bytes still needed, deeper first among
         equals) for an accepting derivative: short completions (a string that only has to avoid a
         few literals) are found in a few steps, and long ones (at least 5000 characters of a
@@ -763,6 +786,28 @@ class TermStore:
         self._max_min[t] = out
         return out
 
+    # -- structure digests (verdicts.py) -----------------------------------------------------
+    def digest(self, t: int) -> bytes:
+        """16 bytes naming the structure of term `t` in any store (memoized): children by their
+        digests, ALT and AND children as a sorted set. Equal digests, equal languages."""
+        memo = self.digests
+        if t in memo:
+            return memo[t]
+        kind, arg = self.kind, self.arg
+        stack = [t]
+        while stack:  # post-order without recursion: concatenation chains can be thousands long
+            u = stack[-1]
+            if u in memo:
+                stack.pop()
+                continue
+            missing = [c for c in _children(kind[u], arg[u]) if c not in memo]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            memo[u] = _digest(kind[u], arg[u], memo)
+        return memo[t]
+
     # -- debugging -------------------------------------------------------------------------
     def describe(self, t: int, depth: int = 6) -> str:
         k, arg = self.kind[t], self.arg[t]
@@ -939,3 +984,27 @@ def _describe_mask(mask: int) -> str:
 def _show(value: int) -> str:
     c = chr(value)
     return c if 0x21 <= value < 0x7F and c not in "[]-\\" else f"\\x{value:02x}"
+
+
+def _children(k: int, a) -> tuple:
+    if k in (CAT, ALT, AND):
+        return a
+    if k == NOT:
+        return (a,)
+    if k == REP:
+        return (a[0],)
+    return ()
+
+
+def _digest(k: int, a, memo: dict[int, bytes]) -> bytes:
+    if k == CAT:
+        payload = memo[a[0]] + memo[a[1]]
+    elif k in (ALT, AND):
+        payload = b"".join(sorted(memo[c] for c in a))
+    elif k == NOT:
+        payload = memo[a]
+    elif k == REP:
+        payload = memo[a[0]] + repr(a[1:]).encode()
+    else:  # leaves: byte sets, code point sets, tags, counters; their payloads are plain data
+        payload = repr((type(a).__name__, a)).encode()
+    return hashlib.blake2b(bytes((k,)) + payload, digest_size=16).digest()
