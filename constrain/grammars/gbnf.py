@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import re
 
+from constrain.grammars import python_regex
 from constrain.grammars.errors import GrammarError
 from constrain.grammars.lark_text import lark_regex_literal
-from constrain.grammars.regex_program import sre_parse
 
 MAX_TERMINAL_REGEX = 100_000  # characters of the pattern one regular rule becomes
 MAX_GROUP_NESTING = 100  # deeper groups are refused: the conversion and lark recurse per level
@@ -381,7 +381,7 @@ class _Converter:
 
 def _max_width(regex: str) -> int:
     try:
-        return sre_parse.parse(regex).getwidth()[1]
+        return python_regex.max_width(regex)
     except Exception:  # noqa: BLE001 - only an ordering heuristic
         return 0
 

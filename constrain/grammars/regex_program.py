@@ -10,27 +10,13 @@ from __future__ import annotations
 
 import re
 
-try:  # Python >= 3.11
-    import re._constants as sre
-    import re._parser as sre_parse
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as sre
-    import sre_parse
-
-from constrain.grammars import charsets
+from constrain.grammars import python_regex
+from constrain.grammars.charsets import CharSet
 from constrain.grammars.errors import GrammarError
+from constrain.grammars.python_regex import sre
 from constrain.grammars.utf8_ranges import remove_surrogates, utf8_sequences
 
 MAX_PROGRAM_SIZE = 200_000
-
-_CATEGORY_PATTERN = {
-    sre.CATEGORY_DIGIT: (r"\d", False),
-    sre.CATEGORY_NOT_DIGIT: (r"\d", True),
-    sre.CATEGORY_SPACE: (r"\s", False),
-    sre.CATEGORY_NOT_SPACE: (r"\s", True),
-    sre.CATEGORY_WORD: (r"\w", False),
-    sre.CATEGORY_NOT_WORD: (r"\w", True),
-}
 
 
 class Program:
@@ -50,7 +36,7 @@ class Program:
 def compile_regex(pattern: str, what: str) -> Program:
     """Compile `pattern` (Python syntax, lark's to_regexp() form). `what` names it in errors."""
     try:
-        parsed = sre_parse.parse(pattern, 0)
+        parsed = python_regex.parse(pattern, 0)
     except re.error as exc:
         raise GrammarError(f"{what}: invalid regular expression {pattern!r}: {exc}") from None
     program = Program()
@@ -87,12 +73,11 @@ class _Builder:
 
     def node(self, op, av, flags, nxt) -> int:
         if op is sre.LITERAL:
-            return self.charset([(av, av)], flags, nxt)
+            return self.charset(CharSet([(av, av)]), flags, nxt)
         if op is sre.NOT_LITERAL:
-            return self.charset(self._negate([(av, av)], flags), 0, nxt)
+            return self.charset(python_regex.negated(CharSet([(av, av)]), flags), 0, nxt)
         if op is sre.ANY:
-            allowed = [(0, 0x10FFFF)] if flags & re.DOTALL else charsets.complement([(10, 10)])
-            return self.charset(allowed, 0, nxt)
+            return self.charset(python_regex.any_char(flags), 0, nxt)
         if op is sre.IN:
             return self.char_class(av, flags, nxt)
         if op is sre.BRANCH:
@@ -103,15 +88,7 @@ class _Builder:
         if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
             low, high, sub = av
             return self.repeat(list(sub.data), flags, low, high, op is sre.MAX_REPEAT, nxt)
-        if op is getattr(sre, "POSSESSIVE_REPEAT", None) or op is getattr(sre, "ATOMIC_GROUP", None):
-            self.refuse("a possessive quantifier or atomic group")
-        if op in (sre.ASSERT, sre.ASSERT_NOT):
-            self.refuse("a lookaround assertion")
-        if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
-            self.refuse("a backreference")
-        if op is sre.AT:
-            self.refuse("an anchor or word boundary")
-        self.refuse(f"the unsupported construct {op}")
+        self.refuse(python_regex.refusal(op))
 
     def alternation(self, entries: list[int]) -> int:
         entry = entries[-1]
@@ -135,41 +112,18 @@ class _Builder:
         return nxt
 
     def char_class(self, items, flags, nxt) -> int:
-        negate = False
-        intervals = []
-        for op, av in items:
-            if op is sre.NEGATE:
-                negate = True
-            elif op is sre.LITERAL:
-                intervals.append((av, av))
-            elif op is sre.RANGE:
-                intervals.append(av)
-            elif op is sre.CATEGORY:
-                intervals.extend(self.category(av, flags))
-            else:
-                self.refuse(f"the unsupported class item {op}")
-        intervals = charsets.normalize(intervals)
+        try:
+            chars, negate = python_regex.class_items(items, flags)
+        except python_regex.UnsupportedClass as exc:
+            self.refuse(str(exc))
         if negate:
-            return self.charset(self._negate(intervals, flags), 0, nxt)
-        return self.charset(intervals, flags, nxt)
+            return self.charset(python_regex.negated(chars, flags), 0, nxt)
+        return self.charset(chars, flags, nxt)
 
-    def category(self, code, flags):
-        if code not in _CATEGORY_PATTERN:
-            self.refuse(f"the unsupported class {code}")
-        pattern, negated = _CATEGORY_PATTERN[code]
-        intervals = list(charsets.category(pattern, bool(flags & re.ASCII)))
-        return charsets.complement(intervals) if negated else intervals
-
-    def _negate(self, intervals, flags):
-        if flags & re.IGNORECASE:
-            intervals = charsets.ignore_case(intervals, bool(flags & re.ASCII))
-        return charsets.complement(intervals)
-
-    def charset(self, intervals, flags, nxt) -> int:
-        if flags & re.IGNORECASE:
-            intervals = charsets.ignore_case(charsets.normalize(intervals), bool(flags & re.ASCII))
+    def charset(self, chars: CharSet, flags, nxt) -> int:
+        chars = python_regex.case_folded(chars, flags)
         sequences = []
-        for lo, hi in remove_surrogates(charsets.normalize(intervals)):
+        for lo, hi in remove_surrogates(list(chars.ranges)):
             sequences.extend(utf8_sequences(lo, hi))
         if not sequences:
             self.refuse("a character class that matches nothing")

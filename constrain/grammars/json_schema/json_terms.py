@@ -15,13 +15,7 @@ taken within the narrower discipline of its operand, so it never admits a value 
 
 from __future__ import annotations
 
-from constrain.grammars.json_schema.charset import (
-    ANY_CHAR,
-    ESCAPABLE,
-    RAW_ALLOWED,
-    SHORT_ESCAPES,
-    CharSet,
-)
+from constrain.grammars.charsets import ANY_CHAR, CharSet
 from constrain.grammars.json_schema.numbers import ANY_NUMBER
 from constrain.grammars.lexemes.from_regex import regex_term
 from constrain.grammars.lexemes.terms import INFINITE, TermStore
@@ -29,6 +23,12 @@ from constrain.grammars.lexemes.terms import INFINITE, TermStore
 # Exponent-free numbers: the spelling of every bounded number (see numbers.py).
 NO_EXPONENT_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
 JSON_WHITESPACE = (0x20, 0x09, 0x0A, 0x0D)
+
+SHORT_ESCAPES = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x08: "b", 0x0C: "f", 0x0A: "n", 0x0D: "r", 0x09: "t"}
+# Code points a string may hold unescaped: all but controls, quote and backslash.
+RAW_ALLOWED = ANY_CHAR.minus(CharSet([(0, 0x1F)])).minus(CharSet.of('"\\'))
+# Code points json.dumps may spell as \\uXXXX: controls always, non-ASCII with ensure_ascii=True.
+ESCAPABLE = ANY_CHAR.minus(CharSet([(0x20, 0x7E)]))
 
 
 class JsonTerms:

@@ -15,7 +15,7 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
-from constrain.grammars.json_schema.charset import fixed_width_range
+from constrain.grammars.json_schema.digit_ranges import fixed_width_range
 
 INTEGER_BODY = r"(?:0|[1-9][0-9]*)"
 ANY_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?"

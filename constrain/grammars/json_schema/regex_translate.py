@@ -15,15 +15,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from constrain.grammars import charsets
-from constrain.grammars.json_schema.charset import ANY_CHAR, CharSet
-
-try:  # Python >= 3.11
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-    from re import _parser as sre_parser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse as sre_parser  # type: ignore[no-redef]
+from constrain.grammars import charsets, python_regex
+from constrain.grammars.charsets import ANY_CHAR, CharSet
 
 # Counted repetitions stay symbolic in the engine (a term with its bounds, stepped lazily), so
 # large counts cost nothing up front; past this they are refused as unreasonable.
@@ -133,7 +126,7 @@ def _convert(data, wide: bool = False) -> tuple:
             if op_name == "POSSESSIVE_REPEAT":
                 raise PatternError("possessive repetition is not ECMA-262")
             lo, hi, sub = av
-            hi = INFINITE if hi == sre_constants.MAXREPEAT else hi
+            hi = INFINITE if hi == python_regex.MAXREPEAT else hi
             if hi is not None and hi > MAX_REPEAT or lo > MAX_REPEAT:
                 raise PatternError(f"repetition count above {MAX_REPEAT}")
             nodes.append(repeat(_convert(sub, wide), lo, hi))
@@ -276,7 +269,7 @@ def parse_pattern(pattern: str, *, search: bool = True, wide: bool = False):
     # ECMA named groups (?<name>...) are spelled (?P<name>...) in Python.
     python_pattern = re.sub(r"\(\?<(?![=!])", "(?P<", pattern)
     try:
-        parsed = sre_parser.parse(python_pattern)
+        parsed = python_regex.parse(python_pattern)
     except (re.error, OverflowError, RecursionError) as exc:
         raise PatternError(f"cannot parse: {exc}") from None
     flags = parsed.state.flags if hasattr(parsed, "state") else parsed.pattern.flags
