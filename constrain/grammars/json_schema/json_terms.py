@@ -1,4 +1,4 @@
-"""The pieces of JSON text as byte terms: encoded string characters, strings, numbers, punctuation.
+"""The parts of JSON text as byte terms: encoded string characters, strings, numbers, punctuation.
 
 One encoded character of a code point set is its raw UTF-8 form (not for quote, backslash and
 controls), its short escape (\\n, \\", \\/ ...) and \\uXXXX in either hex case (a surrogate pair
