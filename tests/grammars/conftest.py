@@ -6,7 +6,8 @@ import io
 from dataclasses import dataclass
 
 import pytest
-from grammar_zoo import SPM_CORPUS
+
+from tests.grammars.grammar_zoo import SPM_CORPUS
 
 
 @pytest.fixture(scope="session")

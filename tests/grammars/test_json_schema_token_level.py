@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from test_json_schema_realistic import BOUNDED_NUMBER_WITH_EXPONENT, FORMAT_CHECKER, SCHEMAS, SPEC_MODE
 
 from constrain.grammars.json_schema import json_schema
+from tests.grammars.realistic_schemas import BOUNDED_NUMBER_WITH_EXPONENT, FORMAT_CHECKER, SCHEMAS, SPEC_MODE
 
 # hypothesis-jsonschema cannot draw from these: recursive $refs ("tree") and prefixItems with
 # items: false ("matrix"); the lark-level completeness test in test_json_schema_realistic.py

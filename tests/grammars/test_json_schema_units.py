@@ -12,7 +12,6 @@ from decimal import Decimal
 
 import jsonschema
 import pytest
-from compile_work import counted
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from constrain.grammars.json_schema import (
     json_schema,
 )
 from constrain.grammars.json_schema.numbers import integer_range_regex, number_range_regex
+from tests.grammars.compile_work import counted
 
 COMPACT = (",", ":")
 FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER

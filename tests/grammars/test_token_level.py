@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from grammar_zoo import ALL_NAMES, grammar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from constrain.testing import assert_masks_agree, sentences, token_walks
+from tests.grammars.grammar_zoo import ALL_NAMES, grammar
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 

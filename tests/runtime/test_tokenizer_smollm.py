@@ -8,10 +8,10 @@ import os
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_tokenizer_support import splits_a_character, texts
 
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.tokenizer import StreamDecoder, Tokenizer, load_tokenizer
+from tests.runtime.tokenizer_support import splits_a_character, texts
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data")
 with open(os.path.join(DATA, "smollm2_llamacpp_tokenize.json")) as f:
