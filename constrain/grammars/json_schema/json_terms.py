@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from constrain.grammars.charsets import ANY_CHAR, CharSet
 from constrain.grammars.json_schema.numbers import ANY_NUMBER
+from constrain.grammars.json_schema.regex_translate import Alt, Chars, PatternNode, Repeat, Seq
 from constrain.grammars.lexemes.from_regex import regex_term
 from constrain.grammars.lexemes.terms import INFINITE, TermStore
 
@@ -132,20 +133,20 @@ class JsonTerms:
         """Bodies of lo..hi characters (hi None: no upper bound)."""
         return self.s.rep(self.any_char, lo, INFINITE if hi is None else hi)
 
-    def pattern_body(self, node) -> int:
+    def pattern_body(self, node: PatternNode) -> int:
         """A body term from the pattern IR of regex_translate (sets of code points, sequences,
         alternations, counted repetitions)."""
-        kind = node[0]
         s = self.s
-        if kind == "set":
-            return self.char(node[1])
-        if kind == "seq":
-            return s.seq(*(self.pattern_body(c) for c in node[1]))
-        if kind == "alt":
-            return s.union([self.pattern_body(c) for c in node[1]])
-        if kind == "rep":
-            return s.rep(self.pattern_body(node[1]), node[2], INFINITE if node[3] is None else node[3])
-        raise ValueError(f"unexpected pattern node {kind}")
+        match node:
+            case Chars(chars):
+                return self.char(chars)
+            case Seq(items):
+                return s.seq(*(self.pattern_body(c) for c in items))
+            case Alt(options):
+                return s.union([self.pattern_body(c) for c in options])
+            case Repeat(child, lo, hi):
+                return s.rep(self.pattern_body(child), lo, INFINITE if hi is None else hi)
+        raise ValueError(f"unexpected pattern node {node}")
 
     # -- numbers ---------------------------------------------------------------------------
     def number(self, regex: str) -> int:
