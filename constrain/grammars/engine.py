@@ -9,7 +9,7 @@ memoized, so recurring states cost one dict lookup.
 
 from __future__ import annotations
 
-from constrain.grammars.lark_frontend import ParsedGrammar
+from constrain.grammars.lark_frontend import ParsedGrammar, Shift
 from constrain.grammars.lexer_states import VIOLATION, LexerAutomaton
 from constrain.grammars.lexer_tables import LexerTables
 from constrain.grammars.recognizer import DEAD, step_through  # DEAD: the empty hypothesis set
@@ -68,15 +68,15 @@ class GrammarEngine:
             action = self.actions[states[-1]].get(symbol)
             if action is None:
                 return None
-            if action[0] == "s":
-                return None if end else tuple(states + [action[1]])
-            _, lhs, size = action
+            if type(action) is Shift:
+                return None if end else tuple(states + [action.state])
+            lhs, size = action
             if size:
                 del states[-size:]
             goto = self.actions[states[-1]].get(lhs)
             if goto is None:
                 return None
-            states.append(goto[1])
+            states.append(goto.state)
             if end and states[-1] == self.grammar.end_state:
                 return True
 
@@ -92,7 +92,7 @@ class GrammarEngine:
             for name in self.grammar.contexts[stack[-1]]:
                 # a shift is taken as it is; only reductions need the parser run
                 action = row.get(name)
-                if action is not None and (action[0] == "s" or self.feed(stack, name) is not None):
+                if action is not None and (type(action) is Shift or self.feed(stack, name) is not None):
                     bits |= 1 << lexer.tid[name]
             self._viable[stack] = bits
         return bits
