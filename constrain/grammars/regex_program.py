@@ -9,6 +9,7 @@ Character classes are sets of code points, each compiled to UTF-8 byte ranges.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from constrain.grammars import python_regex
 from constrain.grammars.charsets import CharSet
@@ -19,17 +20,39 @@ from constrain.grammars.utf8_ranges import remove_surrogates, utf8_sequences
 MAX_PROGRAM_SIZE = 200_000
 
 
+class ByteRange(NamedTuple):
+    """Take one byte in lo..hi and go on at `next`."""
+
+    lo: int
+    hi: int
+    next: int
+
+
+class Split(NamedTuple):
+    """Go on at both; a match reached through `first` wins over one through `second`."""
+
+    first: int
+    second: int
+
+
+class Match(NamedTuple):
+    """The pattern has matched."""
+
+
+Instruction = ByteRange | Split | Match
+
+
 class Program:
-    """Instructions: ("byte", lo, hi, next) | ("split", first, second) | ("jmp", to) | ("match",)."""
+    """Instructions addressed by index (a pc); `start` is where matching begins, 0 is Match."""
 
     def __init__(self):
-        self.code: list[list] = [["match"]]
+        self.code: list[Instruction] = [Match()]
         self.start = 0
 
-    def emit(self, *instr) -> int:
+    def emit(self, instr: Instruction) -> int:
         if len(self.code) >= MAX_PROGRAM_SIZE:
             raise OverflowError
-        self.code.append(list(instr))
+        self.code.append(instr)
         return len(self.code) - 1
 
 
@@ -93,20 +116,20 @@ class _Builder:
     def alternation(self, entries: list[int]) -> int:
         entry = entries[-1]
         for alt in reversed(entries[:-1]):
-            entry = self.p.emit("split", alt, entry)
+            entry = self.p.emit(Split(alt, entry))
         return entry
 
     def repeat(self, items, flags, low, high, greedy, nxt) -> int:
         unbounded = high is sre.MAXREPEAT
         if unbounded:
-            loop = self.p.emit("split", 0, 0)
+            loop = self.p.emit(Split(0, 0))  # its targets are known once the body is compiled
             body = self.sequence(items, flags, loop)
-            self.p.code[loop][1:] = [body, nxt] if greedy else [nxt, body]
+            self.p.code[loop] = Split(body, nxt) if greedy else Split(nxt, body)
             nxt = loop
         else:
             for _ in range(high - low):
                 body = self.sequence(items, flags, nxt)
-                nxt = self.p.emit("split", *((body, nxt) if greedy else (nxt, body)))
+                nxt = self.p.emit(Split(body, nxt) if greedy else Split(nxt, body))
         for _ in range(low):
             nxt = self.sequence(items, flags, nxt)
         return nxt
@@ -134,5 +157,5 @@ class _Builder:
         key = (ranges, nxt)
         if key not in self._tails:
             tail = nxt if len(ranges) == 1 else self.byte_chain(ranges[1:], nxt)
-            self._tails[key] = self.p.emit("byte", ranges[0][0], ranges[0][1], tail)
+            self._tails[key] = self.p.emit(ByteRange(ranges[0][0], ranges[0][1], tail))
         return self._tails[key]
