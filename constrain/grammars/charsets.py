@@ -24,8 +24,6 @@ import numpy as np
 
 from constrain.grammars.utf8_ranges import MAX_CODE_POINT, SURROGATES
 
-Intervals = list[tuple[int, int]]
-
 
 class CharSet:
     """An immutable set of code points stored as sorted, disjoint, non-adjacent inclusive ranges.
@@ -131,7 +129,7 @@ def _all_code_points() -> str:
 
 @functools.cache
 def category(pattern: str, ascii_only: bool) -> tuple[tuple[int, int], ...]:
-    """Intervals matched by a one-character class such as r'\\w' under Python's re.
+    """Ranges matched by a one-character class such as r'\\w' under Python's re.
 
     Running `re` over every code point takes ~0.1 s, so the tables are kept on disk, keyed by
     the Python and Unicode versions that define them."""

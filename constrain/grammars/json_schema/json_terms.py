@@ -155,7 +155,3 @@ class JsonTerms:
         if term is None:
             term = self._regexes[regex] = regex_term(self.s, regex, what="number range")
         return term
-
-    # -- whole values ------------------------------------------------------------------------
-    def scalar_kinds(self) -> dict[str, int]:
-        return {"string": self.any_string, "number": self.any_number, "literal": self.any_literal}

@@ -117,9 +117,6 @@ class TermStore:
     def byte(self, value: int) -> int:
         return self.byteset(1 << value)
 
-    def byte_range(self, lo: int, hi: int) -> int:
-        return self.byteset(((1 << (hi + 1)) - 1) ^ ((1 << lo) - 1))
-
     def literal(self, data: bytes) -> int:
         out = self.eps
         for value in reversed(data):
