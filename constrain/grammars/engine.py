@@ -9,7 +9,7 @@ memoized, so recurring states cost one dict lookup.
 
 from __future__ import annotations
 
-from constrain.grammars.lark_frontend import ParsedGrammar, Shift
+from constrain.grammars.lark_frontend import ParsedGrammar
 from constrain.grammars.lexer_states import VIOLATION, LexerAutomaton
 from constrain.grammars.lexer_tables import LexerTables
 from constrain.grammars.recognizer import DEAD, step_through  # DEAD: the empty hypothesis set
@@ -68,7 +68,7 @@ class GrammarEngine:
             action = self.actions[states[-1]].get(symbol)
             if action is None:
                 return None
-            if type(action) is Shift:
+            if action.shifts:
                 return None if end else tuple(states + [action.state])
             lhs, size = action
             if size:
@@ -92,7 +92,7 @@ class GrammarEngine:
             for name in self.grammar.contexts[stack[-1]]:
                 # a shift is taken as it is; only reductions need the parser run
                 action = row.get(name)
-                if action is not None and (type(action) is Shift or self.feed(stack, name) is not None):
+                if action is not None and (action.shifts or self.feed(stack, name) is not None):
                     bits |= 1 << lexer.tid[name]
             self._viable[stack] = bits
         return bits

@@ -55,6 +55,7 @@ class Shift(NamedTuple):
     """Take the terminal and go to parser state `state`."""
 
     state: int
+    shifts = True  # a class constant, not a field: readers ask it instead of testing the type
 
 
 class Reduce(NamedTuple):
@@ -62,6 +63,7 @@ class Reduce(NamedTuple):
 
     lhs: str
     size: int
+    shifts = False
 
 
 Action = Shift | Reduce  # a goto on a nonterminal is a Shift too, as in lark's tables

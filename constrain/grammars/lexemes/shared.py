@@ -30,7 +30,7 @@ class LexerStore(TermStore):
         self.dfa = LazyDFA(self)
         self.lock = threading.RLock()
         self._walks: dict[str, dict] = {}
-        self.helpers: dict = {}  # builders of terms cached per store (e.g. JSON text parts)
+        self.helpers: dict = {}  # builders of terms cached per store (e.g. JSON text pieces)
 
     def walks(self, vocabulary_key: str) -> dict:
         memo = self._walks.get(vocabulary_key)
