@@ -19,10 +19,15 @@ class Work:
 def counted(build):
     """(build(), Work): what `build` added to the store new grammars compile into. Compiled grammars
     are forgotten first so that `build` compiles; terms already in the store are shared, so the
-    counts are at most what a fresh process would add."""
+    counts are at most what a fresh process would add (plus what went into a store that filled
+    up on the way)."""
     ENGINES.clear()
     store = shared_store()  # the store `build` compiles into (a full one is replaced here)
     terms, states = len(store), store.dfa.n_states
     result = build()
-    assert shared_store() is store, "the shared store filled up while counting"
-    return result, Work(len(store) - terms, store.dfa.n_states - states)
+    work = Work(len(store) - terms, store.dfa.n_states - states)
+    fresh = shared_store()
+    if fresh is not store:  # the store filled up during the build and a new one took over: count both
+        work.terms += len(fresh)
+        work.states += fresh.dfa.n_states
+    return result, work
