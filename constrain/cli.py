@@ -81,11 +81,11 @@ def _grammar(args: argparse.Namespace):
 def _write_stream(chunks, key) -> str:
     text = []
     for chunk in chunks:
-        piece = key(chunk)
-        if piece:
-            sys.stdout.write(piece)
+        delta = key(chunk)
+        if delta:
+            sys.stdout.write(delta)
             sys.stdout.flush()
-            text.append(piece)
+            text.append(delta)
     return "".join(text)
 
 

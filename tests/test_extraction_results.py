@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from generation_fakes import FakeLlama
 from pydantic import BaseModel
 
 from constrain.extraction import ExtractionError, extract
 from constrain.generation import create_chat_completion
+from tests.generation_fakes import FakeLlama
 
 
 class Person(BaseModel):

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from generation_fakes import FakeGrammar, FakeLlama
 
 from constrain.errors import ContextOverflowError, SamplingError
 from constrain.generation import build_pipeline, classify, create_completion, score
 from constrain.generation.logprobs import log_softmax
 from constrain.samplers import Dist, Greedy, MirostatV2, Pipeline, TopK
+from tests.generation_fakes import FakeGrammar, FakeLlama
 
 
 class Script:
@@ -227,8 +227,8 @@ def test_echo_prepends_the_prompt_and_its_logprobs():
 
 _CHILD = """
 import sys
-sys.path.insert(0, {tests!r})
-from generation_fakes import FakeLlama
+sys.path.insert(0, {root!r})
+from tests.generation_fakes import FakeLlama
 from constrain.generation import create_completion
 for mode in (0, 1, 2):
     out = create_completion(FakeLlama(), "Hello", max_tokens=20, seed=1234, mirostat_mode=mode)
@@ -239,7 +239,7 @@ for mode in (0, 1, 2):
 def test_same_seed_same_text_in_a_new_process():
     here = "\n".join(repr(create_completion(FakeLlama(), "Hello", max_tokens=20, seed=1234, mirostat_mode=m)
                           ["choices"][0]["text"]) for m in (0, 1, 2))
-    child = _CHILD.format(tests=str(Path(__file__).parent))
+    child = _CHILD.format(root=str(Path(__file__).parents[1]))
     there = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout
     assert there.strip() == here
     other = create_completion(FakeLlama(), "Hello", max_tokens=20, seed=99)["choices"][0]["text"]

@@ -1,12 +1,12 @@
 """Stop strings never leak, whatever the stops and however the bytes arrive."""
 
 import numpy as np
-from generation_fakes import FakeLlama
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from constrain.generation import create_completion
 from constrain.generation.text import TextAssembler
+from tests.generation_fakes import FakeLlama
 
 ALPHABET = st.sampled_from(list("ab é✓"))
 

@@ -38,10 +38,6 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def is_package(name: str) -> bool:
-    return (ROOT / Path(*name.split(".")) / "__init__.py").exists()
-
-
 def is_module(name: str) -> bool:
     path = ROOT / Path(*name.split("."))
     return path.with_suffix(".py").exists() or (path / "__init__.py").exists()

@@ -7,11 +7,11 @@ import typing
 
 import numpy as np
 import pytest
-from generation_fakes import FakeGrammar, FakeLlama, FakeMatcher
 
 from constrain import grammars, protocols
 from constrain.samplers import Dist, Greedy, MirostatV1, MirostatV2, Penalties, Pipeline, WordBooster
 from constrain.samplers.token_text import end_of_generation_ids, token_ids_of
+from tests.generation_fakes import FakeGrammar, FakeLlama, FakeMatcher
 
 
 def protocol_members(protocol) -> set[str]:

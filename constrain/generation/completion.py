@@ -1,6 +1,6 @@
 """create_completion: llama-cpp-python's text completion, streamed or whole.
 
-Both forms come from the same event stream, so the streamed pieces always concatenate to the
+Both forms come from the same event stream, so the streamed text deltas always concatenate to the
 whole text, and stop strings are cut before any of their characters is released.
 """
 
@@ -23,7 +23,7 @@ from constrain.samplers import Pipeline
 
 
 @dataclass
-class Piece:
+class TextDelta:
     """Text released at one point, with the logprob entries of the tokens that begin in it."""
 
     text: str
@@ -96,8 +96,8 @@ def prepare_request(llm: Model, prompt, *, stop, grammar, sampling: SamplingArgs
 
 def completion_events(llm: Model, request: Request, *, max_tokens, logprobs, echo,
                       finish_within_budget: bool = True,
-                      fast_forward: bool = True) -> Iterator[Piece | Finish]:
-    """Pieces of text (each with the logprob entries of the tokens that begin in it), then one Finish."""
+                      fast_forward: bool = True) -> Iterator[TextDelta | Finish]:
+    """Deltas of released text (each with the logprob entries of the tokens that begin in it), then one Finish."""
     prompt_ids, prompt_text = request.prompt_ids, request.prompt_text
     pipeline, matcher = request.pipeline, request.matcher
     assembler = TextAssembler(request.stops)
@@ -107,7 +107,7 @@ def completion_events(llm: Model, request: Request, *, max_tokens, logprobs, ech
     if recorder is not None and echo:
         _record_prompt(llm, prompt_ids, recorder)
     if echo:
-        yield Piece(prompt_text, recorder.section(0, len(recorder)) if recorder is not None else None)
+        yield TextDelta(prompt_text, recorder.section(0, len(recorder)) if recorder is not None else None)
     first_entry = len(recorder) if recorder is not None else 0
     released = first_entry  # logprob entries handed out so far
 
@@ -130,15 +130,15 @@ def completion_events(llm: Model, request: Request, *, max_tokens, logprobs, ech
         starts.append(len(assembler.text))
         if recorder is not None:
             recorder.add(raw_logits.pop(), token, base + starts[-1])
-        piece = assembler.feed(token_bytes(llm, token))
+        new_text = assembler.feed(token_bytes(llm, token))
         if assembler.stopped:
             tokens.close()
-            yield Piece(piece, section(sum(1 for s in starts if s < len(assembler.text))))
+            yield TextDelta(new_text, section(sum(1 for s in starts if s < len(assembler.text))))
             break
-        if piece:
-            yield Piece(piece, section(sum(1 for s in starts if s < assembler.released)))
+        if new_text:
+            yield TextDelta(new_text, section(sum(1 for s in starts if s < assembler.released)))
     else:
-        yield Piece(assembler.finish(), section(len(starts)))
+        yield TextDelta(assembler.finish(), section(len(starts)))
     reason = "stop" if assembler.stopped else (state.finish_reason or "stop")
     yield Finish(reason, len(prompt_ids), len(state.tokens))
 
@@ -225,10 +225,10 @@ def _whole(events, header: dict, want_logprobs: bool) -> dict:
 def _stream_chunks(events, header: dict) -> Iterator[dict]:
     """Chunks as llama-cpp-python streams them; the last one carries finish_reason (and the
     token counts, "usage")."""
-    held: Piece | None = None
+    held: TextDelta | None = None
     for event in events:
         if isinstance(event, Finish):
-            last = held or Piece("")
+            last = held or TextDelta("")
             yield {**header, "choices": [{"text": last.text, "index": 0, "logprobs": last.logprobs,
                                           "finish_reason": event.reason}], "usage": usage_of(event)}
             return

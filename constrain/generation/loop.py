@@ -38,10 +38,6 @@ class Generation:
     finish_reason: str | None = None
 
 
-def end_of_generation_ids(llm: Model) -> np.ndarray:
-    return np.array(token_text.known_end_of_generation_ids(llm), dtype=np.int64)
-
-
 def max_new_tokens(llm: Model, n_prompt: int, max_tokens: int | None) -> int:
     """llama-cpp-python's rule: None or <= 0 means up to the context end; never past it."""
     room = llm.n_ctx() - n_prompt
@@ -64,7 +60,7 @@ def generate_tokens(llm: Model, prompt_ids: list[int], pipeline: Pipeline, max_t
     owned = OwnedContext(llm)
     evaluate_prompt(llm, prompt_ids)
     owned.record()
-    eog = end_of_generation_ids(llm)
+    eog = np.array(token_text.known_end_of_generation_ids(llm), dtype=np.int64)
     n_vocab = llm.n_vocab()
     context = np.empty(len(prompt_ids) + max(limit, 0), dtype=np.int64)
     context[:len(prompt_ids)] = prompt_ids

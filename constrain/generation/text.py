@@ -60,9 +60,9 @@ class TextAssembler:
         return -1 if best is None else best[1]
 
     def _release(self, upto: int) -> str:
-        piece = self.text[self.released:upto]
+        released = self.text[self.released:upto]
         self.released = upto
-        return piece
+        return released
 
     def feed(self, data: bytes) -> str:
         if self.stopped:

@@ -71,15 +71,15 @@ class GrammarEngine:
             action = self.actions[states[-1]].get(symbol)
             if action is None:
                 return None
-            if action[0] == "s":
-                return None if end else tuple(states + [action[1]])
-            _, lhs, size = action
+            if action.shifts:
+                return None if end else tuple(states + [action.state])
+            lhs, size = action
             if size:
                 del states[-size:]
             goto = self.actions[states[-1]].get(lhs)
             if goto is None:
                 return None
-            states.append(goto[1])
+            states.append(goto.state)
             if end and states[-1] == self.grammar.end_state:
                 return True
 
@@ -95,7 +95,7 @@ class GrammarEngine:
             for name in self.grammar.contexts[stack[-1]]:
                 # a shift is taken as it is; only reductions need the parser run
                 action = row.get(name)
-                if action is not None and (action[0] == "s" or self.feed(stack, name) is not None):
+                if action is not None and (action.shifts or self.feed(stack, name) is not None):
                     bits |= 1 << lexer.tid[name]
             self._viable[stack] = bits
         return bits

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
+from constrain.grammars import python_regex
 from constrain.grammars.errors import GrammarError
 from constrain.grammars.lark_text import lark_regex_literal
-from constrain.grammars.regex_program import sre_parse
 
 MAX_TERMINAL_REGEX = 100_000  # characters of the pattern one regular rule becomes
 MAX_GROUP_NESTING = 100  # deeper groups are refused: the conversion and lark recurse per level
@@ -34,10 +35,62 @@ def gbnf_to_lark(text: str, root: str = "root") -> str:
     return _Converter(rules, root).convert()
 
 
+# -- the syntax tree ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Alt:
+    """Alternatives (unordered in GBNF)."""
+
+    options: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Seq:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A quoted string ("" is the empty string)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CharClass:
+    """[...] or [^...]: inclusive code point ranges."""
+
+    negated: bool
+    ranges: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class AnyChar:
+    """`.`: any one character."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A use of rule `name`, at `line` (for errors)."""
+
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Rep:
+    """`node` repeated low..high times (high None: unbounded)."""
+
+    node: Node
+    low: int
+    high: int | None
+
+
+Node = Alt | Seq | Lit | CharClass | AnyChar | Ref | Rep
+
+
 # -- parsing ------------------------------------------------------------------------------------
 class _Parser:
-    """AST nodes: ("alt", [seq...]) ("seq", [node...]) ("lit", str) ("cls", negated, [(lo, hi)])
-    ("any",) ("ref", name, line) ("rep", node, min, max_or_None)."""
+    """GBNF text -> {rule name: (body Node, line)}."""
 
     def __init__(self, text: str):
         self.text = _strip_comments(text)
@@ -82,7 +135,7 @@ class _Parser:
         while self.peek() == "|":
             self.pos += 1
             alts.append(self.sequence())
-        return alts[0] if len(alts) == 1 else ("alt", alts)
+        return alts[0] if len(alts) == 1 else Alt(tuple(alts))
 
     def sequence(self):
         items = []
@@ -92,17 +145,17 @@ class _Parser:
             if ch in ("", "|", ")"):
                 break
             items.append(self.postfix(self.atom()))
-        return ("seq", items)
+        return Seq(tuple(items))
 
     def atom(self):
         ch = self.peek()
         if ch == '"':
-            return ("lit", self.string())
+            return Lit(self.string())
         if ch == "[":
             return self.char_class()
         if ch == ".":
             self.pos += 1
-            return ("any",)
+            return AnyChar()
         if ch == "(":
             self.pos += 1
             self.depth += 1
@@ -118,7 +171,7 @@ class _Parser:
         match = _NAME.match(self.text, self.pos, self.end)
         if match:
             self.pos = match.end()
-            return ("ref", match.group(0), self._line(match.start()))
+            return Ref(match.group(0), self._line(match.start()))
         if ch == "<":
             self.fail("token references (<...>) are not supported")
         self.fail(f"unexpected {ch!r}")
@@ -128,7 +181,7 @@ class _Parser:
             ch = self.peek()
             if ch in "*+?" and ch:
                 self.pos += 1
-                node = ("rep", node, 0 if ch != "+" else 1, 1 if ch == "?" else None)
+                node = Rep(node, 0 if ch != "+" else 1, 1 if ch == "?" else None)
             elif ch == "{":
                 close = self.text.find("}", self.pos, self.end)
                 if close < 0:
@@ -142,7 +195,7 @@ class _Parser:
                 if high is not None and high < low:
                     self.fail(f"bad repetition {{{spec}}}")
                 self.pos = close + 1
-                node = ("rep", node, low, high)
+                node = Rep(node, low, high)
             else:
                 return node
 
@@ -192,7 +245,7 @@ class _Parser:
                 hi = self.char()
             ranges.append((lo, hi))
         self.pos += 1
-        return ("cls", negated, ranges)
+        return CharClass(negated, tuple(ranges))
 
 
 def _strip_comments(text: str) -> str:
@@ -259,157 +312,150 @@ class _Converter:
         self.terminals[term] = nonempty
         return term if not _nullable(body, self) else f"{term}?"
 
-    def lark_expr(self, node) -> str:
-        kind = node[0]
-        if kind == "alt":
-            parts = [self.lark_expr(a) for a in node[1]]
-            nonempty = [p for p in parts if p]
-            if not nonempty:
-                return ""
-            group = "(" + " | ".join(f"({p})" for p in nonempty) + ")"
-            return group + "?" if len(nonempty) < len(parts) else group
-        if kind == "seq":
-            return " ".join(part for part in map(self.lark_expr, node[1]) if part)
-        if kind == "lit":
-            return json.dumps(node[1], ensure_ascii=False) if node[1] else ""
-        if kind in ("cls", "any"):
-            return f"/{lark_regex_literal(self.regex(node))}/"
-        if kind == "ref":
-            return _rule_name(node[1]) if node[1] in self.recursive else self.terminal_ref(node[1])
-        if kind == "rep":
-            inner = self.lark_expr(node[1])
-            if not inner:
-                return ""
-            low, high = node[2], node[3]
-            if (low, high) == (0, None):
-                return f"({inner})*"
-            if (low, high) == (1, None):
-                return f"({inner})+"
-            if (low, high) == (0, 1):
-                return f"({inner})?"
-            if high is None:
-                return f"({inner}) ~ {low} ({inner})*"
-            if low == 0:
-                return f"(({inner}) ~ 1..{high})?"
-            return f"({inner}) ~ {low}..{high}"
-        raise AssertionError(kind)
+    def lark_expr(self, node: Node) -> str:
+        match node:
+            case Alt(options):
+                parts = [self.lark_expr(a) for a in options]
+                nonempty = [p for p in parts if p]
+                if not nonempty:
+                    return ""
+                group = "(" + " | ".join(f"({p})" for p in nonempty) + ")"
+                return group + "?" if len(nonempty) < len(parts) else group
+            case Seq(items):
+                return " ".join(part for part in map(self.lark_expr, items) if part)
+            case Lit(text):
+                return json.dumps(text, ensure_ascii=False) if text else ""
+            case CharClass() | AnyChar():
+                return f"/{lark_regex_literal(self.regex(node))}/"
+            case Ref(name):
+                return _rule_name(name) if name in self.recursive else self.terminal_ref(name)
+            case Rep(inner_node, low, high):
+                inner = self.lark_expr(inner_node)
+                if not inner:
+                    return ""
+                if (low, high) == (0, None):
+                    return f"({inner})*"
+                if (low, high) == (1, None):
+                    return f"({inner})+"
+                if (low, high) == (0, 1):
+                    return f"({inner})?"
+                if high is None:
+                    return f"({inner}) ~ {low} ({inner})*"
+                if low == 0:
+                    return f"(({inner}) ~ 1..{high})?"
+                return f"({inner}) ~ {low}..{high}"
+        raise AssertionError(node)
 
     # regular rules as Python regexes; None means "no string at all"
-    def regex(self, node):
-        kind = node[0]
-        if kind == "lit":
-            return "".join(_char_regex(ord(c)) for c in node[1])
-        if kind == "cls":
-            return _class_regex(node[1], node[2])
-        if kind == "any":
-            return "(?s:.)"
-        if kind == "ref":
-            name = node[1]
-            if name not in self._regex_of_rule:
-                regex = self.regex(self.rules[name][0])
-                if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
-                    raise GrammarError(
-                        f"GBNF line {node[2]}: rule {name!r} written out as one pattern would take more than "
-                        f"{MAX_TERMINAL_REGEX} characters (rules that use other rules several times double "
-                        "at every level)")
-                self._regex_of_rule[name] = regex
-            return self._regex_of_rule[name]
-        if kind == "seq":
-            parts = [self.regex(n) for n in node[1]]
-            return None if any(p is None for p in parts) else "".join(f"(?:{p})" for p in parts)
-        if kind == "alt":
-            # lark matches a terminal like re.match: the first alternative that works wins,
-            # while GBNF alternatives are unordered. Trying the longest ones first and empty
-            # ones last makes re.match take what llama.cpp would in the usual grammars
-            # (`[0-9] | [1-9] [0-9]*` must read "36" whole; `ws ::= | " "` must take the space).
-            alts = [(a, self.regex(a)) for a in node[1]]
-            alts = [(a, p) for a, p in alts if p is not None]
-            alts.sort(key=lambda ap: (_nullable(ap[0], self), -_max_width(ap[1])))
-            return "|".join(f"(?:{p})" for _, p in alts) if alts else None
-        if kind == "rep":
-            inner = self.regex(node[1])
-            if inner is None:
-                return "" if node[2] == 0 else None
-            high = "" if node[3] is None else node[3]
-            return f"(?:{inner}){{{node[2]},{high}}}"
-        raise AssertionError(kind)
+    def regex(self, node: Node):
+        match node:
+            case Lit(text):
+                return "".join(_char_regex(ord(c)) for c in text)
+            case CharClass(negated, ranges):
+                return _class_regex(negated, ranges)
+            case AnyChar():
+                return "(?s:.)"
+            case Ref(name, line):
+                if name not in self._regex_of_rule:
+                    regex = self.regex(self.rules[name][0])
+                    if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
+                        raise GrammarError(
+                            f"GBNF line {line}: rule {name!r} written out as one pattern would take more than "
+                            f"{MAX_TERMINAL_REGEX} characters (rules that use other rules several times double "
+                            "at every level)")
+                    self._regex_of_rule[name] = regex
+                return self._regex_of_rule[name]
+            case Seq(items):
+                parts = [self.regex(n) for n in items]
+                return None if any(p is None for p in parts) else "".join(f"(?:{p})" for p in parts)
+            case Alt(options):
+                # lark matches a terminal like re.match: the first alternative that works wins,
+                # while GBNF alternatives are unordered. Trying the longest ones first and empty
+                # ones last makes re.match take what llama.cpp would in the usual grammars
+                # (`[0-9] | [1-9] [0-9]*` must read "36" whole; `ws ::= | " "` must take the space).
+                alts = [(a, self.regex(a)) for a in options]
+                alts = [(a, p) for a, p in alts if p is not None]
+                alts.sort(key=lambda ap: (_nullable(ap[0], self), -_max_width(ap[1])))
+                return "|".join(f"(?:{p})" for _, p in alts) if alts else None
+            case Rep(inner_node, low, high):
+                inner = self.regex(inner_node)
+                if inner is None:
+                    return "" if low == 0 else None
+                return f"(?:{inner}){{{low},{'' if high is None else high}}}"
+        raise AssertionError(node)
 
-    def regex_nonempty(self, node):
+    def regex_nonempty(self, node: Node):
         """A regex for the language of `node` without the empty string (None if that is empty)."""
-        kind = node[0]
         if not _nullable(node, self):
             return self.regex(node)
-        if kind == "lit":
-            return None  # the empty literal
-        if kind == "ref":
-            name = node[1]
-            if name not in self._nonempty_of_rule:
-                regex = self.regex_nonempty(self.rules[name][0])
-                if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
-                    raise GrammarError(
-                        f"GBNF line {node[2]}: rule {name!r} written out as one pattern would take more than "
-                        f"{MAX_TERMINAL_REGEX} characters")
-                self._nonempty_of_rule[name] = regex
-            return self._nonempty_of_rule[name]
-        if kind == "alt":
-            parts = [p for p in (self.regex_nonempty(a) for a in node[1]) if p is not None]
-            return "|".join(f"(?:{p})" for p in parts) if parts else None
-        if kind == "seq":
-            items = node[1]
-            if not items:
-                return None
-            head, rest = items[0], ("seq", items[1:])
-            head_ne, rest_re, rest_ne = self.regex_nonempty(head), self.regex(rest), self.regex_nonempty(rest)
-            parts = []
-            if head_ne is not None and rest_re is not None:
-                parts.append(f"(?:{head_ne})(?:{rest_re})")
-            if rest_ne is not None:
-                parts.append(rest_ne)
-            return "|".join(f"(?:{p})" for p in parts) if parts else None
-        if kind == "rep":
-            inner_ne = self.regex_nonempty(node[1])
-            inner = self.regex(node[1])
-            if inner_ne is None:
-                return None
-            high = node[3]
-            if high is not None and high < 1:
-                return None
-            tail = "" if high is None else high - 1
-            return f"(?:{inner_ne})(?:{inner}){{0,{tail}}}"
-        raise AssertionError(kind)
+        match node:
+            case Lit():
+                return None  # the empty literal
+            case Ref(name, line):
+                if name not in self._nonempty_of_rule:
+                    regex = self.regex_nonempty(self.rules[name][0])
+                    if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
+                        raise GrammarError(
+                            f"GBNF line {line}: rule {name!r} written out as one pattern would take more than "
+                            f"{MAX_TERMINAL_REGEX} characters")
+                    self._nonempty_of_rule[name] = regex
+                return self._nonempty_of_rule[name]
+            case Alt(options):
+                parts = [p for p in (self.regex_nonempty(a) for a in options) if p is not None]
+                return "|".join(f"(?:{p})" for p in parts) if parts else None
+            case Seq(items):
+                if not items:
+                    return None
+                head, rest = items[0], Seq(items[1:])
+                head_ne, rest_re, rest_ne = self.regex_nonempty(head), self.regex(rest), self.regex_nonempty(rest)
+                parts = []
+                if head_ne is not None and rest_re is not None:
+                    parts.append(f"(?:{head_ne})(?:{rest_re})")
+                if rest_ne is not None:
+                    parts.append(rest_ne)
+                return "|".join(f"(?:{p})" for p in parts) if parts else None
+            case Rep(inner_node, _low, high):
+                inner_ne = self.regex_nonempty(inner_node)
+                inner = self.regex(inner_node)
+                if inner_ne is None:
+                    return None
+                if high is not None and high < 1:
+                    return None
+                tail = "" if high is None else high - 1
+                return f"(?:{inner_ne})(?:{inner}){{0,{tail}}}"
+        raise AssertionError(node)
 
 
 def _max_width(regex: str) -> int:
     try:
-        return sre_parse.parse(regex).getwidth()[1]
+        return python_regex.max_width(regex)
     except Exception:  # noqa: BLE001 - only an ordering heuristic
         return 0
 
 
-def _nullable(node, conv: _Converter, seen=frozenset()) -> bool:
-    kind = node[0]
-    if kind == "lit":
-        return node[1] == ""
-    if kind in ("cls", "any"):
-        return False
-    if kind == "ref":
-        name = node[1]
-        if name in seen:
+def _nullable(node: Node, conv: _Converter, seen=frozenset()) -> bool:
+    match node:
+        case Lit(text):
+            return text == ""
+        case CharClass() | AnyChar():
             return False
-        if name in conv.recursive:
-            return _nullable(conv.rules[name][0], conv, seen | {name})
-        # a regular rule's answer does not depend on the path to it: once per rule, or rules
-        # that use another one twice would cost 2**depth
-        if name not in conv.nullable_rule:
-            conv.nullable_rule[name] = _nullable(conv.rules[name][0], conv, seen | {name})
-        return conv.nullable_rule[name]
-    if kind == "seq":
-        return all(_nullable(n, conv, seen) for n in node[1])
-    if kind == "alt":
-        return any(_nullable(a, conv, seen) for a in node[1])
-    if kind == "rep":
-        return node[2] == 0 or _nullable(node[1], conv, seen)
-    raise AssertionError(kind)
+        case Ref(name):
+            if name in seen:
+                return False
+            if name in conv.recursive:
+                return _nullable(conv.rules[name][0], conv, seen | {name})
+            # a regular rule's answer does not depend on the path to it: once per rule, or rules
+            # that use another one twice would cost 2**depth
+            if name not in conv.nullable_rule:
+                conv.nullable_rule[name] = _nullable(conv.rules[name][0], conv, seen | {name})
+            return conv.nullable_rule[name]
+        case Seq(items):
+            return all(_nullable(n, conv, seen) for n in items)
+        case Alt(options):
+            return any(_nullable(a, conv, seen) for a in options)
+        case Rep(inner_node, low):
+            return low == 0 or _nullable(inner_node, conv, seen)
+    raise AssertionError(node)
 
 
 def _char_regex(cp: int) -> str:
@@ -434,15 +480,15 @@ def _class_regex(negated: bool, ranges) -> str:
     return f"[{'^' if negated else ''}{body}]"
 
 
-def _refs(node):
-    kind = node[0]
-    if kind == "ref":
-        yield node[1], node[2]
-    elif kind in ("seq", "alt"):
-        for n in node[1]:
-            yield from _refs(n)
-    elif kind == "rep":
-        yield from _refs(node[1])
+def _refs(node: Node):
+    match node:
+        case Ref(name, line):
+            yield name, line
+        case Seq(children) | Alt(children):
+            for child in children:
+                yield from _refs(child)
+        case Rep(child):
+            yield from _refs(child)
 
 
 def _recursive_rules(rules: dict) -> set[str]:

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import lark
 
@@ -50,6 +51,24 @@ class TerminalInfo:
     line: int | None  # line of its definition in the grammar text, if any
 
 
+class Shift(NamedTuple):
+    """Take the terminal and go to parser state `state`."""
+
+    state: int
+    shifts = True  # a class constant, not a field: readers ask it instead of testing the type
+
+
+class Reduce(NamedTuple):
+    """Pop `size` states (the rule's right-hand side) and go on with nonterminal `lhs`."""
+
+    lhs: str
+    size: int
+    shifts = False
+
+
+Action = Shift | Reduce  # a goto on a nonterminal is a Shift too, as in lark's tables
+
+
 @dataclass
 class ParsedGrammar:
     """Terminals in lark's lexer order, LALR(1) tables with states as dense ints."""
@@ -58,7 +77,7 @@ class ParsedGrammar:
     start: str
     terminals: list[TerminalInfo]
     ignore: frozenset[str]
-    actions: list[dict]  # per state: symbol -> ("s", state) | ("r", lhs, rhs_len)
+    actions: list[dict[str, Action]]  # per state: symbol -> what lark's LALR parser does
     start_state: int
     end_state: int
     contexts: list[frozenset]  # per state: terminal names lark's contextual lexer tries
@@ -159,9 +178,9 @@ def _extract(parser: lark.Lark, text: str, start: str) -> ParsedGrammar:
         for symbol, (action, arg) in table.states[state].items():
             # plain str keys: lark's Token names compare through a Python-level __eq__
             if is_shift(action):
-                row[str(symbol)] = ("s", arg)
+                row[str(symbol)] = Shift(arg)
             else:
-                row[str(symbol)] = ("r", str(arg.origin.name), len(arg.expansion))
+                row[str(symbol)] = Reduce(str(arg.origin.name), len(arg.expansion))
         actions.append(row)
         contexts.append(frozenset(s for s in row if s in names))
     return ParsedGrammar(

@@ -293,17 +293,6 @@ class LexerAutomaton:
         self._shadow_next[shadow] = row
         return row
 
-    def shadow_reachable(self, shadow: int) -> list[int]:
-        seen, order = {shadow}, [shadow]
-        i = 0
-        while i < len(order):
-            for nxt in set(self.shadow_row(order[i]).tolist()):
-                if nxt >= 0 and nxt not in seen:
-                    seen.add(nxt)
-                    order.append(nxt)
-            i += 1
-        return order
-
 
 def _byte_classes(dfas: list[ByteDFA]) -> tuple[np.ndarray, np.ndarray]:
     """Bytes no terminal tells apart share a class: (class of each byte, one byte per class)."""

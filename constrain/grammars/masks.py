@@ -156,10 +156,10 @@ class MaskBuilder:
         walk = self._full
         sliced = self._slices.get(lex) if nodes == (0,) else None
         if sliced is not None:
-            target, byte_set, piece = sliced
+            target, byte_set, trie_slice = sliced
             if lex_ok[target] and tables.shadow_keeps(shadow, byte_set):
-                out[: self.n_words] = piece.bits
-                walk = piece.residual
+                out[: self.n_words] = trie_slice.bits
+                walk = trie_slice.residual
         n = self._run(walk, np.array(nodes, dtype=np.int64), lex, shadow, lex_ok, out)
         boundaries: dict[tuple, list] = {}
         for node, lx, sh in self._boundary_buffer[:n].tolist():

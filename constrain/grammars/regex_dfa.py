@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from constrain.grammars.errors import GrammarError
-from constrain.grammars.regex_program import Program, compile_regex
+from constrain.grammars.regex_program import ByteRange, Program, Split, compile_regex
 
 MATCH = -1
 MAX_DFA_STATES = 20_000
@@ -67,15 +67,12 @@ class _Determinizer:
                     continue
                 seen.add(cur)
                 instr = self.code[cur]
-                kind = instr[0]
-                if kind == "byte":
+                if type(instr) is ByteRange:
                     out.append(cur)
-                elif kind == "split":
-                    stack.append(instr[2])
-                    stack.append(instr[1])
-                elif kind == "jmp":
-                    stack.append(instr[1])
-                else:  # match: everything of lower priority is cut
+                elif type(instr) is Split:
+                    stack.append(instr.second)
+                    stack.append(instr.first)
+                else:  # Match: everything of lower priority is cut
                     out.append(MATCH)
                     self._closures[key] = tuple(out)
                     return self._closures[key]
@@ -94,7 +91,7 @@ class _Determinizer:
             for pc in threads:
                 if pc == MATCH:
                     continue
-                _, lo, hi, nxt = self.code[pc]
+                lo, hi, nxt = self.code[pc]
                 for b in range(lo, hi + 1):
                     per_byte[b].append(nxt)
             row = np.full(256, -1, dtype=np.int32)

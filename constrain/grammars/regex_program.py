@@ -9,48 +9,57 @@ Character classes are sets of code points, each compiled to UTF-8 byte ranges.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
-try:  # Python >= 3.11
-    import re._constants as sre
-    import re._parser as sre_parse
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as sre
-    import sre_parse
-
-from constrain.grammars import charsets
+from constrain.grammars import python_regex
+from constrain.grammars.charsets import CharSet
 from constrain.grammars.errors import GrammarError
+from constrain.grammars.python_regex import sre
 from constrain.grammars.utf8_ranges import remove_surrogates, utf8_sequences
 
 MAX_PROGRAM_SIZE = 200_000
 
-_CATEGORY_PATTERN = {
-    sre.CATEGORY_DIGIT: (r"\d", False),
-    sre.CATEGORY_NOT_DIGIT: (r"\d", True),
-    sre.CATEGORY_SPACE: (r"\s", False),
-    sre.CATEGORY_NOT_SPACE: (r"\s", True),
-    sre.CATEGORY_WORD: (r"\w", False),
-    sre.CATEGORY_NOT_WORD: (r"\w", True),
-}
+
+class ByteRange(NamedTuple):
+    """Take one byte in lo..hi and go on at `next`."""
+
+    lo: int
+    hi: int
+    next: int
+
+
+class Split(NamedTuple):
+    """Go on at both; a match reached through `first` wins over one through `second`."""
+
+    first: int
+    second: int
+
+
+class Match(NamedTuple):
+    """The pattern has matched."""
+
+
+Instruction = ByteRange | Split | Match
 
 
 class Program:
-    """Instructions: ("byte", lo, hi, next) | ("split", first, second) | ("jmp", to) | ("match",)."""
+    """Instructions addressed by index (a pc); `start` is where matching begins, 0 is Match."""
 
     def __init__(self):
-        self.code: list[list] = [["match"]]
+        self.code: list[Instruction] = [Match()]
         self.start = 0
 
-    def emit(self, *instr) -> int:
+    def emit(self, instr: Instruction) -> int:
         if len(self.code) >= MAX_PROGRAM_SIZE:
             raise OverflowError
-        self.code.append(list(instr))
+        self.code.append(instr)
         return len(self.code) - 1
 
 
 def compile_regex(pattern: str, what: str) -> Program:
     """Compile `pattern` (Python syntax, lark's to_regexp() form). `what` names it in errors."""
     try:
-        parsed = sre_parse.parse(pattern, 0)
+        parsed = python_regex.parse(pattern, 0)
     except re.error as exc:
         raise GrammarError(f"{what}: invalid regular expression {pattern!r}: {exc}") from None
     program = Program()
@@ -87,12 +96,11 @@ class _Builder:
 
     def node(self, op, av, flags, nxt) -> int:
         if op is sre.LITERAL:
-            return self.charset([(av, av)], flags, nxt)
+            return self.charset(CharSet([(av, av)]), flags, nxt)
         if op is sre.NOT_LITERAL:
-            return self.charset(self._negate([(av, av)], flags), 0, nxt)
+            return self.charset(python_regex.negated(CharSet([(av, av)]), flags), 0, nxt)
         if op is sre.ANY:
-            allowed = [(0, 0x10FFFF)] if flags & re.DOTALL else charsets.complement([(10, 10)])
-            return self.charset(allowed, 0, nxt)
+            return self.charset(python_regex.any_char(flags), 0, nxt)
         if op is sre.IN:
             return self.char_class(av, flags, nxt)
         if op is sre.BRANCH:
@@ -103,73 +111,42 @@ class _Builder:
         if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
             low, high, sub = av
             return self.repeat(list(sub.data), flags, low, high, op is sre.MAX_REPEAT, nxt)
-        if op is getattr(sre, "POSSESSIVE_REPEAT", None) or op is getattr(sre, "ATOMIC_GROUP", None):
-            self.refuse("a possessive quantifier or atomic group")
-        if op in (sre.ASSERT, sre.ASSERT_NOT):
-            self.refuse("a lookaround assertion")
-        if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
-            self.refuse("a backreference")
-        if op is sre.AT:
-            self.refuse("an anchor or word boundary")
-        self.refuse(f"the unsupported construct {op}")
+        self.refuse(python_regex.refusal(op))
 
     def alternation(self, entries: list[int]) -> int:
         entry = entries[-1]
         for alt in reversed(entries[:-1]):
-            entry = self.p.emit("split", alt, entry)
+            entry = self.p.emit(Split(alt, entry))
         return entry
 
     def repeat(self, items, flags, low, high, greedy, nxt) -> int:
         unbounded = high is sre.MAXREPEAT
         if unbounded:
-            loop = self.p.emit("split", 0, 0)
+            loop = self.p.emit(Split(0, 0))  # its targets are known once the body is compiled
             body = self.sequence(items, flags, loop)
-            self.p.code[loop][1:] = [body, nxt] if greedy else [nxt, body]
+            self.p.code[loop] = Split(body, nxt) if greedy else Split(nxt, body)
             nxt = loop
         else:
             for _ in range(high - low):
                 body = self.sequence(items, flags, nxt)
-                nxt = self.p.emit("split", *((body, nxt) if greedy else (nxt, body)))
+                nxt = self.p.emit(Split(body, nxt) if greedy else Split(nxt, body))
         for _ in range(low):
             nxt = self.sequence(items, flags, nxt)
         return nxt
 
     def char_class(self, items, flags, nxt) -> int:
-        negate = False
-        intervals = []
-        for op, av in items:
-            if op is sre.NEGATE:
-                negate = True
-            elif op is sre.LITERAL:
-                intervals.append((av, av))
-            elif op is sre.RANGE:
-                intervals.append(av)
-            elif op is sre.CATEGORY:
-                intervals.extend(self.category(av, flags))
-            else:
-                self.refuse(f"the unsupported class item {op}")
-        intervals = charsets.normalize(intervals)
+        try:
+            chars, negate = python_regex.class_items(items, flags)
+        except python_regex.UnsupportedClass as exc:
+            self.refuse(str(exc))
         if negate:
-            return self.charset(self._negate(intervals, flags), 0, nxt)
-        return self.charset(intervals, flags, nxt)
+            return self.charset(python_regex.negated(chars, flags), 0, nxt)
+        return self.charset(chars, flags, nxt)
 
-    def category(self, code, flags):
-        if code not in _CATEGORY_PATTERN:
-            self.refuse(f"the unsupported class {code}")
-        pattern, negated = _CATEGORY_PATTERN[code]
-        intervals = list(charsets.category(pattern, bool(flags & re.ASCII)))
-        return charsets.complement(intervals) if negated else intervals
-
-    def _negate(self, intervals, flags):
-        if flags & re.IGNORECASE:
-            intervals = charsets.ignore_case(intervals, bool(flags & re.ASCII))
-        return charsets.complement(intervals)
-
-    def charset(self, intervals, flags, nxt) -> int:
-        if flags & re.IGNORECASE:
-            intervals = charsets.ignore_case(charsets.normalize(intervals), bool(flags & re.ASCII))
+    def charset(self, chars: CharSet, flags, nxt) -> int:
+        chars = python_regex.case_folded(chars, flags)
         sequences = []
-        for lo, hi in remove_surrogates(charsets.normalize(intervals)):
+        for lo, hi in remove_surrogates(list(chars.ranges)):
             sequences.extend(utf8_sequences(lo, hi))
         if not sequences:
             self.refuse("a character class that matches nothing")
@@ -180,5 +157,5 @@ class _Builder:
         key = (ranges, nxt)
         if key not in self._tails:
             tail = nxt if len(ranges) == 1 else self.byte_chain(ranges[1:], nxt)
-            self._tails[key] = self.p.emit("byte", ranges[0][0], ranges[0][1], tail)
+            self._tails[key] = self.p.emit(ByteRange(ranges[0][0], ranges[0][1], tail))
         return self._tails[key]

@@ -10,13 +10,13 @@ import struct
 
 import numpy as np
 import pytest
-from bounded import time_budget
 from gguf import GGUFValueType as T
 
 from constrain import ConstrainError, Llama
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.synthetic_gguf import tiny_shape, write_llama_gguf
 from constrain.testing.gguf_edit import DROP, rewrite_gguf
+from tests.fuzz.bounded import time_budget
 
 BUDGET = 20.0  # seconds per case: loading a tiny model and one evaluation take well under one
 

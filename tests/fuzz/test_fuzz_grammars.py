@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from bounded import time_budget
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from constrain.grammars import Grammar, GrammarError, regex
+from tests.fuzz.bounded import time_budget
 
 BUDGET = 10.0
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

@@ -7,12 +7,12 @@ import json
 
 import jsonschema
 import pytest
-from bounded import time_budget
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from constrain.grammars import json_schema
 from constrain.grammars.json_schema import JsonSchemaError
+from tests.fuzz.bounded import time_budget
 
 BUDGET = 15.0
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

@@ -6,7 +6,8 @@ import io
 from dataclasses import dataclass
 
 import pytest
-from grammar_zoo import SPM_CORPUS
+
+from tests.grammars.grammar_zoo import SPM_CORPUS
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +85,7 @@ def pytest_terminal_summary(terminalreporter):
     """SchemaStore schemas the JSON Schema engine refused, with the keyword and path it named."""
     import sys
 
-    corpus = sys.modules.get("schemastore_corpus")
+    corpus = sys.modules.get("tests.grammars.schemastore_corpus")
     if corpus is None or not (corpus.COMPILED or corpus.REFUSALS):
         return
     total = len(corpus.COMPILED) + len(corpus.REFUSALS)

@@ -111,7 +111,7 @@ def test_budget_mask_is_a_subset_of_the_grammar_mask(smollm2_tokenizer, name, se
 
 
 def _fake_runs(name: str, finish_within_budget: bool, max_tokens: int):
-    from generation_fakes import FakeLlama
+    from tests.generation_fakes import FakeLlama
 
     llm = FakeLlama(n_ctx=512, eog_bias=-6.0)
     grammar = GRAMMARS[name]

@@ -7,12 +7,12 @@ sentence keeps the engine alive.
 from __future__ import annotations
 
 import pytest
-from grammar_zoo import ALL_NAMES, SPM_CORPUS, grammar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from constrain.grammars.engine import DEAD
 from constrain.testing import sentences
+from tests.grammars.grammar_zoo import ALL_NAMES, SPM_CORPUS, grammar
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -7,11 +7,11 @@ import json
 
 import numpy as np
 import pytest
-from generation_fakes import FakeLlama
 
 from constrain import grammars
 from constrain.generation import create_completion
 from constrain.grammars.forced import forced_text
+from tests.generation_fakes import FakeLlama
 
 PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "kind": {"const": "human"},
                                            "age": {"type": "integer"}},

@@ -11,12 +11,25 @@ from constrain.grammars import Grammar, json
 
 @pytest.mark.slow
 def test_llm_with_json_grammar(smollm2):
-    out = smollm2('A JSON object describing Ada Lovelace: ', grammar=json(), max_tokens=60, temperature=0.0)
+    grammar = json()
+    out = smollm2('A JSON object describing Ada Lovelace: ', grammar=grammar, max_tokens=60, temperature=0.0)
     choice = out["choices"][0]
-    if choice["finish_reason"] == "stop":
-        pyjson.loads(choice["text"])
-    else:
-        assert choice["finish_reason"] == "length"
+    # near max_tokens only tokens after which the value can still close are drawn: a whole value
+    assert choice["finish_reason"] == "stop", choice
+    pyjson.loads(choice["text"])
+    assert grammar.accepts(choice["text"])
+
+
+@pytest.mark.slow
+def test_llm_with_json_grammar_cut_at_length_is_a_prefix(smollm2):
+    """Without the budget-aware ending, text cut at max_tokens is still a prefix the grammar allows."""
+    grammar = json()
+    out = smollm2('A JSON object describing Ada Lovelace: ', grammar=grammar, max_tokens=12, temperature=0.0,
+                  finish_within_budget=False)
+    choice = out["choices"][0]
+    assert choice["finish_reason"] == "length", choice
+    assert choice["text"].strip()
+    assert grammar.matcher(smollm2.tokenizer).advance_bytes(choice["text"].encode("utf-8"))
 
 
 @pytest.mark.slow

@@ -4,14 +4,12 @@
   are accepted by the compiled grammar;
 - soundness: sentences drawn from the grammar itself (random walks over the bytes the engine
   allows) parse as JSON and validate with `jsonschema`, formats included.
-Plus bounded compile time for pathological schemas.
+Plus bounded compile work (terms and lexer states) for pathological schemas.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import time
 
 import jsonschema
 import pytest
@@ -21,87 +19,8 @@ from hypothesis_jsonschema import from_schema
 
 from constrain.grammars.json_schema import JsonSchemaError, json_schema
 from constrain.testing import sentences
-
-ADDRESS = {"type": "object", "additionalProperties": False, "required": ["street", "city", "country"],
-           "properties": {"street": {"type": "string", "minLength": 1, "maxLength": 40},
-                          "city": {"type": "string", "maxLength": 30},
-                          "zip": {"type": "string", "pattern": "^[0-9]{5}$"},
-                          "country": {"enum": ["DE", "FR", "US", "JP"]}}}
-
-SCHEMAS = {
-    "person": {"type": "object", "additionalProperties": False, "required": ["name"],
-               "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 50},
-                              "age": {"type": "integer", "minimum": 0, "maximum": 150},
-                              "nickname": {"type": ["string", "null"]},
-                              "id": {"type": "string", "format": "uuid"}}},
-    "invoice": {
-        "$defs": {
-            "address": ADDRESS,
-            "line": {"type": "object", "additionalProperties": False,
-                     "required": ["sku", "quantity", "unit_price"],
-                     "properties": {"sku": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4}$"},
-                                    "quantity": {"type": "integer", "minimum": 1, "maximum": 1000},
-                                    "unit_price": {"type": "number", "minimum": 0, "maximum": 100000},
-                                    "currency": {"enum": ["EUR", "USD"]}}},
-        },
-        "type": "object", "additionalProperties": False, "required": ["number", "date", "customer", "lines"],
-        "properties": {"number": {"type": "string", "format": "uuid"},
-                       "date": {"type": "string", "format": "date"},
-                       "customer": {"type": "object", "additionalProperties": False, "required": ["name"],
-                                    "properties": {"name": {"type": "string", "maxLength": 60},
-                                                   "billing": {"$ref": "#/$defs/address"}}},
-                       "lines": {"type": "array", "items": {"$ref": "#/$defs/line"}, "minItems": 1, "maxItems": 8},
-                       "status": {"enum": ["draft", "sent", "paid"]},
-                       "paid_on": {"type": ["string", "null"], "format": "date"}}},
-    "event": {"type": "object", "additionalProperties": False, "required": ["title", "start"],
-              "properties": {"title": {"type": "string", "maxLength": 80},
-                             "start": {"type": "string", "format": "date-time"},
-                             "end": {"type": "string", "format": "date-time"},
-                             "attendees": {"type": "array", "maxItems": 4, "items": {
-                                 "type": "object", "additionalProperties": False, "required": ["name", "rsvp"],
-                                 "properties": {"name": {"type": "string"},
-                                                "rsvp": {"enum": ["yes", "no", "maybe"]}}}}}},
-    "tree": {"$defs": {"node": {"type": "object", "additionalProperties": False, "required": ["value"],
-                                "properties": {"value": {"type": "integer"},
-                                               "children": {"type": "array", "maxItems": 3,
-                                                            "items": {"$ref": "#/$defs/node"}}}}},
-             "$ref": "#/$defs/node"},
-    "catalog": {"type": "array", "maxItems": 5, "items": {
-        "type": "object", "additionalProperties": False, "required": ["name", "price"],
-        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 20},
-                       "price": {"type": "number", "exclusiveMinimum": 0, "maximum": 9999.99},
-                       "tags": {"type": "array", "items": {"type": "string", "maxLength": 10}, "maxItems": 4},
-                       "stock": {"type": "integer", "minimum": 0}}}},
-    "settings": {"type": "object", "additionalProperties": False,
-                 "properties": {"theme": {"enum": ["light", "dark", "system"]},
-                                "notifications": {"type": "boolean"},
-                                "language": {"type": "string", "pattern": "^[a-z]{2}(-[A-Z]{2})?$"},
-                                "volume": {"type": "integer", "multipleOf": 5, "minimum": 0, "maximum": 100},
-                                "ratio": {"type": "number", "minimum": -1.5, "exclusiveMaximum": 2.25}}},
-    "geo": {"type": "object", "additionalProperties": False, "required": ["lat", "lon"],
-            "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
-                           "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                           "ip": {"type": "string", "format": "ipv4"},
-                           "label": {"anyOf": [{"type": "string", "maxLength": 12}, {"type": "null"}]}}},
-    "shapes": {"type": "array", "maxItems": 3, "items": {"oneOf": [
-        {"type": "object", "additionalProperties": False, "required": ["kind", "radius"],
-         "properties": {"kind": {"const": "circle"}, "radius": {"type": "number", "exclusiveMinimum": 0}}},
-        {"type": "object", "additionalProperties": False, "required": ["kind", "side"],
-         "properties": {"kind": {"const": "square"}, "side": {"type": "integer", "minimum": 1}}}]}},
-    "http_response": {"type": "object", "required": ["status", "headers"], "additionalProperties": False,
-                      "properties": {"status": {"type": "integer", "minimum": 100, "maximum": 599},
-                                     "headers": {"type": "object", "additionalProperties": {"type": "string"},
-                                                 "maxProperties": 3},
-                                     "body": {"type": ["string", "null"]}}},
-    "labels_open": {"type": "object", "properties": {"id": {"type": "integer", "minimum": 1}}, "required": ["id"]},
-    "matrix": {"type": "array", "minItems": 1, "maxItems": 3,
-               "items": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}],
-                         "items": False, "minItems": 2}},
-}
-SPEC_MODE = {"labels_open"}  # compiled with strict=False: unlisted keys allowed (spec default)
-
-FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
-BOUNDED_NUMBER_WITH_EXPONENT = re.compile(r"[0-9][eE][-+]?[0-9]")
+from tests.grammars.compile_work import counted
+from tests.grammars.realistic_schemas import BOUNDED_NUMBER_WITH_EXPONENT, FORMAT_CHECKER, SCHEMAS, SPEC_MODE
 
 ANY_JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -156,13 +75,9 @@ def grammars():
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
-def test_realistic_schemas_compile_fast(name):
-    from constrain.grammars.compiled_cache import ENGINES
-
-    ENGINES.clear()
-    started = time.perf_counter()
-    compile_schema(name)
-    assert time.perf_counter() - started < 1.0
+def test_realistic_schemas_compile_in_bounded_work(name):
+    _, work = counted(lambda: compile_schema(name))
+    assert work.terms <= 2_000  # all eleven take 1,194 terms in a fresh process, the largest 299
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
@@ -227,15 +142,23 @@ PATHOLOGICAL = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
-def test_pathological_schemas_compile_in_bounded_time(name, smollm2_tokenizer):
-    from constrain.grammars.compiled_cache import ENGINES
+# Terms the shared store may gain while such a schema compiles and gives its first mask: about
+# four times what a fresh process needs. A size keyword unrolled (maxLength or maxItems 100000),
+# or a blow-up in nesting, costs a term per step and goes far past these.
+PATHOLOGICAL_TERM_BUDGET = {
+    "maxLength 100000": 2_000, "nesting 50 deep": 2_000, "array nesting 50 deep": 2_000,
+    "500 optional properties": 30_000, "500 required properties": 30_000, "enum of 5000 strings": 300_000,
+    "nesting 100 deep": 2_000, "maxItems 100000": 2_000, "200 anyOf branches": 5_000,
+}
+PATHOLOGICAL_DFA_STATES = 2_000  # lexer states built for the first mask, at most (409 for 200 anyOf branches)
 
-    ENGINES.clear()
-    started = time.perf_counter()
-    grammar = json_schema(PATHOLOGICAL[name])
-    grammar.matcher(smollm2_tokenizer).mask_bits()
-    assert time.perf_counter() - started < 5.0
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_pathological_schemas_compile_in_bounded_work(name, smollm2_tokenizer):
+    matcher, work = counted(lambda: json_schema(PATHOLOGICAL[name]).matcher(smollm2_tokenizer))
+    assert matcher.mask().any()
+    assert work.terms <= PATHOLOGICAL_TERM_BUDGET[name]
+    assert work.states <= PATHOLOGICAL_DFA_STATES
 
 
 def test_refusals_are_json_schema_errors_with_a_path():

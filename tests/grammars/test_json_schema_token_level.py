@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from test_json_schema_realistic import BOUNDED_NUMBER_WITH_EXPONENT, FORMAT_CHECKER, SCHEMAS, SPEC_MODE
 
 from constrain.grammars.json_schema import json_schema
+from tests.grammars.realistic_schemas import BOUNDED_NUMBER_WITH_EXPONENT, FORMAT_CHECKER, SCHEMAS, SPEC_MODE
 
 # hypothesis-jsonschema cannot draw from these: recursive $refs ("tree") and prefixItems with
 # items: false ("matrix"); the lark-level completeness test in test_json_schema_realistic.py
@@ -33,7 +33,7 @@ _EMAIL = st.builds(lambda local, labels: local + "@" + ".".join(labels),
 CUSTOM_FORMATS = {"uuid": st.uuids().map(str), "email": _EMAIL}
 
 
-def _extraction_schemas() -> dict:
+def _extraction_eval():
     import importlib.util
     import os
     import sys
@@ -43,12 +43,15 @@ def _extraction_schemas() -> dict:
     module = importlib.util.module_from_spec(spec)
     sys.modules["extraction_eval"] = module
     spec.loader.exec_module(module)
-    # compiled in strict mode (unlisted keys forbidden): say so in the schema hypothesis draws from
-    return {f"extraction:{name}": {**schema, "additionalProperties": False}
-            for name, (schema, _texts) in module.SCHEMAS.items()}
+    return module
 
 
-CASES = {**{n: s for n, s in SCHEMAS.items() if n not in NOT_DRAWABLE}, **_extraction_schemas()}
+EXTRACTION_SCHEMAS = _extraction_eval().SCHEMAS
+# extraction schemas are compiled in strict mode (unlisted keys forbidden): say so in the schema
+# hypothesis draws from
+CASES = {**{n: s for n, s in SCHEMAS.items() if n not in NOT_DRAWABLE},
+         **{f"extraction:{name}": {**schema, "additionalProperties": False}
+            for name, (schema, _texts) in EXTRACTION_SCHEMAS.items()}}
 
 
 def in_schema_order(value, schema, root):
@@ -71,8 +74,11 @@ def in_schema_order(value, schema, root):
     return value
 
 
-def test_at_least_ten_realistic_schemas():
-    assert len(CASES) >= 10
+def test_cases_are_every_drawable_realistic_and_extraction_schema():
+    """A renamed schema, a stale exclusion or an emptied benchmark would drop cases silently."""
+    assert NOT_DRAWABLE <= set(SCHEMAS)
+    assert EXTRACTION_SCHEMAS
+    assert len(CASES) == len(SCHEMAS) - len(NOT_DRAWABLE) + len(EXTRACTION_SCHEMAS)
 
 
 @pytest.mark.slow

@@ -124,7 +124,16 @@ def test_matcher_from_tokenizer_like_object():
 
 
 def test_compiled_grammars_are_shared_by_content():
-    assert Grammar.from_lark('start: "x"').engine is Grammar.from_lark('start: "x"').engine
+    """A grammar is compiled once per content (text and start rule), whichever object asks."""
+    from constrain.grammars.compiled_cache import ENGINES
+
+    ENGINES.clear()
+    Grammar.from_lark('start: "x"')
+    Grammar.from_lark('start: "x"')
+    assert len(ENGINES) == 1
+    Grammar.from_lark('start: "x" | a\na: "y"', start="a")
+    Grammar.from_lark('start: "x" | a\na: "y"')
+    assert len(ENGINES) == 3
 
 
 def test_vocabulary_cache_roundtrip_and_corruption(tmp_path, monkeypatch):

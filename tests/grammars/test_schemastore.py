@@ -35,10 +35,10 @@ from urllib.parse import urljoin
 
 import jsonschema
 import pytest
-import schemastore_corpus as corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tests.grammars.schemastore_corpus as corpus
 from constrain.grammars.json_schema import JsonSchemaError, json_schema
 
 SELECTION = {

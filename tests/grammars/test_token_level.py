@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from grammar_zoo import ALL_NAMES, grammar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from constrain.testing import assert_masks_agree, sentences, token_walks
+from tests.grammars.grammar_zoo import ALL_NAMES, grammar
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -67,31 +67,22 @@ def test_soundness(name, any_tokenizer):
     check()
 
 
+# Walks per grammar and their length, per tokenizer: a reference mask over SmolLM2's 49k tokens
+# is slow, so fewer, shorter walks there, and only in the slow run.
+REFERENCE_WALKS = {"spm": (12, 25), "smollm2": (4, 15)}
+
+
+@pytest.mark.parametrize("tokenizer_name", ["spm", pytest.param("smollm2", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", ALL_NAMES)
-def test_fast_mask_equals_reference_spm(name, spm_tokenizer):
+def test_fast_mask_equals_reference(name, tokenizer_name, request):
     g = grammar(name)
+    tokenizer = request.getfixturevalue(f"{tokenizer_name}_tokenizer")
+    examples, max_tokens = REFERENCE_WALKS[tokenizer_name]
 
-    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(token_walks(g, spm_tokenizer, max_tokens=25, stop_bias=0.0), st.data())
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(token_walks(g, tokenizer, max_tokens=max_tokens, stop_bias=0.0), st.data())
     def check(walk, data):
-        matcher = g.matcher(spm_tokenizer)
-        cut = data.draw(st.integers(0, len(walk.token_ids)))
-        for token_id in walk.token_ids[:cut]:
-            matcher.advance(token_id)
-        assert_masks_agree(matcher)
-
-    check()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ALL_NAMES)
-def test_fast_mask_equals_reference_smollm2(name, smollm2_tokenizer):
-    g = grammar(name)
-
-    @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(token_walks(g, smollm2_tokenizer, max_tokens=15, stop_bias=0.0), st.data())
-    def check(walk, data):
-        matcher = g.matcher(smollm2_tokenizer)
+        matcher = g.matcher(tokenizer)
         cut = data.draw(st.integers(0, len(walk.token_ids)))
         for token_id in walk.token_ids[:cut]:
             matcher.advance(token_id)

@@ -1,16 +1,12 @@
 """Bad arguments get a typed ConstrainError that names the argument, not a raw Python exception."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "runtime"))
-from tiny_models import tiny_model  # noqa: E402
-
-from constrain import Llama  # noqa: E402
-from constrain.errors import ConstrainError, ContextError, SamplingError  # noqa: E402
+from constrain import Llama
+from constrain.errors import ConstrainError, ContextError, SamplingError
+from tests.runtime.tiny_models import tiny_model
 
 
 @pytest.fixture(scope="module")

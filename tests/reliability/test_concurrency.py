@@ -1,15 +1,11 @@
 """One Llama shared by threads and by interleaved streams: calls serialize, streams own their context."""
 
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "runtime"))
-from tiny_models import tiny_model  # noqa: E402
-
-from constrain import Llama, grammars  # noqa: E402
+from constrain import Llama, grammars
+from tests.runtime.tiny_models import tiny_model
 
 PROMPTS = [
     "Alpha beta gamma delta epsilon zeta eta theta",

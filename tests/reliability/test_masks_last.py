@@ -1,19 +1,15 @@
 """The grammar mask is applied last and always: no bias, processor or NaN lets a forbidden token win."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from generation_fakes import FakeLlama  # noqa: E402
-
-from constrain import grammars  # noqa: E402
-from constrain.errors import ConstrainError, SamplingError  # noqa: E402
-from constrain.generation import create_chat_completion, create_completion  # noqa: E402
-from constrain.samplers import Greedy, LogitBias, Pipeline, TopK  # noqa: E402
+from constrain import grammars
+from constrain.errors import ConstrainError, SamplingError
+from constrain.generation import create_chat_completion, create_completion
+from constrain.samplers import Greedy, LogitBias, Pipeline, TopK
+from tests.generation_fakes import FakeLlama
 
 PROMPT = "Give me a JSON object:"
 

@@ -1,20 +1,15 @@
 """Chat templates: SmolLM2's ChatML, HF's helpers, and templates that try to escape the sandbox."""
 
 import json
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from constrain.errors import ChatTemplateError, ConstrainError
+from constrain.generation import create_chat_completion
 from constrain.runtime.chat_template import ChatTemplate
 from constrain.runtime.gguf_file import GGUFFile
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from generation_fakes import FakeLlama, fake_metadata  # noqa: E402
-
-from constrain.generation import create_chat_completion  # noqa: E402
+from tests.generation_fakes import FakeLlama, fake_metadata
 
 SMOLLM_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 

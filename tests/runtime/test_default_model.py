@@ -4,7 +4,8 @@ import json
 import os
 
 import pytest
-from reference_check import compare_prompt
+
+from tests.runtime.reference_check import compare_prompt
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data", "smollm2_llamacpp_greedy.json")
 RECORD = json.load(open(DATA))

@@ -3,11 +3,11 @@ import struct
 import gguf
 import numpy as np
 import pytest
-from tiny_models import tiny_model
 
 from constrain import ConstrainError, Llama
 from constrain.errors import ModelFormatError, ModelNotFoundError, UnsupportedModelError
 from constrain.runtime.gguf_file import GGUFFile
+from tests.runtime.tiny_models import tiny_model
 
 
 @pytest.fixture(scope="module")

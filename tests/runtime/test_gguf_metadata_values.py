@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gguf import GGUFValueType as T
-from tiny_models import tiny_model
 
 from constrain import ConstrainError, Llama
 from constrain.errors import ContextSizeError, ModelFormatError, TokenizerError
@@ -14,6 +13,7 @@ from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
 from constrain.runtime.tokenizer.byte_unicode import BYTE_TO_UNICODE
 from constrain.testing.gguf_edit import rewrite_gguf
+from tests.runtime.tiny_models import tiny_model
 
 NAN, INF = float("nan"), float("inf")
 

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 from gguf import GGMLQuantizationType as T
-from reference_llama import ReferenceLlama
-from tiny_models import tiny_model
 
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.model import SMALL_BATCH, LlamaModel
 from constrain.runtime.quants.type_traits import TileKind
 from constrain.runtime.synthetic_gguf import mix_tensor_type
+from tests.runtime.reference_llama import ReferenceLlama
+from tests.runtime.tiny_models import tiny_model
 
 K_SHAPE = {"dim": 256, "ffn_dim": 512}  # K-quants need 256-wide rows
 

@@ -9,11 +9,11 @@ import time
 
 import numpy as np
 import pytest
-from tiny_models import tiny_model
 
 from constrain.runtime import tile_cache
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.model import LlamaModel
+from tests.runtime.tiny_models import tiny_model
 
 
 @pytest.fixture()

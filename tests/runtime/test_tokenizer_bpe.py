@@ -8,12 +8,12 @@ from functools import cache
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from test_tokenizer_support import bpe_metadata, splits_a_character, texts, trained_bpe
 from tokenizers import Regex, models, pre_tokenizers
 from tokenizers import Tokenizer as HFTokenizer
 
 from constrain.runtime.tokenizer import StreamDecoder, load_tokenizer, read_vocabulary
 from constrain.runtime.tokenizer.bpe import BPEEncoder
+from tests.runtime.tokenizer_support import bpe_metadata, splits_a_character, texts, trained_bpe
 
 # The expected chunks are worked out by hand from the regexes llama.cpp uses for each
 # tokenizer.ggml.pre (llama-vocab.cpp), not produced by the code under test.

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_tokenizer_support import reference_spm_encode, splits_a_character, spm_metadata, texts, trained_spm
 
 from constrain.runtime.tokenizer import StreamDecoder, load_tokenizer
+from tests.runtime.tokenizer_support import reference_spm_encode, splits_a_character, spm_metadata, texts, trained_spm
 
 CONTROL_TEXTS = ("<s>", "</s>", "<unk>")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tiny_models import tiny_model
 
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.synthetic_gguf import TINY_SHAPES
 from constrain.runtime.tokenizer import load_tokenizer
+from tests.runtime.tiny_models import tiny_model
 
 
 @pytest.mark.parametrize("family", sorted(TINY_SHAPES))

@@ -17,9 +17,8 @@ import pytest
 openai = pytest.importorskip("openai", reason="these tests drive the server with the official openai client")
 uvicorn = pytest.importorskip("uvicorn", reason="the server needs uvicorn (pip install 'constrain[server]')")
 
-from server_cases import CHAT, PERSON, WEATHER  # noqa: E402
-
 from constrain.server import create_app  # noqa: E402
+from tests.server.server_cases import CHAT, PERSON, WEATHER  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

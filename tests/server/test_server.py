@@ -12,9 +12,9 @@ import pytest
 
 fastapi = pytest.importorskip("fastapi", reason="the server needs fastapi (pip install 'constrain[server]')")
 from fastapi.testclient import TestClient  # noqa: E402
-from server_cases import CHAT, PERSON, WEATHER  # noqa: E402
 
 from constrain.server import create_app  # noqa: E402
+from tests.server.server_cases import CHAT, PERSON, WEATHER  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

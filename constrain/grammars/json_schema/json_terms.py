@@ -1,4 +1,4 @@
-"""The pieces of JSON text as byte terms: encoded string characters, strings, numbers, punctuation.
+"""The parts of JSON text as byte terms: encoded string characters, strings, numbers, punctuation.
 
 One encoded character of a code point set is its raw UTF-8 form (not for quote, backslash and
 controls), its short escape (\\n, \\", \\/ ...) and \\uXXXX in either hex case (a surrogate pair
@@ -15,20 +15,21 @@ taken within the narrower discipline of its operand, so it never admits a value 
 
 from __future__ import annotations
 
-from constrain.grammars.json_schema.charset import (
-    ANY_CHAR,
-    ESCAPABLE,
-    RAW_ALLOWED,
-    SHORT_ESCAPES,
-    CharSet,
-)
+from constrain.grammars.charsets import ANY_CHAR, CharSet
 from constrain.grammars.json_schema.numbers import ANY_NUMBER
+from constrain.grammars.json_schema.regex_translate import Alt, Chars, PatternNode, Repeat, Seq
 from constrain.grammars.lexemes.from_regex import regex_term
 from constrain.grammars.lexemes.terms import INFINITE, TermStore
 
 # Exponent-free numbers: the spelling of every bounded number (see numbers.py).
 NO_EXPONENT_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
 JSON_WHITESPACE = (0x20, 0x09, 0x0A, 0x0D)
+
+SHORT_ESCAPES = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x08: "b", 0x0C: "f", 0x0A: "n", 0x0D: "r", 0x09: "t"}
+# Code points a string may hold unescaped: all but controls, quote and backslash.
+RAW_ALLOWED = ANY_CHAR.minus(CharSet([(0, 0x1F)])).minus(CharSet.of('"\\'))
+# Code points json.dumps may spell as \\uXXXX: controls always, non-ASCII with ensure_ascii=True.
+ESCAPABLE = ANY_CHAR.minus(CharSet([(0x20, 0x7E)]))
 
 
 class JsonTerms:
@@ -132,20 +133,20 @@ class JsonTerms:
         """Bodies of lo..hi characters (hi None: no upper bound)."""
         return self.s.rep(self.any_char, lo, INFINITE if hi is None else hi)
 
-    def pattern_body(self, node) -> int:
+    def pattern_body(self, node: PatternNode) -> int:
         """A body term from the pattern IR of regex_translate (sets of code points, sequences,
         alternations, counted repetitions)."""
-        kind = node[0]
         s = self.s
-        if kind == "set":
-            return self.char(node[1])
-        if kind == "seq":
-            return s.seq(*(self.pattern_body(c) for c in node[1]))
-        if kind == "alt":
-            return s.union([self.pattern_body(c) for c in node[1]])
-        if kind == "rep":
-            return s.rep(self.pattern_body(node[1]), node[2], INFINITE if node[3] is None else node[3])
-        raise ValueError(f"unexpected pattern node {kind}")
+        match node:
+            case Chars(chars):
+                return self.char(chars)
+            case Seq(items):
+                return s.seq(*(self.pattern_body(c) for c in items))
+            case Alt(options):
+                return s.union([self.pattern_body(c) for c in options])
+            case Repeat(child, lo, hi):
+                return s.rep(self.pattern_body(child), lo, INFINITE if hi is None else hi)
+        raise ValueError(f"unexpected pattern node {node}")
 
     # -- numbers ---------------------------------------------------------------------------
     def number(self, regex: str) -> int:
@@ -154,7 +155,3 @@ class JsonTerms:
         if term is None:
             term = self._regexes[regex] = regex_term(self.s, regex, what="number range")
         return term
-
-    # -- whole values ------------------------------------------------------------------------
-    def scalar_kinds(self) -> dict[str, int]:
-        return {"string": self.any_string, "number": self.any_number, "literal": self.any_literal}

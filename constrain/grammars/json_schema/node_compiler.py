@@ -52,7 +52,6 @@ from constrain.grammars.lexemes.terms import TermStore
 
 ANY, NOTHING = 0, 1  # reserved node ids
 ANY_OBJECT, ANY_ARRAY = 0, 0  # reserved shape ids
-MAX_REF_HOPS = 64
 MAX_LITERALS = 100_000
 MAX_EAGER_NODES = 5000
 _OBJECT_ONLY = ("properties", "required", "additionalProperties", "patternProperties", "propertyNames",

@@ -15,9 +15,8 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
-from constrain.grammars.json_schema.charset import fixed_width_range
+from constrain.grammars.json_schema.digit_ranges import fixed_width_range
 
-INTEGER_BODY = r"(?:0|[1-9][0-9]*)"
 ANY_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?"
 # An integer may also be spelled n.0, n.00, ... (2020-12 counts 1.0 as an integer; json.dumps
 # writes integer-valued floats as n.0). At most 16 zeros, as whitespace runs are at most 16 in
@@ -45,11 +44,6 @@ def to_decimal(value) -> Decimal:
             raise NumberRangeError(f"bound {value!r} is not finite")
         return Decimal(repr(value))
     return Decimal(value)
-
-
-def _float_neighbour(value, direction: float) -> Decimal:
-    """Exact decimal of the double next to `value` towards `direction` (for exclusive bounds)."""
-    return Decimal(math.nextafter(float(value), direction))
 
 
 # ---------------------------------------------------------------- integers

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from constrain.grammars.json_schema.charset import ANY_CHAR, CharSet
+from constrain.grammars.charsets import ANY_CHAR, CharSet
 from constrain.grammars.json_schema.errors import InvalidSchemaError
 from constrain.grammars.json_schema.regex_translate import PatternError, contained_class, parse_pattern
 from constrain.grammars.json_schema.scalar_terms import count_keyword

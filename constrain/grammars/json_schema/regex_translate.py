@@ -13,17 +13,11 @@ Classes like \\d, \\w, \\s and `.` differ between ECMA-262 (the spec) and Python
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
-from constrain.grammars import charsets
-from constrain.grammars.json_schema.charset import ANY_CHAR, CharSet
-
-try:  # Python >= 3.11
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-    from re import _parser as sre_parser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse as sre_parser  # type: ignore[no-redef]
+from constrain.grammars import charsets, python_regex
+from constrain.grammars.charsets import ANY_CHAR, CharSet
 
 # Counted repetitions stay symbolic in the engine (a term with its bounds, stepped lazily), so
 # large counts cost nothing up front; past this they are refused as unreasonable.
@@ -35,14 +29,44 @@ class PatternError(ValueError):
     """The pattern is outside the regular, portable subset this translator supports."""
 
 
-# IR nodes: ("set", CharSet) | ("seq", [nodes]) | ("alt", [nodes]) | ("rep", node, lo, hi|None)
-#           | ("bol",) | ("eol",)
-def char_node(charset: CharSet):
-    return ("set", charset)
+# -- the pattern IR ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Chars:
+    """One character of `chars`."""
+
+    chars: CharSet
 
 
-def repeat(node, lo: int, hi):
-    return ("rep", node, lo, hi)
+@dataclass(frozen=True)
+class Seq:
+    items: tuple[PatternNode, ...]
+
+
+@dataclass(frozen=True)
+class Alt:
+    options: tuple[PatternNode, ...]
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """`node` lo..hi times (hi None: unbounded)."""
+
+    node: PatternNode
+    lo: int
+    hi: int | None
+
+
+@dataclass(frozen=True)
+class LineStart:
+    """`^` (only at a branch's start once the pattern is in search form)."""
+
+
+@dataclass(frozen=True)
+class LineEnd:
+    """`$` (only at a branch's end once the pattern is in search form)."""
+
+
+PatternNode = Chars | Seq | Alt | Repeat | LineStart | LineEnd
 
 
 @cache
@@ -108,22 +132,22 @@ def _class_set(items, narrow: bool) -> CharSet:
     return result.complement() if negate else result.intersect(ANY_CHAR)
 
 
-def _convert(data, wide: bool = False) -> tuple:
+def _convert(data, wide: bool = False) -> Seq:
     nodes = []
     for op, av in data:
         op_name = str(op)
         if op_name == "LITERAL":
-            nodes.append(char_node(CharSet([(av, av)])))
+            nodes.append(Chars(CharSet([(av, av)])))
         elif op_name == "NOT_LITERAL":
-            nodes.append(char_node(CharSet([(av, av)]).complement()))
+            nodes.append(Chars(CharSet([(av, av)]).complement()))
         elif op_name == "ANY":
-            nodes.append(char_node(WIDE_DOT if wide else DOT))
+            nodes.append(Chars(WIDE_DOT if wide else DOT))
         elif op_name == "IN":
-            nodes.append(char_node(_class_set(av, narrow=not wide)))
+            nodes.append(Chars(_class_set(av, narrow=not wide)))
         elif op_name == "CATEGORY":
-            nodes.append(char_node(_category_set(av, narrow=not wide)))
+            nodes.append(Chars(_category_set(av, narrow=not wide)))
         elif op_name == "BRANCH":
-            nodes.append(("alt", [_convert(branch, wide) for branch in av[1]]))
+            nodes.append(Alt(tuple(_convert(branch, wide) for branch in av[1])))
         elif op_name == "SUBPATTERN":
             group, add_flags, del_flags, sub = av
             if add_flags or del_flags:
@@ -133,142 +157,140 @@ def _convert(data, wide: bool = False) -> tuple:
             if op_name == "POSSESSIVE_REPEAT":
                 raise PatternError("possessive repetition is not ECMA-262")
             lo, hi, sub = av
-            hi = INFINITE if hi == sre_constants.MAXREPEAT else hi
+            hi = INFINITE if hi == python_regex.MAXREPEAT else hi
             if hi is not None and hi > MAX_REPEAT or lo > MAX_REPEAT:
                 raise PatternError(f"repetition count above {MAX_REPEAT}")
-            nodes.append(repeat(_convert(sub, wide), lo, hi))
+            nodes.append(Repeat(_convert(sub, wide), lo, hi))
         elif op_name == "AT":
             code = str(av)
             if code == "AT_BEGINNING":
-                nodes.append(("bol",))
+                nodes.append(LineStart())
             elif code == "AT_END":
-                nodes.append(("eol",))
+                nodes.append(LineEnd())
             else:
                 raise PatternError(f"anchor {code} is not supported")
         else:
             raise PatternError(f"{op_name} (lookaround, backreference, ...) is not regular")
-    for node in nodes:
-        if node[0] == "set" and not node[1]:
-            raise PatternError("a character class matches no character")
-    return ("seq", nodes)
+    if any(isinstance(node, Chars) and not node.chars for node in nodes):
+        raise PatternError("a character class matches no character")
+    return Seq(tuple(nodes))
 
 
-def _flatten(node):
+def _flatten(node: PatternNode) -> PatternNode:
     """Inline nested sequences so anchors at a group's edge become the sequence's edge."""
-    if node[0] == "seq":
-        out = []
-        for child in node[1]:
-            child = _flatten(child)
-            if child[0] == "seq":
-                out.extend(child[1])
-            else:
-                out.append(child)
-        return ("seq", out)
-    if node[0] == "alt":
-        return ("alt", [_flatten(c) for c in node[1]])
-    if node[0] == "rep":
-        return ("rep", _flatten(node[1]), node[2], node[3])
+    match node:
+        case Seq(items):
+            out: list[PatternNode] = []
+            for child in items:
+                child = _flatten(child)
+                out.extend(child.items if isinstance(child, Seq) else (child,))
+            return Seq(tuple(out))
+        case Alt(options):
+            return Alt(tuple(_flatten(c) for c in options))
+        case Repeat(child, lo, hi):
+            return Repeat(_flatten(child), lo, hi)
     return node
 
 
-def _has_anchor(node) -> bool:
-    kind = node[0]
-    if kind in ("bol", "eol"):
-        return True
-    if kind in ("seq", "alt"):
-        return any(_has_anchor(c) for c in node[1])
-    if kind == "rep":
-        return _has_anchor(node[1])
+def _has_anchor(node: PatternNode) -> bool:
+    match node:
+        case LineStart() | LineEnd():
+            return True
+        case Seq(children) | Alt(children):
+            return any(_has_anchor(c) for c in children)
+        case Repeat(child):
+            return _has_anchor(child)
     return False
 
 
-def _search_form(node, wide: bool = False):
+ANYTHING = Repeat(Chars(ANY_CHAR), 0, INFINITE)  # `.*` over every character
+
+
+def _search_form(node: PatternNode, wide: bool = False) -> PatternNode:
     """ECMA `pattern` is an unanchored search: pad each branch with `.*` unless anchored. Branches
     anchored at neither end share their padding (`.*(Normal|Fire|...).*`, not one `.*Normal.*` per
     word): the language is the same, and each automaton state is one term over the words' progress
     rather than a union with a copy of the padding per word. (Branches anchored at one end stay
     apart, the shape limit_length reads.) With `wide`, `$` also matches before a final newline,
     as Python's `re` reads it."""
-    groups: dict[tuple[bool, bool], list] = {}
+    groups: dict[tuple[bool, bool], list[Seq]] = {}
     for items in _branches(node):
-        anchored_start = bool(items) and items[0][0] == "bol"
+        anchored_start = bool(items) and isinstance(items[0], LineStart)
         if anchored_start:
             items = items[1:]
-        anchored_end = bool(items) and items[-1][0] == "eol"
+        anchored_end = bool(items) and isinstance(items[-1], LineEnd)
         if anchored_end:
-            items = items[:-1] + ([repeat(char_node(CharSet.of("\n")), 0, 1)] if wide else [])
+            items = items[:-1] + ([Repeat(Chars(CharSet.of("\n")), 0, 1)] if wide else [])
         if any(_has_anchor(item) for item in items):
             raise PatternError("^ or $ anchors are only supported at the pattern's start or end")
         if not anchored_start:
             items = _least_edge_repeats(items, 0)
         if not anchored_end:
             items = _least_edge_repeats(items, -1)
-        groups.setdefault((anchored_start, anchored_end), []).append(("seq", items))
-    anything = repeat(char_node(ANY_CHAR), 0, INFINITE)
-    parts = []
+        groups.setdefault((anchored_start, anchored_end), []).append(Seq(tuple(items)))
+    parts: list[PatternNode] = []
     for (anchored_start, anchored_end), cores in groups.items():
         if anchored_start or anchored_end or len(cores) == 1:
-            parts += [("seq", ([] if anchored_start else [anything]) + core[1] + ([] if anchored_end else [anything]))
+            parts += [Seq((() if anchored_start else (ANYTHING,)) + core.items + (() if anchored_end else (ANYTHING,)))
                       for core in cores]
         else:
-            parts.append(("seq", [anything, ("alt", cores), anything]))
-    return parts[0] if len(parts) == 1 else ("alt", parts)
+            parts.append(Seq((ANYTHING, Alt(tuple(cores)), ANYTHING)))
+    return parts[0] if len(parts) == 1 else Alt(tuple(parts))
 
 
-def _branches(node) -> list[list]:
+def _branches(node: PatternNode) -> list[list[PatternNode]]:
     """The top-level alternatives of a pattern, each as a flat list of items."""
-    if node[0] == "seq" and len(node[1]) == 1 and node[1][0][0] == "alt":
-        node = node[1][0]
-    if node[0] == "alt":
-        return [items for b in node[1] for items in _branches(_flatten(("seq", [b])))]
-    return [list(node[1]) if node[0] == "seq" else [node]]
+    if isinstance(node, Seq) and len(node.items) == 1 and isinstance(node.items[0], Alt):
+        node = node.items[0]
+    if isinstance(node, Alt):
+        return [items for b in node.options for items in _branches(_flatten(Seq((b,))))]
+    return [list(node.items) if isinstance(node, Seq) else [node]]
 
 
-def contained_class(node) -> CharSet | None:
+def contained_class(node: PatternNode) -> CharSet | None:
     """C when the search-form IR `node` reads "contains a character of C" (`\\w+`, `[a-z]`, `(a|b)`
     unanchored: `.*[C].*`); None for any other shape."""
-    if node[0] != "seq" or len(node[1]) != 3:
+    if not isinstance(node, Seq) or len(node.items) != 3:
         return None
-    first, middle, last = node[1]
-    anything = repeat(char_node(ANY_CHAR), 0, INFINITE)
-    if first != anything or last != anything:
+    first, middle, last = node.items
+    if first != ANYTHING or last != ANYTHING:
         return None
     return _single_class(middle)
 
 
-def _single_class(node) -> CharSet | None:
-    kind = node[0]
-    if kind == "set":
-        return node[1]
-    if kind == "seq" and len(node[1]) == 1:
-        return _single_class(node[1][0])
-    if kind == "rep" and node[2] == node[3] == 1:
-        return _single_class(node[1])
-    if kind == "alt":
-        out = CharSet()
-        for child in node[1]:
-            one = _single_class(child)
-            if one is None:
-                return None
-            out = out.union(one)
-        return out
+def _single_class(node: PatternNode) -> CharSet | None:
+    match node:
+        case Chars(chars):
+            return chars
+        case Seq((only,)):
+            return _single_class(only)
+        case Repeat(child, 1, 1):
+            return _single_class(child)
+        case Alt(options):
+            out = CharSet()
+            for child in options:
+                one = _single_class(child)
+                if one is None:
+                    return None
+                out = out.union(one)
+            return out
     return None
 
 
-def _least_edge_repeats(items: list, edge: int) -> list:
+def _least_edge_repeats(items: list[PatternNode], edge: int) -> list[PatternNode]:
     """Next to the `.*` of a search, a repeat x{lo,hi} matches the same texts as x{lo}: the `.*`
     takes any further copies (`\\w{1,16}` is "contains a \\w"). Much smaller automata."""
     items = list(items)
-    while items and items[edge][0] == "rep":
-        _, child, lo, hi = items[edge]
+    while items and isinstance(items[edge], Repeat):
+        child, lo = items[edge].node, items[edge].lo
         if lo > 0:
-            items[edge] = ("rep", child, lo, lo)
+            items[edge] = Repeat(child, lo, lo)
             break
         del items[edge]
     return items
 
 
-def parse_pattern(pattern: str, *, search: bool = True, wide: bool = False):
+def parse_pattern(pattern: str, *, search: bool = True, wide: bool = False) -> PatternNode:
     """The IR of an ECMA-262 pattern; `search=False` treats it as anchored at both ends.
 
     Classes (\\d, \\w, \\s, `.`) mean what both ECMA-262 and Python's `re` agree on; with `wide`, what
@@ -276,7 +298,7 @@ def parse_pattern(pattern: str, *, search: bool = True, wide: bool = False):
     # ECMA named groups (?<name>...) are spelled (?P<name>...) in Python.
     python_pattern = re.sub(r"\(\?<(?![=!])", "(?P<", pattern)
     try:
-        parsed = sre_parser.parse(python_pattern)
+        parsed = python_regex.parse(python_pattern)
     except (re.error, OverflowError, RecursionError) as exc:
         raise PatternError(f"cannot parse: {exc}") from None
     flags = parsed.state.flags if hasattr(parsed, "state") else parsed.pattern.flags

@@ -23,7 +23,15 @@ from constrain.grammars.json_schema.numbers import (
     NumberRangeError,
     number_regex,
 )
-from constrain.grammars.json_schema.regex_translate import PatternError, parse_pattern
+from constrain.grammars.json_schema.regex_translate import (
+    Alt,
+    Chars,
+    PatternError,
+    PatternNode,
+    Repeat,
+    Seq,
+    parse_pattern,
+)
 
 
 def count_keyword(eff: dict, keyword: str, ctx, default):
@@ -160,47 +168,47 @@ def scalar_literal_term(terms: JsonTerms, value) -> tuple[str, int] | None:
 _EMPTY = "empty"
 
 
-def _fixed_length(node) -> int | None:
-    kind = node[0]
-    if kind == "set":
-        return 1
-    if kind == "seq":
-        lengths = [_fixed_length(c) for c in node[1]]
-        return None if None in lengths else sum(lengths)
-    if kind == "alt":
-        lengths = {_fixed_length(c) for c in node[1]}
-        return lengths.pop() if len(lengths) == 1 and None not in lengths else None
-    if kind == "rep" and node[2] == node[3]:
-        inner = _fixed_length(node[1])
-        return None if inner is None else inner * node[2]
+def _fixed_length(node: PatternNode) -> int | None:
+    match node:
+        case Chars():
+            return 1
+        case Seq(items):
+            lengths = [_fixed_length(c) for c in items]
+            return None if None in lengths else sum(length for length in lengths if length is not None)
+        case Alt(options):
+            found = {_fixed_length(c) for c in options}
+            return found.pop() if len(found) == 1 and None not in found else None
+        case Repeat(child, lo, hi) if lo == hi:
+            inner = _fixed_length(child)
+            return None if inner is None else inner * lo
     return None
 
 
-def limit_length(node, min_len: int, max_len: int | None):
+def limit_length(node: PatternNode, min_len: int, max_len: int | None):
     """`node` ∩ (strings of min_len..max_len characters) when every part but one repetition of a
     character class has a fixed length (e.g. ^[A-Z]{2}-[0-9]+$, or ^abc with its .* tail);
     _EMPTY when nothing fits; None when the intersection is not of that shape."""
-    if node[0] == "alt":
-        branches = [limit_length(b, min_len, max_len) for b in node[1]]
+    if isinstance(node, Alt):
+        branches = [limit_length(b, min_len, max_len) for b in node.options]
         if any(b is None for b in branches):
             return None
-        kept = [b for b in branches if b is not _EMPTY]
-        return ("alt", kept) if kept else _EMPTY
-    items = node[1] if node[0] == "seq" else [node]
+        kept = tuple(b for b in branches if b is not _EMPTY)
+        return Alt(kept) if kept else _EMPTY
+    items = node.items if isinstance(node, Seq) else (node,)
     variable = [i for i, item in enumerate(items) if _fixed_length(item) is None]
-    fixed = sum(_fixed_length(item) for item in items if _fixed_length(item) is not None)
+    fixed = sum(_fixed_length(item) or 0 for item in items)
     if not variable:
         return node if min_len <= fixed and (max_len is None or fixed <= max_len) else _EMPTY
     if len(variable) > 1:
         return None
     index = variable[0]
     item = items[index]
-    if item[0] == "rep" and item[1][0] == "seq" and len(item[1][1]) == 1:
-        item = ("rep", item[1][1][0], item[2], item[3])  # a group around one class: (x)+
-    if item[0] != "rep" or item[1][0] != "set":
+    if isinstance(item, Repeat) and isinstance(item.node, Seq) and len(item.node.items) == 1:
+        item = Repeat(item.node.items[0], item.lo, item.hi)  # a group around one class: (x)+
+    if not isinstance(item, Repeat) or not isinstance(item.node, Chars):
         return None
-    lo = max(item[2], min_len - fixed)
-    hi = item[3] if max_len is None else (max_len - fixed if item[3] is None else min(item[3], max_len - fixed))
+    lo = max(item.lo, min_len - fixed)
+    hi = item.hi if max_len is None else (max_len - fixed if item.hi is None else min(item.hi, max_len - fixed))
     if hi is not None and hi < lo:
         return _EMPTY
-    return ("seq", items[:index] + [("rep", item[1], lo, hi)] + items[index + 1:])
+    return Seq(items[:index] + (Repeat(item.node, lo, hi),) + items[index + 1:])

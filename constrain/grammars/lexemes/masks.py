@@ -156,10 +156,10 @@ class LexemeMaskBuilder:
         if roots == (0,):
             if not dfa.built[state]:
                 dfa.build(state)
-            piece = self._slice(state, allowed)
-            if piece is not None:  # tokens made of the bytes the state loops on: allowed as a block
-                out[: self.n_words] = piece.bits
-                w = piece.residual
+            trie_slice = self._slice(state, allowed)
+            if trie_slice is not None:  # tokens made of the bytes the state loops on: allowed as a block
+                out[: self.n_words] = trie_slice.bits
+                w = trie_slice.residual
         first = True
         while pending:
             nodes, s = pending.pop()

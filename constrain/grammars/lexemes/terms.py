@@ -35,6 +35,9 @@ import bisect
 import hashlib
 import heapq
 
+from constrain.grammars.charsets import CharSet
+from constrain.grammars.utf8_ranges import SURROGATES
+
 FULL = (1 << 256) - 1
 
 EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX, MOD, FAR = range(14)
@@ -116,9 +119,6 @@ class TermStore:
 
     def byte(self, value: int) -> int:
         return self.byteset(1 << value)
-
-    def byte_range(self, lo: int, hi: int) -> int:
-        return self.byteset(((1 << (hi + 1)) - 1) ^ ((1 << lo) - 1))
 
     def literal(self, data: bytes) -> int:
         out = self.eps
@@ -844,7 +844,7 @@ class TermStore:
 
 
 # -- code point intervals ------------------------------------------------------------------
-_SURROGATES = (0xD800, 0xDFFF)
+_SURROGATES = CharSet([SURROGATES])
 _HEX_VALUE = {**{0x30 + d: d for d in range(10)}, **{0x61 + d: 10 + d for d in range(6)},
               **{0x41 + d: 10 + d for d in range(6)}}
 _CONT_MASKS = tuple(1 << (0x80 + i) for i in range(64))  # continuation byte of each 6-bit payload
@@ -868,24 +868,9 @@ _UTF8_WIDTH_RANGE = {1: (0x80, 0x7FF), 2: (0x800, 0xFFFF), 3: (0x10000, 0x10FFFF
 
 
 def normalize_ranges(intervals, remove_surrogates: bool = False) -> tuple:
-    merged: list[list[int]] = []
-    for lo, hi in sorted(intervals):
-        if lo > hi:
-            continue
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    out = []
-    for lo, hi in merged:
-        if remove_surrogates and lo <= _SURROGATES[1] and hi >= _SURROGATES[0]:
-            if lo < _SURROGATES[0]:
-                out.append((lo, _SURROGATES[0] - 1))
-            if hi > _SURROGATES[1]:
-                out.append((_SURROGATES[1] + 1, hi))
-        else:
-            out.append((lo, hi))
-    return tuple(out)
+    """Sorted, disjoint, non-adjacent ranges (a CharSet's), without surrogates if asked."""
+    chars = CharSet(intervals)
+    return (chars.minus(_SURROGATES) if remove_surrogates else chars).ranges
 
 
 def _contains(ranges: tuple, value: int) -> bool:

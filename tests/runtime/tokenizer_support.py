@@ -1,8 +1,5 @@
 """Shared pieces of the tokenizer tests: tiny vocabularies trained on the spot, their GGUF
-metadata, and slow but plain reference implementations of llama.cpp's algorithms.
-
-(Collected by pytest because of its name, but it defines no tests.)
-"""
+metadata, and slow but plain reference implementations of llama.cpp's algorithms."""
 
 from __future__ import annotations
 
