@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from constrain.runtime.vector_exp import exp_f32
-
 
 @njit(inline="always", fastmath=True, cache=True)
 def rms_norm_row(x, weight, eps, out):
@@ -56,7 +54,7 @@ def swiglu_row(gate_up, up_at, width, out):
     """SwiGLU's elementwise part on a fused gate/up product: out[j] = silu(gate_up[j]) * gate_up[up_at + j]."""
     for j in range(width):
         g = gate_up[j]
-        out[j] = g / (np.float32(1.0) + exp_f32(-g)) * gate_up[up_at + j]
+        out[j] = g / (np.float32(1.0) + np.exp(-g)) * gate_up[up_at + j]
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -95,9 +93,9 @@ def apply_rope(x, offset, n_heads, head_dim, positions, inv_freq, pos_scale):
 @njit(cache=True, fastmath=True)
 def swiglu(gate_up, up_at, width):
     """swiglu_row on each row of a fused gate/up product, as a new contiguous (n, width) array.
-    Serial: a parallel loop here compiles swiglu_row's arithmetic differently (its results
-    differ from the decode step's in the last bit, and varied from run to run), and a
-    prompt's logits must not; with exp_f32 the serial loop is about 0.5% of a prompt."""
+    Serial: numba's cached parallel version of this loop gave results that changed in the
+    last bit from one run to the next on the same input, and a prompt's logits must not
+    (its exps are about 5% of TinyLlama's prompt time)."""
     out = np.empty((gate_up.shape[0], width), np.float32)
     for i in range(gate_up.shape[0]):
         swiglu_row(gate_up[i], up_at, width, out[i])

@@ -69,12 +69,6 @@ def f16_to_f32(bits):
 
 
 @njit(inline="always", cache=True)
-def float32_from_bits(bits):
-    """The float32 whose IEEE bits are the low 32 bits of `bits`."""
-    return _uint32_bits_to_float32(bits)
-
-
-@njit(inline="always", cache=True)
 def bf16_to_f32(bits):
     """bfloat16 (its 16 bits) to float32: the upper half of a float32."""
     return _uint32_bits_to_float32(np.uint32(bits) << np.uint32(16))
