@@ -357,13 +357,7 @@ class _Converter:
                 return "(?s:.)"
             case Ref(name, line):
                 if name not in self._regex_of_rule:
-                    regex = self.regex(self.rules[name][0])
-                    if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
-                        raise GrammarError(
-                            f"GBNF line {line}: rule {name!r} written out as one pattern would take more than "
-                            f"{MAX_TERMINAL_REGEX} characters (rules that use other rules several times double "
-                            "at every level)")
-                    self._regex_of_rule[name] = regex
+                    self._regex_of_rule[name] = _bounded(self.regex(self.rules[name][0]), name, line)
                 return self._regex_of_rule[name]
             case Seq(items):
                 parts = [self.regex(n) for n in items]
@@ -393,12 +387,7 @@ class _Converter:
                 return None  # the empty literal
             case Ref(name, line):
                 if name not in self._nonempty_of_rule:
-                    regex = self.regex_nonempty(self.rules[name][0])
-                    if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
-                        raise GrammarError(
-                            f"GBNF line {line}: rule {name!r} written out as one pattern would take more than "
-                            f"{MAX_TERMINAL_REGEX} characters")
-                    self._nonempty_of_rule[name] = regex
+                    self._nonempty_of_rule[name] = _bounded(self.regex_nonempty(self.rules[name][0]), name, line)
                 return self._nonempty_of_rule[name]
             case Alt(options):
                 parts = [p for p in (self.regex_nonempty(a) for a in options) if p is not None]
@@ -470,6 +459,17 @@ def _char_regex(cp: int) -> str:
     if cp < 0x20 or cp == 0x7F:
         return f"\\x{cp:02x}"  # lark turns it into the raw control character
     return ch
+
+
+def _bounded(regex: str | None, name: str, line: int) -> str | None:
+    """A rule's regex, refused when it is too long to compile (rules that use other rules
+    several times double at every level)."""
+    if regex is not None and len(regex) > MAX_TERMINAL_REGEX:
+        raise GrammarError(
+            f"GBNF line {line}: rule {name!r} written out as one pattern would take more than "
+            f"{MAX_TERMINAL_REGEX} characters (rules that use other rules several times double "
+            "at every level)")
+    return regex
 
 
 def _class_regex(negated: bool, ranges) -> str:
