@@ -17,6 +17,7 @@ combined at their position.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
@@ -350,25 +351,44 @@ class SchemaCompiler:
 
     def is_valid(self, value, schema, ctx: Ctx) -> bool:
         """Whether `value` is valid under `schema` (at `ctx`) by the `jsonschema` class of its
-        dialect, and in the enforced `format`. Without `$schema` the legacy spellings of `schema`
-        itself are read (its keywords in 2020-12 terms; deeper ones as 2020-12 reads them)."""
+        dialect, and in the enforced `format`."""
+        return self.validity_check(schema, ctx)(value)
+
+    def validity_check(self, schema, ctx: Ctx, *, known: str | None = None) -> Callable[[object], bool]:
+        """A test of values against `schema` (at `ctx`) by the `jsonschema` class of its dialect,
+        and in the enforced `format`, set up once for many values. Without `$schema` the legacy
+        spellings of `schema` itself are read (its keywords in 2020-12 terms; deeper ones as
+        2020-12 reads them). `known` names a keyword of `schema` itself (`enum` or `const`) that
+        every value to test is already known to satisfy: it is left out of the test, since a
+        keyword's verdict depends only on the value and that keyword's own content (neither
+        keyword reads or makes annotations), and checking each of an enum's n members against
+        the whole enum again would cost n * n comparisons. Subschemas keep theirs: a `$ref` back
+        to this schema still sees the whole of it."""
         if not isinstance(schema, dict):
-            return schema is not False
+            return lambda value: schema is not False
         local, ctx = self.enter(schema, ctx)
         dialect = DRAFT_2020_12 if self.is_native(schema) else ctx.dialect
         resolver = ctx.resolver
         if dialect.legacy_spellings:
             dialect, (schema, resolver) = DRAFT_2020_12, self._undeclared.counterpart(schema, ctx.resolver, ctx.path)
+        if known is not None and known in schema:
+            schema = {k: v for k, v in schema.items() if k != known}
         validator = self._validators.get(dialect.name)
         if validator is None:
             validator = self._validators[dialect.name] = dialect.validator(
                 {}, registry=self.registry, format_checker=dialect.validator.FORMAT_CHECKER)
-        try:
-            valid = validator.evolve(schema=schema, _resolver=resolver).is_valid(value)
-        except (referencing.exceptions.Unresolvable, AttributeError, TypeError, LookupError) as exc:
-            raise UnsupportedSchemaError(f"the value {value!r} cannot be checked against this schema: {exc}",
-                                         keyword="enum", path=ctx.path) from None
-        return valid and format_accepts(local, value)
+        bound = validator.evolve(schema=schema, _resolver=resolver)
+        path = ctx.path
+
+        def check(value) -> bool:
+            try:
+                valid = bound.is_valid(value)
+            except (referencing.exceptions.Unresolvable, AttributeError, TypeError, LookupError) as exc:
+                raise UnsupportedSchemaError(f"the value {value!r} cannot be checked against this schema: {exc}",
+                                             keyword="enum", path=path) from None
+            return valid and format_accepts(local, value)
+
+        return check
 
     # ------------------------------------------------------------------ the dispatcher
     def _compile(self, schema, ctx: Ctx) -> Node:
@@ -525,19 +545,21 @@ class SchemaCompiler:
         if len(candidates) > MAX_LITERALS:
             raise SchemaTooLargeError(f"more than {MAX_LITERALS} values", keyword=keyword, path=ctx.path)
         bare = set(eff) <= {"enum", "const"} and "const" not in eff
+        is_valid = None if bare or not candidates else self.validity_check(schema, ctx, known=keyword)
         values, seen, narrowed = [], set(), []
         for value in candidates:
             key = canonical_key(value)
             if key in seen:
                 continue
             seen.add(key)
-            if not bare and not ctx.dialect.integer_zero_fraction and integral_number(value):
-                spellings = draft4_spellings(value, lambda v: self.is_valid(v, schema, ctx))
+            if is_valid is not None and not ctx.dialect.integer_zero_fraction and integral_number(value):
+                # both spellings of an integral member equal it, so `enum` holds for either
+                spellings = draft4_spellings(value, is_valid)
                 if spellings is not None:
                     if spellings:
                         narrowed.append((value, spellings))
                     continue
-            if bare or self.is_valid(value, schema, ctx):
+            if is_valid is None or is_valid(value):
                 values.append(value)
         node = self.literal_values_node(values, ctx.child(keyword))
         if narrowed:
