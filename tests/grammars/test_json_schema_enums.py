@@ -13,6 +13,7 @@ import pytest
 from constrain.grammars.compiled_cache import ENGINES
 from constrain.grammars.json_schema import json_schema
 from constrain.grammars.json_schema.dialects import UNDECLARED, translate_document
+from tests.grammars.compile_work import counted
 
 COMPACT = (",", ":")
 DIALECTS = {
@@ -103,3 +104,30 @@ def test_checking_enum_members_compares_each_member_a_bounded_number_of_times(mo
                            "enum": members, "not": {"enum": ["member-3"]}}, strict=False)
     assert compared <= 4 * len(members), compared
     assert grammar.accepts('"member-1499"') and not grammar.accepts('"member-3"')
+
+
+# ------------------------------------------------------------------ unions of many strings
+PREFIXED = ["", "a", "ab", "abc", "abd", "b", "\u00e9", "\u00e9t\u00e9", "\U0001f600", "\U0001f600!", 'a"b', "a\\",
+            "\n", "a/b", "x" * 40 + "1", "x" * 40 + "2", "x" * 41]
+NESTED = ["a" * k for k in range(1, 260)]  # each a prefix of the next: more branch points than the tree nests
+
+
+@pytest.mark.parametrize("members", [PREFIXED, NESTED], ids=["prefixes", "deep"])
+def test_strings_that_share_prefixes_are_each_accepted_in_every_spelling(members):
+    grammar = json_schema({"enum": members}, strict=False)
+    for member in members:
+        for ascii_only in (False, True):
+            assert grammar.accepts(json.dumps(member, ensure_ascii=ascii_only)), member
+    for other in ["ac", "abcd", "\u00e9t", "x" * 40, "x" * 42, "a" * 260, "aab", " a", "\U0001f600!!"]:
+        assert not grammar.accepts(json.dumps(other)), other
+    assert not grammar.accepts("1") and not grammar.accepts('"a" ')
+
+
+def test_an_enum_of_many_strings_adds_fewer_terms_than_it_has_members():
+    """Its strings share their prefixes: a lexer step derives the strings going on with that
+    character, not every member (a flat union made a term per member and derived all of them)."""
+    members = [f"member-{i}" for i in range(2000)]
+    accepted, work = counted(lambda: json_schema({"type": "string", "enum": members}, strict=False)
+                             .accepts('"member-1999"'))
+    assert accepted
+    assert work.terms < len(members), work

@@ -208,7 +208,7 @@ class JsonParser:
             parts = [s.cat(t.close_object, s.tag(FilterTag(CLOSE_BIT))), s.cat(t.comma, s.tag(FilterTag(COMMA_BIT)))]
             for i, key_term in enumerate(shape.key_terms):
                 parts.append(s.seq(key_term, t.colon, s.tag(FilterTag(key_bit(i)))))
-            written = s.union([t.string_literal(k) for k in others]) if others else s.empty
+            written = t.string_literals(others)
             for j, key_term in self._admissible_others(sid):
                 parts.append(s.seq(s.minus(key_term, written), t.colon, s.tag(FilterTag(other_bit(j)))))
             term = self._object_terms[key] = s.union(parts)

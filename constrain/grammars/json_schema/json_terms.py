@@ -24,6 +24,7 @@ from constrain.grammars.lexemes.terms import INFINITE, TermStore
 # Exponent-free numbers: the spelling of every bounded number (see numbers.py).
 NO_EXPONENT_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
 JSON_WHITESPACE = (0x20, 0x09, 0x0A, 0x0D)
+MAX_PREFIX_NESTING = 200  # branch points of a prefix tree of string literals (string_literals)
 
 SHORT_ESCAPES = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x08: "b", 0x0C: "f", 0x0A: "n", 0x0D: "r", 0x09: "t"}
 # Code points a string may hold unescaped: all but controls, quote and backslash.
@@ -53,6 +54,7 @@ class JsonTerms:
         self._chars: dict[CharSet, int] = {}
         self._regexes: dict[str, int] = {}
         self._literals: dict[str, int] = {}
+        self._code_points: dict[str, int] = {}  # one character of text -> char(CharSet.of(it))
         s = store
         self.quote = s.byte(0x22)
         self.any_char = self.char(ANY_CHAR)
@@ -119,15 +121,54 @@ class JsonTerms:
     def quoted(self, body: int) -> int:
         return self.s.seq(self.quote, body, self.quote)
 
+    def text_char(self, c: str) -> int:
+        """Every spelling of the one character `c`."""
+        term = self._code_points.get(c)
+        if term is None:
+            term = self._code_points[c] = self.char(CharSet.of(c))
+        return term
+
     def string_body(self, text: str) -> int:
         """Every spelling of the characters of `text` (without quotes)."""
-        return self.s.seq(*(self.char(CharSet.of(c)) for c in text))
+        return self.s.seq(*(self.text_char(c) for c in text))
 
     def string_literal(self, text: str) -> int:
         term = self._literals.get(text)
         if term is None:
             term = self._literals[text] = self.quoted(self.string_body(text))
         return term
+
+    def string_literals(self, texts) -> int:
+        """The union of `string_literal(t)` for `texts`, their common prefixes shared: a prefix
+        tree, so that a derivative steps only the strings that go on with that byte's character.
+        As a flat union, every lexer step of an enum of n names took n derivatives."""
+        texts = sorted(set(texts))
+        if len(texts) <= 1:
+            return self.string_literal(texts[0]) if texts else self.s.empty
+        return self.quoted(self._prefix_tree(texts, 0, len(texts), 0, 0))
+
+    def _prefix_tree(self, texts: list[str], lo: int, hi: int, depth: int, nesting: int) -> int:
+        """The bodies `text[depth:]` of texts[lo:hi] (sorted, distinct, sharing their first
+        `depth` characters). Past MAX_PREFIX_NESTING branch points the rest is a flat union (same
+        language, and the recursion stays shallow whatever the strings)."""
+        s = self.s
+        if hi - lo == 1 or nesting >= MAX_PREFIX_NESTING:
+            return s.union([self.string_body(texts[k][depth:]) for k in range(lo, hi)])
+        first, last = texts[lo], texts[hi - 1]
+        common = depth  # sorted: what the first and last share, all of them share
+        while common < len(first) and first[common] == last[common]:
+            common += 1
+        branches, i = [], lo
+        if len(first) == common:  # one text ends here (sorted first: it is a prefix of the others)
+            branches.append(s.eps)
+            i += 1
+        while i < hi:
+            c, j = texts[i][common], i + 1
+            while j < hi and texts[j][common] == c:
+                j += 1
+            branches.append(s.cat(self.text_char(c), self._prefix_tree(texts, i, j, common + 1, nesting + 1)))
+            i = j
+        return s.cat(self.string_body(first[depth:common]), s.union(branches))
 
     def length(self, lo: int, hi: int | None) -> int:
         """Bodies of lo..hi characters (hi None: no upper bound)."""

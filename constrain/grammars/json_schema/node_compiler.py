@@ -570,15 +570,18 @@ class SchemaCompiler:
 
     def literal_values_node(self, values: list, ctx: Ctx) -> Node:
         s, t = self.store, self.terms
-        parts: dict[str, list[int]] = {"string": [], "number": [], "literal": []}
-        structured = []
+        parts: dict[str, list[int]] = {"number": [], "literal": []}
+        strings, structured = [], []
         for value in values:
+            if isinstance(value, str):
+                strings.append(value)
+                continue
             scalar = scalar_literal_term(t, value)
             if scalar is None:
                 structured.append(self.node_id_for_value(value, ctx))
             else:
                 parts[scalar[0]].append(scalar[1])
-        node = Node(ctx.path, s.union(parts["string"]), s.union(parts["number"]), s.union(parts["literal"]),
+        node = Node(ctx.path, t.string_literals(strings), s.union(parts["number"]), s.union(parts["literal"]),
                     number_complete=False, values=tuple(values))
         if structured:
             other = algebra.union(self, [self.node(i) for i in structured], ctx.path)
