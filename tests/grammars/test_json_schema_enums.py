@@ -131,3 +131,11 @@ def test_an_enum_of_many_strings_adds_fewer_terms_than_it_has_members():
                              .accepts('"member-1999"'))
     assert accepted
     assert work.terms < len(members), work
+
+
+def test_property_names_enum_removes_the_listed_keys_it_rejects():
+    keys = [f"k{i}" for i in range(300)]
+    schema = {"type": "object", "properties": {k: {"type": "integer"} for k in keys},
+              "propertyNames": {"enum": keys[::2] + ["other"]}, "additionalProperties": False}
+    agrees(schema, jsonschema.Draft202012Validator(schema),
+           [{}, {"k0": 1}, {"k1": 1}, {"k298": 2, "k4": 0}, {"k299": 1}, {"other": 1}, {"k0": "x"}])

@@ -6,7 +6,8 @@ A schema's parts combine as node operations: `$ref`, `allOf` and sibling keyword
 `anyOf` unites, `oneOf` is the union of each branch minus the others, `not` complements, `if`
 becomes (if AND then) OR (NOT if AND else), `dependentSchemas` becomes "key absent OR key present
 AND schema" per key. `enum`/`const` are exact whatever they are combined with: each candidate
-value is validated against the whole schema with `jsonschema`.
+value is validated with `jsonschema` against the schema less its own `enum`/`const` (which the
+candidate satisfies by being one of its values).
 
 Strict mode closes an object that lists properties and says nothing about other keys. It applies
 to a schema at a value position (and to anyOf/oneOf branches, which are alternative values), not

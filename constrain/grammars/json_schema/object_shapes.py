@@ -44,6 +44,7 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
     terms = comp.terms
     s = terms.s
     names_term = None
+    allowed_name = None  # the propertyNames test of a listed key, set up once for them all
     if names is not None and names is not True:
         names_node = comp.node(comp.node_id(names, ctx.child("propertyNames")))
         names_term = names_node.string  # keys are strings: only the string part matters
@@ -65,8 +66,9 @@ def object_shape(comp, eff: dict, ctx) -> ObjectShape:
                 parts.append(comp.node_id(patterns[p], ctx.child("patternProperties", p)))
         if not parts and additional is not False:
             parts.append(comp.node_id(additional, ctx.child("additionalProperties")))
-        allowed_name = names is None or names is True or comp.is_valid(key, names, ctx)
-        if not parts or not allowed_name:
+        if names is not None and names is not True and allowed_name is None:
+            allowed_name = comp.validity_check(names, ctx)
+        if not parts or (allowed_name is not None and not allowed_name(key)):
             key_values.append(ABSENT)
         else:
             key_values.append(comp.intersect_ids(parts))
