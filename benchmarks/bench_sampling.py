@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from constrain.generation.settings import build_pipeline
 from constrain.samplers import (
     Dist,
     Greedy,
@@ -20,7 +21,6 @@ from constrain.samplers import (
     MirostatV1,
     MirostatV2,
     Penalties,
-    Pipeline,
     Temperature,
     TopK,
     TopP,
@@ -164,8 +164,9 @@ def main() -> None:
         "MirostatV1": MirostatV1(seed=1),
         "MirostatV2": MirostatV2(seed=1),
     }
-    chain = Pipeline([TopK(40), TypicalP(1.0), TopP(0.95), MinP(0.05), Temperature(0.8)], Dist(seed=1))
-    mirostat_chain = Pipeline([Temperature(0.8)], MirostatV2(seed=1))
+    # the chains create_completion builds from its default arguments: under a grammar, for free text
+    chain = build_pipeline(mirostat_mode=0, seed=1)
+    mirostat_chain = build_pipeline(mirostat_mode=2, seed=1)
 
     source = "default model" if args.model else "synthetic"
     print(f"{'stage':34s} {'mean':>8s} {'p50':>8s} {'p99':>8s}   (us per call, vocab {N_VOCAB}, {source} logits)")

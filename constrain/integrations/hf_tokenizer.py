@@ -18,12 +18,12 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalize
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.tokenizer.bpe import pre_tokenizer_regexes
 from constrain.runtime.tokenizer.pieces import SPM_SPACE
-from constrain.runtime.tokenizer.vocab import TokenType, Vocabulary, read_vocabulary
+from constrain.runtime.tokenizer.vocab import GgufVocabulary, TokenType, read_vocabulary
 
 _SPECIAL_TYPES = (TokenType.CONTROL, TokenType.UNKNOWN, TokenType.UNUSED, TokenType.UNDEFINED)
 
 
-def tokenizers_tokenizer(vocab: Vocabulary) -> Tokenizer:
+def tokenizers_tokenizer(vocab: GgufVocabulary) -> Tokenizer:
     """The `tokenizers.Tokenizer` a tokenizer.json for `vocab` would describe."""
     if vocab.model == "gpt2":
         merges = [tuple(m.split(" ", 1)) for m in vocab.merges or []]
@@ -50,7 +50,7 @@ def tokenizers_tokenizer(vocab: Vocabulary) -> Tokenizer:
     return tokenizer
 
 
-def hf_tokenizer(vocab: Vocabulary):
+def hf_tokenizer(vocab: GgufVocabulary):
     """A transformers PreTrainedTokenizerFast for `vocab` (needs transformers)."""
     from transformers import PreTrainedTokenizerFast
 

@@ -57,36 +57,14 @@ def top_k_indices(logits, k):
         if v == -np.inf:
             continue
         if size < k:
-            # sift up
-            j = size
+            j = _sift_up(heap_v, heap_i, size, v, i)
             size += 1
-            while j > 0:
-                parent = (j - 1) >> 1
-                if _worse(v, i, heap_v[parent], heap_i[parent]):
-                    heap_v[j] = heap_v[parent]
-                    heap_i[j] = heap_i[parent]
-                    j = parent
-                else:
-                    break
-            heap_v[j] = v
-            heap_i[j] = i
         elif _worse(heap_v[0], heap_i[0], v, i):
-            # replace the root, sift down
-            j = 0
-            while True:
-                child = 2 * j + 1
-                if child >= size:
-                    break
-                if child + 1 < size and _worse(heap_v[child + 1], heap_i[child + 1], heap_v[child], heap_i[child]):
-                    child += 1
-                if _worse(heap_v[child], heap_i[child], v, i):
-                    heap_v[j] = heap_v[child]
-                    heap_i[j] = heap_i[child]
-                    j = child
-                else:
-                    break
-            heap_v[j] = v
-            heap_i[j] = i
+            j = _sift_down(heap_v, heap_i, size, v, i)
+        else:
+            continue
+        heap_v[j] = v
+        heap_i[j] = i
     # order best first: sort by (-logit, id); ids are unique so a stable sort on ids then on
     # logits gives the tie order
     order = np.argsort(heap_i[:size], kind="mergesort")
@@ -94,6 +72,38 @@ def top_k_indices(logits, k):
     vals = heap_v[:size][order]
     order2 = np.argsort(-vals, kind="mergesort")
     return ids[order2]
+
+
+@njit(cache=True)
+def _sift_up(heap_v, heap_i, size, v, i):
+    """Make room for (v, i) in a heap of `size` entries growing by one: move the better parents
+    down; returns the slot where (v, i) belongs."""
+    j = size
+    while j > 0:
+        parent = (j - 1) >> 1
+        if not _worse(v, i, heap_v[parent], heap_i[parent]):
+            break
+        heap_v[j], heap_i[j] = heap_v[parent], heap_i[parent]
+        j = parent
+    return j
+
+
+@njit(cache=True)
+def _sift_down(heap_v, heap_i, size, v, i):
+    """Make room for (v, i) in place of the root: move the worse children up; returns the slot
+    where (v, i) belongs."""
+    j = 0
+    while True:
+        child = 2 * j + 1
+        if child >= size:
+            break
+        if child + 1 < size and _worse(heap_v[child + 1], heap_i[child + 1], heap_v[child], heap_i[child]):
+            child += 1
+        if not _worse(heap_v[child], heap_i[child], v, i):
+            break
+        heap_v[j], heap_i[j] = heap_v[child], heap_i[child]
+        j = child
+    return j
 
 
 @njit(cache=True)
@@ -175,26 +185,27 @@ def smallest_mass_prefix(keys, sort_keys, probs, target, min_keep, strict):
         elif b == boundary:
             members[m] = i
             m += 1
-    order = np.argsort(sort_keys[members], kind="mergesort")
-    for j in range(order.size):
-        i = members[order[j]]
-        keep[i] = True
-        cum32 += probs[i]
-        kept += 1
-        if _reached(cum32, kept, target, min_keep, strict):
-            return keep
-    # rounding kept the mass just short of the target inside the boundary bucket: the prefix
-    # goes on through the later buckets, in order
-    rest = np.flatnonzero(~keep)
-    order = np.argsort(sort_keys[rest], kind="mergesort")
-    for j in range(order.size):
-        i = rest[order[j]]
-        keep[i] = True
-        cum32 += probs[i]
-        kept += 1
-        if _reached(cum32, kept, target, min_keep, strict):
-            break
+    reached, cum32, kept = _keep_in_order(members, sort_keys, probs, keep, cum32, kept, target, min_keep, strict)
+    if not reached:
+        # rounding kept the mass just short of the target inside the boundary bucket: the prefix
+        # goes on through the later buckets, in order
+        _keep_in_order(np.flatnonzero(~keep), sort_keys, probs, keep, cum32, kept, target, min_keep, strict)
     return keep
+
+
+@njit(cache=True)
+def _keep_in_order(positions, sort_keys, probs, keep, cum32, kept, target, min_keep, strict):
+    """Keep `positions` in ascending sort-key order, adding their mass to `cum32` (float32) and
+    their count to `kept`, until the target is reached. Returns (reached, cum32, kept)."""
+    order = np.argsort(sort_keys[positions], kind="mergesort")
+    for j in range(order.size):
+        i = positions[order[j]]
+        keep[i] = True
+        cum32 += probs[i]
+        kept += 1
+        if _reached(cum32, kept, target, min_keep, strict):
+            return True, cum32, kept
+    return False, cum32, kept
 
 
 @njit(cache=True)

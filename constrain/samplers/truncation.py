@@ -21,12 +21,6 @@ from constrain.samplers.adjustment import as_logits
 from constrain.samplers.candidates import candidates_of
 
 
-def _check_min_keep(min_keep: int) -> int:
-    if min_keep < 0:
-        raise SamplingError(f"min_keep must be >= 0, got {min_keep}")
-    return int(min_keep)
-
-
 class TopK:
     """Keep the k most likely candidates."""
 
@@ -61,12 +55,21 @@ def _prefix_keep(keys: np.ndarray, sort_keys: np.ndarray, probs: np.ndarray, tar
     return kernels.smallest_mass_prefix(keys, sort_keys, probs, np.float32(target), min_keep, strict)
 
 
-class TopP:
-    """Nucleus sampling: keep the smallest set of best tokens whose probability mass reaches p."""
+class _ProbabilityCut:
+    """A truncation set by one probability `p` that keeps at least `min_keep` candidates."""
 
     def __init__(self, p: float, min_keep: int = 1):
         self.p = float(p)
-        self.min_keep = _check_min_keep(min_keep)
+        if min_keep < 0:
+            raise SamplingError(f"min_keep must be >= 0, got {min_keep}")
+        self.min_keep = int(min_keep)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.p})"
+
+
+class TopP(_ProbabilityCut):
+    """Nucleus sampling: keep the smallest set of best tokens whose probability mass reaches p."""
 
     def __call__(self, ids, logits) -> np.ndarray:
         logits = as_logits(logits)
@@ -84,16 +87,9 @@ class TopP:
         keep = _prefix_keep(cand.max_logit - values, -values, probs[sel], self.p, self.min_keep, False)
         return kernels.keep_only(logits, cand.ids[sel[keep]])
 
-    def __repr__(self) -> str:
-        return f"TopP({self.p})"
 
-
-class MinP:
+class MinP(_ProbabilityCut):
     """Keep tokens at least p times as likely as the best one."""
-
-    def __init__(self, p: float, min_keep: int = 1):
-        self.p = float(p)
-        self.min_keep = _check_min_keep(min_keep)
 
     def __call__(self, ids, logits) -> np.ndarray:
         logits = as_logits(logits)
@@ -110,16 +106,9 @@ class MinP:
                 return kernels.keep_only(logits, kernels.top_k_indices(logits, self.min_keep))
         return out
 
-    def __repr__(self) -> str:
-        return f"MinP({self.p})"
 
-
-class TypicalP:
+class TypicalP(_ProbabilityCut):
     """Locally typical sampling (Meister et al.): keep tokens whose surprise is near the entropy."""
-
-    def __init__(self, p: float, min_keep: int = 1):
-        self.p = float(p)
-        self.min_keep = _check_min_keep(min_keep)
 
     def __call__(self, ids, logits) -> np.ndarray:
         logits = as_logits(logits)
@@ -133,6 +122,3 @@ class TypicalP:
         keys = np.abs(surprise - np.float32(entropy))
         keep = _prefix_keep(keys, keys, cand.probs, self.p, self.min_keep, True)
         return kernels.keep_only(logits, cand.ids[keep])
-
-    def __repr__(self) -> str:
-        return f"TypicalP({self.p})"

@@ -2,6 +2,6 @@
 
 from constrain.runtime.tokenizer.stream import StreamDecoder
 from constrain.runtime.tokenizer.tokenizer import Tokenizer, load_tokenizer
-from constrain.runtime.tokenizer.vocab import TokenType, Vocabulary, read_vocabulary
+from constrain.runtime.tokenizer.vocab import GgufVocabulary, TokenType, read_vocabulary
 
-__all__ = ["StreamDecoder", "Tokenizer", "TokenType", "Vocabulary", "load_tokenizer", "read_vocabulary"]
+__all__ = ["GgufVocabulary", "StreamDecoder", "Tokenizer", "TokenType", "load_tokenizer", "read_vocabulary"]

@@ -15,7 +15,7 @@ from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 from constrain.errors import TokenizerError
 from constrain.runtime.tokenizer.pieces import byte_level_to_bytes
 from constrain.runtime.tokenizer.special_split import Part
-from constrain.runtime.tokenizer.vocab import Vocabulary
+from constrain.runtime.tokenizer.vocab import GgufVocabulary
 
 _GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
 # llama.cpp writes Llama 3's case-insensitive contractions out, as (?i:...) is not portable
@@ -78,7 +78,7 @@ def _checked_merge_pairs(merges: Sequence[str], vocab: dict[str, int]) -> list[t
     return pairs
 
 
-def _bpe_model(vocab: Vocabulary) -> models.BPE:
+def _bpe_model(vocab: GgufVocabulary) -> models.BPE:
     merges = vocab.merges or []
     ignore_merges = vocab.pre in IGNORE_MERGES
     pairs = _split_merges(merges)
@@ -102,7 +102,7 @@ def _bpe_model(vocab: Vocabulary) -> models.BPE:
 class BPEEncoder:
     """Encodes plain-text fragments with a byte-level BPE vocabulary."""
 
-    def __init__(self, vocab: Vocabulary):
+    def __init__(self, vocab: GgufVocabulary):
         regexes = pre_tokenizer_regexes(vocab.pre)
         hf = Tokenizer(_bpe_model(vocab))
         hf.pre_tokenizer = pre_tokenizers.Sequence(

@@ -12,7 +12,7 @@ import numpy as np
 
 from constrain.errors import TokenizerError
 from constrain.runtime.tokenizer.byte_unicode import UNICODE_TO_BYTE
-from constrain.runtime.tokenizer.vocab import TokenType, Vocabulary
+from constrain.runtime.tokenizer.vocab import GgufVocabulary, TokenType
 
 SPM_SPACE = "\u2581"
 
@@ -52,7 +52,7 @@ def _byte_level_pieces(texts: list[str]) -> list[bytes]:
     return [joined[start:end] for start, end in zip([0] + ends[:-1], ends)]
 
 
-def token_pieces(vocab: Vocabulary) -> list[bytes]:
+def token_pieces(vocab: GgufVocabulary) -> list[bytes]:
     """Bytes of every token, rendering control tokens as their text."""
     types = vocab.types
     n = vocab.n_vocab
@@ -73,6 +73,6 @@ def token_pieces(vocab: Vocabulary) -> list[bytes]:
     return pieces
 
 
-def hidden_without_special(vocab: Vocabulary) -> np.ndarray:
+def hidden_without_special(vocab: GgufVocabulary) -> np.ndarray:
     """Tokens that render as nothing when special tokens are not shown (llama.cpp special=False)."""
     return (vocab.types == TokenType.CONTROL) | (vocab.types == TokenType.UNKNOWN)

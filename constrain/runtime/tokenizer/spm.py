@@ -19,7 +19,7 @@ from constrain.errors import TokenizerError
 from constrain.runtime.tokenizer.pieces import SPM_SPACE
 from constrain.runtime.tokenizer.sp_model_proto import model_proto
 from constrain.runtime.tokenizer.special_split import Part
-from constrain.runtime.tokenizer.vocab import TokenType, Vocabulary
+from constrain.runtime.tokenizer.vocab import GgufVocabulary, TokenType
 
 
 def _unused_text(base: str, taken: dict[str, int]) -> str:
@@ -32,7 +32,7 @@ def _unused_text(base: str, taken: dict[str, int]) -> str:
 class SPMEncoder:
     """Encodes plain-text fragments with a sentencepiece vocabulary, as llama.cpp does."""
 
-    def __init__(self, vocab: Vocabulary):
+    def __init__(self, vocab: GgufVocabulary):
         n = vocab.n_vocab
         self._text_to_id = text_to_id = vocab.text_to_id
         texts = list(vocab.tokens)

@@ -29,13 +29,13 @@ from constrain.runtime.tokenizer.bpe import BPEEncoder
 from constrain.runtime.tokenizer.pieces import hidden_without_special, token_pieces
 from constrain.runtime.tokenizer.special_split import special_order, split_special
 from constrain.runtime.tokenizer.spm import SPMEncoder
-from constrain.runtime.tokenizer.vocab import TokenType, Vocabulary, read_vocabulary
+from constrain.runtime.tokenizer.vocab import GgufVocabulary, TokenType, read_vocabulary
 
 
 class Tokenizer:
     """Encoding and decoding for one GGUF vocabulary; build it with `load_tokenizer`."""
 
-    def __init__(self, vocab: Vocabulary):
+    def __init__(self, vocab: GgufVocabulary):
         self.vocab = vocab
         self._encoder = SPMEncoder(vocab) if vocab.model == "llama" else BPEEncoder(vocab)
         types = vocab.types

@@ -64,8 +64,12 @@ _KEY = "tokenizer.ggml."
 
 
 @dataclass(frozen=True)
-class Vocabulary:
-    """Everything about the token set that does not depend on the encoding algorithm."""
+class GgufVocabulary:
+    """Everything about a GGUF file's token set that does not depend on the encoding algorithm.
+
+    The tokenizers are built on it; the grammar engine never sees it (it reads a tokenizer's byte
+    spellings into its own `TokenVocabulary`).
+    """
 
     model: str  # "llama" (sentencepiece) or "gpt2" (byte-level BPE)
     pre: str  # tokenizer.ggml.pre ("default" when absent)
@@ -173,7 +177,7 @@ def _first_with_text(text_to_id: Mapping[str, int], texts: tuple[str, ...]) -> i
     return min(ids) if ids else None
 
 
-def read_vocabulary(metadata: Mapping[str, Any]) -> Vocabulary:
+def read_vocabulary(metadata: Mapping[str, Any]) -> GgufVocabulary:
     """Check and collect the tokenizer metadata; raise TokenizerError on anything unusable."""
     model = _get(metadata, "model", str)
     if model is None:
@@ -227,7 +231,7 @@ def read_vocabulary(metadata: Mapping[str, Any]) -> Vocabulary:
         types[text_to_id["<|end|>"]] = TokenType.USER_DEFINED
     if model == "gpt2":
         _check_byte_tokens(tokens, types, text_to_id)
-    return Vocabulary(
+    return GgufVocabulary(
         model=model, pre=pre, tokens=tokens, types=types, scores=scores, merges=merges,
         bos_id=bos_id, eos_id=eos_id, unk_id=unk_id, add_bos=add_bos, add_eos=add_eos,
         add_space_prefix=add_space_prefix, eog_ids=frozenset(eog), text_to_id=text_to_id,
