@@ -13,7 +13,7 @@ from pathlib import Path
 import lark
 
 from constrain.grammars.errors import GrammarError
-from constrain.grammars.lark_internals import REPEAT_INLINE_LIMIT, grammar_syntax_tree
+from constrain.grammars.lark_internals import REPEAT_INLINE_LIMIT, grammar_syntax_tree, repeat_factors
 
 # A rule lark expands into more alternatives than this is refused (a dozen optional items in
 # one rule are 4096; lark needs seconds per thousand on one core).
@@ -100,10 +100,40 @@ def _alternatives(node) -> int:
             bounds = [int(str(b)) for b in node.children[2:]]
             low, high = (bounds[0], bounds[-1])
             if high >= REPEAT_INLINE_LIMIT:
-                return 2
+                return _helper_rule_alternatives(inner, low, high, cap)
             total = 0
             for n in range(low, high + 1):
                 total = min(cap, total + min(cap, inner ** n) if inner > 1 else total + 1)
             return total
         return 1  # '+': a new recursive rule
     return 1
+
+
+def _helper_rule_alternatives(inner: int, low: int, high: int, cap: int) -> int:
+    """The most alternatives among the helper rules lark writes for part~low..high with
+    high at or above REPEAT_INLINE_LIMIT (load_grammar's _generate_repeats), and of the
+    expression that replaces it: the first helper holds up to REPEAT_FACTOR_LIMIT copies
+    of the repeated part side by side, so a part of 64 alternatives repeated 60 times makes
+    a rule of 64 ** 3 of them. Counted per rule, the most of any is charged to the rule the
+    repeat stands in (saturating at cap)."""
+    def times(count: int, n: int) -> int:
+        return min(cap, count ** n) if count > 1 else 1
+
+    most = 1
+    low_target = inner  # the repeated part itself until a helper rule stands for it
+    for a, b in repeat_factors(low):
+        most = max(most, min(cap, times(low_target, a) * times(inner, b)))
+        low_target = 1
+    if high == low:
+        return max(most, low_target)
+    factors = repeat_factors(high - low + 1)
+    target, optional = inner, 1  # (part once; nothing): lark's diff_target, diff_opt_target
+    for k, (a, b) in enumerate(factors):
+        alternatives = (sum(min(cap, times(target, i) * optional) for i in range(a))
+                        + sum(min(cap, times(target, a) * times(inner, i)) for i in range(b)))
+        most = max(most, min(cap, alternatives))
+        optional = 1
+        if k < len(factors) - 1:
+            most = max(most, min(cap, times(target, a) * times(inner, b)))
+            target = 1
+    return max(most, min(cap, low_target * optional))

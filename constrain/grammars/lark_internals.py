@@ -18,6 +18,20 @@ from lark.parsers.lalr_analysis import Shift
 
 # lark writes x~n..m out in full below this m (load_grammar.REPEAT_BREAK_THRESHOLD)
 REPEAT_INLINE_LIMIT = getattr(load_grammar, "REPEAT_BREAK_THRESHOLD", 50)
+# above it, into helper rules of at most this many parts each (load_grammar.SMALL_FACTOR_THRESHOLD)
+REPEAT_FACTOR_LIMIT = getattr(load_grammar, "SMALL_FACTOR_THRESHOLD", 5)
+
+
+def repeat_factors(n: int) -> list[tuple[int, int]]:
+    """How lark splits n repeats into helper rules: pairs (a, b), each a rule of a copies of
+    the rule before it and b copies of the repeated part (lark.utils.small_factors)."""
+    if n <= REPEAT_FACTOR_LIMIT:
+        return [(n, 0)]
+    for a in range(REPEAT_FACTOR_LIMIT, 1, -1):
+        r, b = divmod(n, a)
+        if a + b <= REPEAT_FACTOR_LIMIT:
+            return repeat_factors(r) + [(a, b)]
+    raise AssertionError(f"lark cannot factor {n}")
 
 
 def grammar_syntax_tree(text: str, source_path: str) -> lark.Tree | None:

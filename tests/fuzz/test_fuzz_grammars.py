@@ -114,6 +114,7 @@ def test_regexes_compile_or_refuse_and_agree_with_re(pattern):
     "start: " + " ".join(f'["x{i}"]' for i in range(22)),
     "start: " + "(" * 5000 + '"a"' + ")" * 5000,
     "start: " + '"a" ~ 100000',
+    "start: " + '((("a" "b") ~ 0..3 ("c" | "d")) ~ 2) ~ 60',
     "start: x\nx: " + " | ".join(f'"k{i}"' for i in range(3000)),
 ])
 def test_known_bombs_end_in_time(text):

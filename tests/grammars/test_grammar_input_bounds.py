@@ -73,6 +73,19 @@ def test_repeated_groups_count_their_alternatives():
         Grammar.from_lark('start: ("a" | "b" | "c" | "d") ~ 8')
 
 
+def test_long_repeats_of_groups_count_lark_helper_rules():
+    # From 50 repeats on, lark splits x~n into helper rules holding up to 5 copies of x side
+    # by side: a group of 64 alternatives repeated 60 times makes a rule of 64 ** 3 of them,
+    # which lark's analysis never finishes.
+    with pytest.raises(GrammarError, match="alternatives"):
+        Grammar.from_lark('start: ((("a" "b") ~ 0..3 ("c" | "d")) ~ 2) ~ 60')
+    g = Grammar.from_lark('start: ("a" | "b" | "c" | "d") ~ 60')
+    assert g.accepts_bytes(b"abcd" * 15) and not g.accepts_bytes(b"abcd" * 14 + b"abc")
+    g = Grammar.from_lark('start: ("a" | "b") ~ 50..70')
+    assert g.accepts_bytes(b"ab" * 35) and not g.accepts_bytes(b"ab" * 35 + b"a")
+    assert g.accepts_bytes(b"ab" * 25) and not g.accepts_bytes(b"ab" * 24 + b"a")
+
+
 @pytest.mark.parametrize("depth", [2000, 300])
 def test_deep_lark_nesting_is_a_grammar_error(depth):
     with pytest.raises(GrammarError, match="nest"):
@@ -132,3 +145,17 @@ def test_nothing_was_read_from_the_working_directory(tmp_path, monkeypatch):
         with pytest.raises(GrammarError):
             Grammar.from_lark(text)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("alternatives,low,high", [(2, 60, 60), (3, 50, 70), (2, 0, 77), (3, 7, 130), (2, 51, 51)])
+def test_helper_rule_count_matches_the_rules_lark_writes(alternatives, low, high):
+    import collections
+
+    import lark
+
+    from constrain.grammars.lark_guard import MAX_RULE_ALTERNATIVES, _helper_rule_alternatives
+
+    group = "(" + " | ".join(f'"{chr(97 + i)}"' for i in range(alternatives)) + ")"
+    parser = lark.Lark(f"start: {group} ~ {low}..{high}\n", parser="lalr")
+    per_rule = collections.Counter(rule.origin.name for rule in parser.rules)
+    assert _helper_rule_alternatives(alternatives, low, high, MAX_RULE_ALTERNATIVES + 1) == max(per_rule.values())
