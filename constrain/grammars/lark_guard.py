@@ -100,7 +100,7 @@ def _alternatives(node) -> int:
             bounds = [int(str(b)) for b in node.children[2:]]
             low, high = (bounds[0], bounds[-1])
             if high >= REPEAT_INLINE_LIMIT:
-                return _helper_rule_alternatives(inner, low, high, cap)
+                return helper_rule_alternatives(inner, low, high, cap)
             total = 0
             for n in range(low, high + 1):
                 total = min(cap, total + min(cap, inner ** n) if inner > 1 else total + 1)
@@ -109,7 +109,7 @@ def _alternatives(node) -> int:
     return 1
 
 
-def _helper_rule_alternatives(inner: int, low: int, high: int, cap: int) -> int:
+def helper_rule_alternatives(inner: int, low: int, high: int, cap: int) -> int:
     """The most alternatives among the helper rules lark writes for part~low..high with
     high at or above REPEAT_INLINE_LIMIT (load_grammar's _generate_repeats), and of the
     expression that replaces it: the first helper holds up to REPEAT_FACTOR_LIMIT copies

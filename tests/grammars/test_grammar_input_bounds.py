@@ -153,9 +153,9 @@ def test_helper_rule_count_matches_the_rules_lark_writes(alternatives, low, high
 
     import lark
 
-    from constrain.grammars.lark_guard import MAX_RULE_ALTERNATIVES, _helper_rule_alternatives
+    from constrain.grammars.lark_guard import MAX_RULE_ALTERNATIVES, helper_rule_alternatives
 
     group = "(" + " | ".join(f'"{chr(97 + i)}"' for i in range(alternatives)) + ")"
     parser = lark.Lark(f"start: {group} ~ {low}..{high}\n", parser="lalr")
     per_rule = collections.Counter(rule.origin.name for rule in parser.rules)
-    assert _helper_rule_alternatives(alternatives, low, high, MAX_RULE_ALTERNATIVES + 1) == max(per_rule.values())
+    assert helper_rule_alternatives(alternatives, low, high, MAX_RULE_ALTERNATIVES + 1) == max(per_rule.values())
