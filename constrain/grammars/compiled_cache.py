@@ -345,10 +345,10 @@ def _verdict_meaning() -> bytes:
     global _meaning
     if _meaning is None:
         import constrain
-        from constrain.grammars.lexemes import terms, verdicts
+        from constrain.grammars.lexemes import term_kinds, terms, verdicts
 
         h = hashlib.sha256(f"{COMPILER_VERSION}:{constrain.__version__}".encode())
-        for module in (terms, verdicts):
+        for module in (term_kinds, terms, verdicts):
             try:
                 h.update(Path(module.__file__ or "").read_bytes())
             except OSError:

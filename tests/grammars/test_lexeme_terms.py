@@ -141,3 +141,73 @@ def test_contained_class_reads_contains_a_character_patterns():
     assert cls("(a|b)") == ((97, 98),)
     for other in ("^a", "ab", "Normal|Fire", "[a-z]{2,}", "a$"):
         assert cls(other) is None, other
+
+
+def _random_boolean_term(store, leaves, rng, depth):
+    if depth == 0 or rng.random() < 0.2:
+        return rng.choice(leaves)
+    op = rng.choice(["and", "or", "not", "cat"])
+    if op == "not":
+        return store.neg(_random_boolean_term(store, leaves, rng, depth - 1))
+    parts = [_random_boolean_term(store, leaves, rng, depth - 1) for _ in range(rng.randint(2, 3))]
+    if op == "cat":
+        return store.seq(*parts)
+    return store.intersection(parts) if op == "and" else store.union(parts)
+
+
+def _complement_sits_on_plain_terms(store, t, seen):
+    if t in seen:
+        return True
+    seen.add(t)
+    k, arg = store.kind[t], store.arg[t]
+    if k == T.NOT:  # above a term free of AND/NOT, or a concatenation (a complement cannot pass one)
+        return not store.boolean[arg] or \
+            (store.kind[arg] in (T.CAT, T.REP) and _complement_sits_on_plain_terms(store, arg, seen))
+    children = arg if k in (T.ALT, T.AND) else arg if k == T.CAT else (arg[0],) if k == T.REP else ()
+    return all(_complement_sits_on_plain_terms(store, c, seen) for c in children)
+
+
+def test_negation_normal_form_keeps_the_language_and_pushes_complements_down():
+    from constrain.grammars.lexemes.satisfiable import negation_normal_form
+
+    store = T.TermStore()
+    terms = JsonTerms(store)
+    leaves = [terms.pattern_body(parse_pattern(p)) for p in (r"^a+$", "ab", r"^.{2}$", "b", r"^(ab)*$", "^$")]
+    leaves.append(store.literal(b"ba"))
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(300):
+        t = _random_boolean_term(store, leaves, rng, 4)
+        normal = negation_normal_form(store, t)
+        assert _complement_sits_on_plain_terms(store, normal, set())
+        for text in _strings(b"ab", 5):
+            assert store.nullable[store.deriv_bytes(t, text)] == store.nullable[store.deriv_bytes(normal, text)]
+        checked += normal != t
+    assert checked > 100  # most random terms had a complement to push
+
+
+def test_the_witness_search_sees_through_nested_complements():
+    """not(anyOf(not(allOf(...)))) taken within a string type, as JSON Schema writes "all of these
+    groups": the search runs on the conjunction it comes to, so a few steps per character find a
+    60-character witness. (On the nested form it met the step budget: every constraint hid under a
+    complement, so neither a dead byte nor the distance to a match showed.)"""
+    store = T.TermStore()
+    terms = JsonTerms(store)
+
+    def body(p):
+        return terms.pattern_body(parse_pattern(p))
+
+    def within(t):  # what a schema's `not` means under "type": "string"
+        return store.both(terms.any_body, t)
+
+    def all_of(*patterns):
+        return store.intersection([body(p) for p in patterns])
+
+    groups = [[all_of("^.{60}$", "xy1", "y12"), all_of("^.{60}$", "yz1", "z12")],
+              [all_of(r"^\w*$", r"\d\d", "[x|y]"), all_of(r"^\w*$", r"\d\d", "[y|z]")],
+              [all_of(r"^\w+", "1.*2", "xz"), all_of(r"^\w+", "1.*2", "x2")]]
+    conjuncts = [within(store.neg(store.union([within(store.neg(g)) for g in group]))) for group in groups]
+    puzzle = store.intersection([*conjuncts, body("[xX][12].*[zZ]")])
+    assert store.is_live(puzzle, budget=2_000)
+    assert store.is_live(store.intersection([*conjuncts, body("^[a-w]")]), budget=2_000)
+    assert not store.is_live(store.intersection([*conjuncts, body("^[a-w]*$")]), budget=2_000)  # no x, no digits

@@ -33,15 +33,29 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import heapq
 
 from constrain.grammars.charsets import CharSet
+from constrain.grammars.lexemes.satisfiable import find_accepting
+from constrain.grammars.lexemes.term_kinds import (
+    ALT,
+    AND,
+    BYTES,
+    CAT,
+    CONT,
+    EMPTY,
+    EPS,
+    FAR,
+    FULL,
+    HEX,
+    INFINITE,
+    MOD,
+    NOT,
+    REP,
+    TAG,
+    UTF8,
+    TermBudgetError,
+)
 from constrain.grammars.utf8_ranges import SURROGATES
-
-FULL = (1 << 256) - 1
-
-EMPTY, EPS, BYTES, CAT, ALT, AND, NOT, REP, TAG, UTF8, CONT, HEX, MOD, FAR = range(14)
-INFINITE = -1  # REP upper bound
 
 
 class FilterTag(tuple):
@@ -57,10 +71,6 @@ class FilterTag(tuple):
     @property
     def bit(self) -> int:
         return self[1]
-
-
-class TermBudgetError(RuntimeError):
-    """A term store grew past its size limit (a pathological pattern or schema)."""
 
 
 class TermStore:
@@ -85,6 +95,7 @@ class TermStore:
         self._infinite: dict[int, bool] = {}
         self._clamped: dict[tuple, int] = {}
         self._max_min: dict[int, int | None] = {}
+        self.normal_forms: dict[tuple[int, bool], int] = {}  # lexemes/satisfiable.py
         self.length_unit: int | None = None  # the unit REPs of length bounds count (one encoded character)
         self.verdicts = None  # a lexemes.verdicts.VerdictBook: verdicts of emptiness, shared with later processes
         self.digests: dict[int, bytes] = {}  # term -> its structure's digest (lexemes/verdicts.py)
@@ -477,9 +488,8 @@ class TermStore:
         return other or bool(bits & allowed)
 
     def is_live(self, t: int, budget: int = 200_000) -> bool:
-        """The language of `t` is not empty. Syntactic unless `t` holds AND/NOT, where a
-        depth-first search for an accepting derivative decides (depth first: length bounds like
-        REP(char, 5000, 6000) are met by going deep, not wide).
+        """The language of `t` is not empty. Syntactic unless `t` holds AND/NOT, where a search
+        for an accepting derivative decides (lexemes/satisfiable.py).
 
         With a VerdictBook (lexemes/verdicts.py) a verdict saved by an earlier process is used
         instead of deciding again, and while a grammar compiles every verdict asked for is logged
@@ -525,41 +535,10 @@ class TermStore:
         return self._live.get(t)
 
     def _search(self, start: int, budget: int) -> bool:
-        """Best-first search (depth + a lower bound of the bytes still needed, deeper first among
-        equals) for an accepting derivative: short completions (a string that only has to avoid a
-        few literals) are found in a few steps, and long ones (at least 5000 characters of a
-        pattern) are gone straight for. A child that accepts ends the search before its siblings
-        are stepped, lowest byte first (ASCII steps are cheap; a lead byte makes new terms)."""
-        parent = {start: -1}
-        heap = [(self.min_length(start), 0, start)]
-        steps = 0
-        while heap:
-            _, negative_depth, t = heapq.heappop(heap)
-            depth = -negative_depth
-            known = self._live.get(t) if t != start else None
-            if self.nullable[t] or not self.boolean[t] or known:  # accepts now, or surely later
-                while t != -1:  # every state on the way there is live too
-                    self._live[t] = True
-                    t = parent[t]
-                return True
-            if known is False:
-                continue
-            for b in sorted(_lowest_byte(mask) for mask in self.classes(t)):
-                d = self.deriv(t, b)
-                if d != self.empty and d not in parent:
-                    parent[d] = t
-                    if self.nullable[d] or not self.boolean[d] or self._live.get(d):  # found: stop here
-                        while d != -1:
-                            self._live[d] = True
-                            d = parent[d]
-                        return True
-                    heapq.heappush(heap, (depth + 1 + self.min_length(d), -depth - 1, d))
-            steps += 1
-            if steps > budget:
-                raise TermBudgetError("deciding whether an intersection of patterns is empty took too long")
-        for t in parent:  # every state explored leads only to dead ends
-            self._live[t] = False
-        return False
+        verdict, settled = find_accepting(self, start, budget)
+        for t in settled:
+            self._live[t] = verdict
+        return verdict
 
     def _short_enough_is_live(self, t: int) -> bool | None:
         """AND(P, REP(unit, 0, n)) is live when P's shortest completion has at most n bytes: it
@@ -933,10 +912,6 @@ def _refine(p: tuple[int, ...], q: tuple[int, ...]) -> tuple[int, ...]:
             if c:
                 out.append(c)
     return tuple(out)
-
-
-def _lowest_byte(mask: int) -> int:
-    return (mask & -mask).bit_length() - 1
 
 
 def mask_bytes(mask: int) -> list[int]:
