@@ -8,13 +8,17 @@ compiled in `--runs` processes one after the other, all with one fresh CONSTRAIN
 first sees every schema for the first time, the later ones find what it saved. For each process:
 schema to first mask (`json_schema(schema, strict=False).matcher(tokenizer).mask_bits()`, SmolLM2's
 vocabulary; one small schema is compiled to its first mask before timing starts, which loads
-numba's kernels and builds or reads the vocabulary's trie) p50 / p95 / max and the slowest
-schemas; then the later processes against the first, as ratios.
+numba's kernels and builds or reads the vocabulary's trie, after which the heap is frozen
+(gc.freeze, as the server does once loaded and maskbench.py's workers do: a full collection of the
+~120,000 objects numba and the tokenizer leave costs 25-45 ms, which would land on whichever
+schema it interrupts; `--no-gc-freeze` keeps them in) p50 / p95 / max and the slowest schemas;
+then the later processes against the first, as ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -34,7 +38,7 @@ def sample_files(data_dir: Path, sample: int, seed: int) -> list[Path]:
     return files
 
 
-def worker(data_dir: Path, sample: int, seed: int) -> None:
+def worker(data_dir: Path, sample: int, seed: int, freeze: bool) -> None:
     """One process: compile every schema of the sample to its first mask; print JSON timings."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from maskbench_engines import load_smollm2_tokenizer
@@ -44,6 +48,9 @@ def worker(data_dir: Path, sample: int, seed: int) -> None:
     tokenizer = load_smollm2_tokenizer()
     warm_up = {"type": "object", "properties": {"a": {"type": "string"}}}
     json_schema(warm_up, strict=False).matcher(tokenizer).mask_bits()
+    if freeze:
+        gc.collect()
+        gc.freeze()
     out = {}
     for path in sample_files(data_dir, sample, seed):
         schema = json.loads(path.read_text())["schema"]
@@ -71,17 +78,20 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=int, default=2, help="processes, one after the other (default 2)")
+    parser.add_argument("--no-gc-freeze", action="store_true", help="keep the start-up heap in the collector's walks")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.data_dir, args.sample, args.seed)
+        worker(args.data_dir, args.sample, args.seed, not args.no_gc_freeze)
         return
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CONSTRAIN_CACHE_DIR": cache}
         runs = []
         for _ in range(args.runs):
-            done = subprocess.run([sys.executable, __file__, str(args.data_dir), "--sample", str(args.sample),
-                                   "--seed", str(args.seed), "--worker"], env=env, capture_output=True, text=True)
+            flags = ["--no-gc-freeze"] if args.no_gc_freeze else []
+            command = [sys.executable, __file__, str(args.data_dir), "--sample", str(args.sample),
+                       "--seed", str(args.seed), "--worker", *flags]
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
             if done.returncode:
                 raise SystemExit(done.stderr)
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
