@@ -38,6 +38,7 @@ _SCALAR_TYPES = {
     12: ("<d", np.float64),
 }
 _STRING = 8
+_U64 = struct.Struct("<Q")
 _ARRAY = 9
 MAX_ARRAY_NESTING = 4  # llama.cpp reads no array of arrays at all; deeper is corruption
 
@@ -94,6 +95,26 @@ class _Cursor:
         self.pos += n
         return raw.decode("utf-8", errors="replace")
 
+    def strings(self, count: int, what: str) -> list[str]:
+        """`count` strings in a row: `string` inlined, since a vocabulary's tokens and merges are
+        about 100,000 of them and the calls were most of a small model's load."""
+        buf, pos, size = self.buf, self.pos, self.size
+        length = _U64.unpack_from
+        out = []
+        append = out.append
+        for _ in range(count):
+            if pos + 8 > size:
+                self.pos = pos
+                self.need(8, what)
+            end = pos + 8 + length(buf, pos)[0]
+            if end > size:
+                self.pos = pos + 8
+                self.need(end - pos - 8, what)
+            append(str(buf[pos + 8:end], "utf-8", "replace"))
+            pos = end
+        self.pos = pos
+        return out
+
     def value(self, vtype: int, what: str) -> Any:
         if vtype in _SCALAR_TYPES:
             value = self.scalar(_SCALAR_TYPES[vtype][0], what)
@@ -118,7 +139,7 @@ class _Cursor:
         if etype == _STRING:
             # each string needs at least its 8-byte length: refuse absurd counts up front
             self.need(count * 8, what)
-            return [self.string(what) for _ in range(count)]
+            return self.strings(count, what)
         if etype == _ARRAY:
             self.need(count * 12, what)
             return [self.array(what, depth + 1) for _ in range(count)]

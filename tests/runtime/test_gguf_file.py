@@ -49,6 +49,23 @@ def test_truncated_file_names_the_problem(tiny_path, tmp_path, keep):
     assert isinstance(err.value, ConstrainError)
 
 
+@pytest.mark.parametrize("token", [1, 5, -1])
+def test_corrupted_vocabulary_string_length_names_the_key(tiny_path, tmp_path, token):
+    """A token whose length runs past the end of the file (a corrupted length field)."""
+    data = bytearray(open(tiny_path, "rb").read())
+    key = b"tokenizer.ggml.tokens"
+    at = data.index(key) + len(key) + 4 + 4  # value type, element type
+    (count,) = struct.unpack_from("<Q", data, at)
+    at += 8
+    for _ in range(token % count):
+        at += 8 + struct.unpack_from("<Q", data, at)[0]
+    struct.pack_into("<Q", data, at, len(data))
+    bad = tmp_path / "bad_token_length.gguf"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError, match="truncated or corrupted while reading metadata 'tokenizer.ggml.tokens'"):
+        GGUFFile(bad)
+
+
 def _tensor_offset_position(data: bytes, name: str) -> int:
     """Byte position of a tensor's data-offset field in the header."""
     encoded = struct.pack("<Q", len(name)) + name.encode()
