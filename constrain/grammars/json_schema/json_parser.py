@@ -1,18 +1,7 @@
 """The parser of JSON under a compiled schema: configurations, the lexemes each allows, and moves.
 
-A configuration is (parent configuration, frame), interned to an int:
-
-    ("D",)                              the value is complete (end of text allowed)
-    ("V", node, excluded)               a value of `node` comes next; `excluded`: values a unique
-                                        array already holds (canonical keys), which it must not repeat
-    ("O", shape, phase, seen, count, others)
-                                        inside an object: phase OPEN (after "{"), AFTER_VALUE or
-                                        AFTER_COMMA; `seen` is the bitmask of listed keys written,
-                                        `count` the members written, `others` the other keys written
-                                        (only kept when minProperties must not count a repeated key)
-    ("A", shape, index, matched, seen)  inside an array after `index` items, `matched` of them
-                                        matching `contains`, `seen` the values so far (uniqueItems)
-    ("E", shape)                        just after "[" of an array that may stay empty: only "]"
+A configuration is (parent configuration, frame), interned to an int; the frames are the
+NamedTuples below (Done, Value, InObject, InArray, EmptyArray).
 
 Members may come in any order: `seen` makes `required`, `dependentRequired` and min/maxProperties
 exact. The parser only ever offers a lexeme after which the value can still be completed (every
@@ -23,6 +12,7 @@ so a generation can always finish.
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from constrain.grammars.json_schema.emptiness import Emptiness
 from constrain.grammars.json_schema.literals import canonical_key
@@ -35,6 +25,46 @@ ABSENT = -1
 SCALAR, CLOSE, COMMA = "S", "}", ","
 NO_VALUES = frozenset()
 CLOSE_BIT, COMMA_BIT = 0, 1  # FilterTag bits inside objects; keys and other-key entries interleave
+
+
+class Done(NamedTuple):
+    """The value is complete (end of text allowed)."""
+
+
+class Value(NamedTuple):
+    """A value of `node` comes next."""
+
+    node: int
+    excluded: frozenset  # values a unique array already holds (canonical keys), not to be repeated
+
+
+class InObject(NamedTuple):
+    """Inside an object. Members may come in any order: `seen` makes `required`,
+    `dependentRequired` and min/maxProperties exact."""
+
+    shape: int
+    phase: int  # OPEN (after "{"), AFTER_VALUE or AFTER_COMMA
+    seen: int  # bitmask of the listed keys written
+    count: int  # members written
+    others: frozenset  # other keys written (kept only when minProperties must not count a repeated key)
+
+
+class InArray(NamedTuple):
+    """Inside an array after `index` items."""
+
+    shape: int
+    index: int
+    matched: int  # items so far that match `contains`
+    seen: frozenset  # the values so far (uniqueItems): (canonical key, value)
+
+
+class EmptyArray(NamedTuple):
+    """Just after "[" of an array that may stay empty: only "]"."""
+
+    shape: int
+
+
+Frame = Done | Value | InObject | InArray | EmptyArray
 
 
 def key_bit(i: int) -> int:
@@ -58,7 +88,7 @@ class JsonParser:
         self.store = comp.store
         self.terms = comp.terms
         self.empty = Emptiness(self)
-        self._configs: list[tuple] = []
+        self._configs: list[tuple[int, Frame]] = []
         self._config_ids: dict[tuple, int] = {}
         self._lexemes: dict[int, int] = {}
         self._value_lexemes: dict[tuple, int] = {}
@@ -67,25 +97,22 @@ class JsonParser:
         self._allowed: dict[int, int] = {}
         self._usable: dict[int, int] = {}
         self._object_terms: dict[tuple, int] = {}
-        self.done = self._intern(-1, ("D",))
+        self.done = self._intern(-1, Done())
         if not self.empty.nonempty(comp.root_id):
             from constrain.grammars.json_schema.errors import UnsupportedSchemaError
 
             raise UnsupportedSchemaError("the schema accepts no JSON value at all", path="#")
-        self.root = self._intern(self.done, ("V", comp.root_id, NO_VALUES))
+        self.root = self._intern(self.done, Value(comp.root_id, NO_VALUES))
 
     # -- configurations ----------------------------------------------------------------------
-    def _intern(self, parent: int, frame: tuple) -> int:
-        key = (parent, frame)
+    def _intern(self, parent: int, frame: Frame) -> int:
+        key = (parent, type(frame), frame)  # NamedTuples of different types may compare equal
         cid = self._config_ids.get(key)
         if cid is None:
             cid = len(self._configs)
             self._config_ids[key] = cid
-            self._configs.append(key)
+            self._configs.append((parent, frame))
         return cid
-
-    def config(self, cid: int) -> tuple:
-        return self._configs[cid]
 
     def nesting(self, cid: int) -> int:
         """Frames open above the document: what is left to close."""
@@ -103,18 +130,17 @@ class JsonParser:
 
     def needs_text(self, cid: int) -> bool:
         parent, frame = self._configs[cid]
-        kind = frame[0]
-        if kind == "V":
+        if isinstance(frame, Value):
             return self._records_values(parent)
-        if kind == "O":
-            return frame[2] != AFTER_VALUE and self._tracks_others(frame[1])
+        if isinstance(frame, InObject):
+            return frame.phase != AFTER_VALUE and self._tracks_others(frame.shape)
         return False
 
     def _records_values(self, parent: int) -> bool:
         if parent < 0:
             return False
         frame = self._configs[parent][1]
-        return frame[0] == "A" and self.comp.arrays[frame[1]].unique
+        return isinstance(frame, InArray) and self.comp.arrays[frame.shape].unique
 
     def _tracks_others(self, sid: int) -> bool:
         shape = self.comp.objects[sid]
@@ -128,35 +154,35 @@ class JsonParser:
         return term
 
     def _build_lexemes(self, cid: int) -> int:
-        parent, frame = self._configs[cid]
+        _, frame = self._configs[cid]
         s, t = self.store, self.terms
-        kind = frame[0]
-        if kind == "D":
-            return s.empty
-        if kind == "V":
-            return self.value_lexemes(frame[1], frame[2])
-        if kind == "E":
-            return s.cat(t.close_array, s.tag(CLOSE))
-        if kind == "A":
-            _, aid, index, matched, seen = frame
-            parts = []
-            if self.empty.array_can_close(aid, index, matched):
-                parts.append(s.cat(t.close_array, s.tag(CLOSE)))
-            if self._item_variants(aid, index, matched, seen):
-                parts.append(s.cat(t.comma, s.tag(COMMA)))
-            return s.union(parts)
-        _, sid, phase, seen, count, others = frame
-        return self._object_lexemes(sid, others)
+        match frame:
+            case Done():
+                return s.empty
+            case Value(node, excluded):
+                return self.value_lexemes(node, excluded)
+            case EmptyArray():
+                return s.cat(t.close_array, s.tag(CLOSE))
+            case InArray(aid, index, matched, seen):
+                parts = []
+                if self.empty.array_can_close(aid, index, matched):
+                    parts.append(s.cat(t.close_array, s.tag(CLOSE)))
+                if self._item_variants(aid, index, matched, seen):
+                    parts.append(s.cat(t.comma, s.tag(COMMA)))
+                return s.union(parts)
+            case InObject(sid, _, _, _, others):
+                return self._object_lexemes(sid, others)
+        raise AssertionError(f"unknown frame {frame!r}")
 
     def allowed(self, cid: int) -> int | None:
         """Inside an object every configuration shares the shape's one term (all keys, "," and
         "}"); this mask picks what the configuration offers."""
-        parent, frame = self._configs[cid]
-        if frame[0] != "O":
+        frame = self._configs[cid][1]
+        if not isinstance(frame, InObject):
             return None
         out = self._allowed.get(cid)
         if out is None:
-            out = self._allowed[cid] = self._object_allowed(*frame[1:])
+            out = self._allowed[cid] = self._object_allowed(*frame)
         return out
 
     def _object_allowed(self, sid: int, phase: int, seen: int, count: int, others: frozenset) -> int:
@@ -284,9 +310,8 @@ class JsonParser:
 
     def _after_lexeme(self, cid: int, tags: frozenset, text) -> list[int]:
         parent, frame = self._configs[cid]
-        kind = frame[0]
         out: list[int] = []
-        if kind == "V":
+        if isinstance(frame, Value):
             for tag in tags:
                 if tag == SCALAR:
                     value = json.loads(text) if text is not None else None
@@ -294,21 +319,21 @@ class JsonParser:
                     if completed is not None:
                         out.append(completed)
                 elif tag[0] == "o":
-                    out.append(self._intern(parent, ("O", tag[1], OPEN, 0, 0, NO_VALUES)))
+                    out.append(self._intern(parent, InObject(tag[1], OPEN, 0, 0, NO_VALUES)))
                 else:
                     aid = tag[1]
                     if self.empty.array_can_close(aid, 0, 0):
-                        out.append(self._intern(parent, ("E", aid)))
+                        out.append(self._intern(parent, EmptyArray(aid)))
                     out += self._item_configs(parent, aid, 0, 0, NO_VALUES)
             return out
-        if kind in ("A", "E"):
+        if isinstance(frame, (InArray, EmptyArray)):
             if CLOSE in tags:
                 out.append(self._complete(parent, None, False))
-            if COMMA in tags:
-                _, aid, index, matched, seen = frame
-                out += self._item_configs(parent, aid, index, matched, seen)
+            if COMMA in tags and isinstance(frame, InArray):
+                out += self._item_configs(parent, *frame)
             return out
-        _, sid, phase, seen, count, others = frame
+        assert isinstance(frame, InObject), frame
+        sid, _, seen, count, others = frame
         allowed = self.allowed(cid)
         bits = [tag.bit for tag in tags if isinstance(tag, FilterTag)]
         if any(b >= 3 and b % 2 for b in bits):  # a listed key, whatever other entries also match it
@@ -317,20 +342,20 @@ class JsonParser:
         if CLOSE_BIT in bits:
             out.append(self._complete(parent, None, False))
         if COMMA_BIT in bits:
-            out.append(self._intern(parent, ("O", sid, AFTER_COMMA, seen, count, others)))
+            out.append(self._intern(parent, InObject(sid, AFTER_COMMA, seen, count, others)))
         shape = self.comp.objects[sid]
         listed = [(b - 3) // 2 for b in bits if b >= 3 and b % 2]
         matched = [(b - 2) // 2 for b in bits if b >= 2 and b % 2 == 0]
         for i in listed:
-            here = self._intern(parent, ("O", sid, AFTER_VALUE, seen | (1 << i), count + 1, others))
-            out.append(self._intern(here, ("V", shape.key_values[i], NO_VALUES)))
+            here = self._intern(parent, InObject(sid, AFTER_VALUE, seen | (1 << i), count + 1, others))
+            out.append(self._intern(here, Value(shape.key_values[i], NO_VALUES)))
         if matched:
             value = self.comp.intersect_ids([shape.others[j][1] for j in matched])
             if self._tracks_others(sid):
                 name, _ = json.JSONDecoder().raw_decode(text.decode("utf-8"))
                 others = others | {name}
-            here = self._intern(parent, ("O", sid, AFTER_VALUE, seen, count + 1, others))
-            out.append(self._intern(here, ("V", value, NO_VALUES)))
+            here = self._intern(parent, InObject(sid, AFTER_VALUE, seen, count + 1, others))
+            out.append(self._intern(here, Value(value, NO_VALUES)))
         return out
 
     def _complete(self, parent: int, value, has_value: bool) -> int | None:
@@ -338,11 +363,11 @@ class JsonParser:
         if not has_value:
             return parent
         grand, frame = self._configs[parent]
-        _, aid, index, matched, seen = frame
+        assert isinstance(frame, InArray), frame
         key = canonical_key(value)
-        if any(k == key for k, _ in seen):
+        if any(k == key for k, _ in frame.seen):
             return None  # a repeat (only numbers spelled differently get here: 1 and 1.0)
-        return self._intern(grand, ("A", aid, index, matched, seen | {(key, value)}))
+        return self._intern(grand, frame._replace(seen=frame.seen | {(key, value)}))
 
     def _item_variants(self, aid: int, index: int, matched: int, seen: frozenset) -> list[tuple[int, int]]:
         """(node, matched after it) for each way the next item may go; empty if none may come."""
@@ -353,6 +378,6 @@ class JsonParser:
         for node, now_matched in self._item_variants(aid, index, matched, seen):
             if node == NOTHING:
                 continue
-            here = self._intern(parent, ("A", aid, index + 1, now_matched, seen))
-            out.append(self._intern(here, ("V", node, seen)))
+            here = self._intern(parent, InArray(aid, index + 1, now_matched, seen))
+            out.append(self._intern(here, Value(node, seen)))
         return out

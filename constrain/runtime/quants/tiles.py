@@ -45,6 +45,7 @@ from gguf.constants import GGMLQuantizationType as GT
 from numba import njit, prange
 
 from constrain.runtime.quants.bits import f16_to_f32, load_f16
+from constrain.runtime.quants.block_kernels import multiply_chunk
 from constrain.runtime.quants.kquant_kernels import k_scale_min, q3_k_scale
 from constrain.runtime.quants.simd import (
     PROMPT_ROWS,
@@ -603,61 +604,6 @@ def get_rows(role, layer, cols, ids, out):
         out[i, :cols] = row[:cols]
 
 
-@njit(inline="always", cache=True)
-def _dot(wr, xi, x0, span):
-    total = np.float32(0.0)
-    for j in range(span):
-        total += wr[j] * xi[x0 + j]
-    return total
-
-
-@njit(inline="always", cache=True)
-def _multiply_chunk(scratch, nr, span, x, x0, acc):
-    """acc[i, r] += scratch[r, :span] . x[i, x0:x0+span] for every input i and row r < nr.
-
-    Two inputs times four rows at once: eight dot products share each load, so the
-    loop does more multiply-adds than loads (one dot at a time does two loads each).
-    """
-    n = x.shape[0]
-    n_pairs = n // 2
-    row_quads = nr // 4
-    for p in range(n_pairs):
-        xa = x[2 * p]
-        xb = x[2 * p + 1]
-        for q in range(row_quads):
-            w0 = scratch[4 * q]
-            w1 = scratch[4 * q + 1]
-            w2 = scratch[4 * q + 2]
-            w3 = scratch[4 * q + 3]
-            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = np.float32(0.0)
-            for j in range(span):
-                xaj = xa[x0 + j]
-                xbj = xb[x0 + j]
-                a0 += w0[j] * xaj
-                a1 += w1[j] * xaj
-                a2 += w2[j] * xaj
-                a3 += w3[j] * xaj
-                b0 += w0[j] * xbj
-                b1 += w1[j] * xbj
-                b2 += w2[j] * xbj
-                b3 += w3[j] * xbj
-            r = 4 * q
-            acc[2 * p, r] += a0
-            acc[2 * p, r + 1] += a1
-            acc[2 * p, r + 2] += a2
-            acc[2 * p, r + 3] += a3
-            acc[2 * p + 1, r] += b0
-            acc[2 * p + 1, r + 1] += b1
-            acc[2 * p + 1, r + 2] += b2
-            acc[2 * p + 1, r + 3] += b3
-        for r in range(4 * row_quads, nr):
-            acc[2 * p, r] += _dot(scratch[r], xa, x0, span)
-            acc[2 * p + 1, r] += _dot(scratch[r], xb, x0, span)
-    for i in range(2 * n_pairs, n):
-        for r in range(nr):
-            acc[i, r] += _dot(scratch[r], x[i], x0, span)
-
-
 @njit(parallel=True, fastmath=True, cache=True)
 def _matmul_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
                      e0, e1, e2, e3, e4, f16, f32, layer, x, xq, dx, xsums, out):
@@ -696,7 +642,7 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1,
                 for rr in range(ROW_TILE):
                     _decode_span(role, layer, i, r0 + rr, first, nblk, scratch[rr])
                 span = min(nblk * 32, cols - first * 32)
-                _multiply_chunk(scratch, ROW_TILE, U(span), x, U(first * 32), acc)
+                multiply_chunk(scratch, ROW_TILE, U(span), x, U(first * 32), acc)
             for t in range(n):
                 for rr in range(ROW_TILE):
                     out[t, i * TILE + r0 + rr] = acc[t, rr]
