@@ -30,7 +30,11 @@ from numba.extending import intrinsic
 
 TILE = 64  # rows per tile (tiles.py); the planes below are (pairs, TILE, 2) bytes
 
-HAVE_AVX2 = bool(llvm.get_host_cpu_features().get("avx2", False))
+_FEATURES = llvm.get_host_cpu_features()
+HAVE_AVX2 = bool(_FEATURES.get("avx2", False))
+# vpdpbusd on 256-bit vectors: AVX-VNNI, or AVX512-VNNI with its 256-bit forms (VL)
+HAVE_VNNI = HAVE_AVX2 and bool(_FEATURES.get("avxvnni", False)
+                               or (_FEATURES.get("avx512vnni", False) and _FEATURES.get("avx512vl", False)))
 
 _I8, _I16, _I32, _F32 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.FloatType()
 _V32_I8 = ir.VectorType(_I8, 32)
@@ -104,6 +108,18 @@ def _maddwd(builder, a, b):
     be, bo = _even_odd(builder, b, 16)
     return builder.add(builder.mul(builder.sext(ae, _V8_I32), builder.sext(be, _V8_I32)),
                        builder.mul(builder.sext(ao, _V8_I32), builder.sext(bo, _V8_I32)))
+
+
+def _dot_quads_add(builder, acc, unsigned_bytes, signed_bytes):
+    """acc (<8 x i32>) + each lane's four adjacent products u8 * i8. With VNNI one vpdpbusd;
+    else vpmaddubsw then vpmaddwd by ones, the same sums while a pair of products fits in 16
+    bits (the callers' weights stay below 64 or 129: at most 2 * 128 * 127 = 32512)."""
+    if HAVE_VNNI:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V8_I32, [_V8_I32] * 3),
+                                            "llvm.x86.avx512.vpdpbusd.256")
+        return builder.call(fn, [acc, builder.bitcast(unsigned_bytes, _V8_I32), builder.bitcast(signed_bytes, _V8_I32)])
+    ones = ir.Constant(_V16_I16, [1] * 16)
+    return builder.add(acc, _maddwd(builder, _maddubs(builder, unsigned_bytes, signed_bytes), ones))
 
 
 def _store_halves(builder, out, halves):
@@ -239,24 +255,14 @@ def dot_i8_block(typingctx, quants, q_off, xq, x_off, out, o_off):
     return sig, codegen
 
 
-@intrinsic
-def dot_bytes_block(typingctx, plane, p_off, xq, x_off, out, o_off):
-    """plane[p_off:]: one 32-value block of TILE rows decoded to unsigned bytes (values up to
-    63) in row-quad order, (TILE // 8, 8 quads, 8 rows, 4 values): 32 bytes hold 4 neighbouring
-    values of 8 rows; xq[x_off:x_off+32] int8; writes out as the nibble kernels do.
-
-    The prompt batch decodes a 5- or 6-bit block once into this layout and reuses it for
-    every token: with a row's 4 values side by side, vpmaddwd by ones adds the two 16-bit
-    pair sums of one row into 32 bits (widening and adding in one instruction), where the
-    pair-interleaved tiles can only widen with two extensions and two adds."""
-    sig = types.void(plane, p_off, xq, x_off, out, o_off)
+def _bytes_plane_dot(signed: bool):
+    """The codegen of dot_bytes_block (unsigned weights) and dot_signed_bytes_block."""
 
     def codegen(context, builder, signature, args):
         a = signature.args
         w = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
         x = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
         o = _element_pointer(context, builder, a[4], args[4], args[5], _F32)
-        ones = ir.Constant(_V16_I16, [1] * 16)
         quads = []
         for quad in range(8):
             four = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, 4 * quad)]), _I32.as_pointer()),
@@ -266,12 +272,55 @@ def dot_bytes_block(typingctx, plane, p_off, xq, x_off, out, o_off):
             halves = [ir.Constant(_V8_I32, None)] * 2
             for quad in range(8):
                 values = _load(builder, w, (group * 8 + quad) * 32, _V32_I8)
-                sums = _maddwd(builder, _maddubs(builder, values, quads[quad]), ones)
-                halves[quad // 4] = builder.add(halves[quad // 4], sums)
+                activations = quads[quad]
+                if signed:  # w * x = |w| * (x with w's sign): unsigned times signed, as the instructions take
+                    activations = _sign(builder, activations, values)
+                    values = _abs(builder, values)
+                halves[quad // 4] = _dot_quads_add(builder, halves[quad // 4], values, activations)
             for half in range(2):
                 target = builder.gep(o, [ir.Constant(_I32, TILE * half + 8 * group)])
                 builder.store(builder.sitofp(halves[half], ir.VectorType(_F32, 8)),
                               builder.bitcast(target, ir.VectorType(_F32, 8).as_pointer()), align=4)
         return context.get_dummy_value()
 
-    return sig, codegen
+    return codegen
+
+
+def _abs(builder, v):
+    """|v| per byte; -128 stays 0x80, which the unsigned operand reads as 128."""
+    negative = builder.icmp_signed("<", v, ir.Constant(_V32_I8, None))
+    return builder.select(negative, builder.neg(v), v)
+
+
+def _sign(builder, x, w):
+    """x where w > 0, -x where w < 0, 0 where w == 0 (vpsignb)."""
+    if HAVE_AVX2:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V32_I8, [_V32_I8, _V32_I8]),
+                                            "llvm.x86.avx2.psign.b")
+        return builder.call(fn, [x, w])
+    zero = ir.Constant(_V32_I8, None)
+    negated = builder.select(builder.icmp_signed("<", w, zero), builder.neg(x), x)
+    return builder.select(builder.icmp_signed("==", w, zero), zero, negated)
+
+
+@intrinsic
+def dot_signed_bytes_block(typingctx, plane, p_off, xq, x_off, out, o_off):
+    """dot_bytes_block for a plane of int8 weights (an I8 block in the same row-quad layout):
+    |w| against x carrying w's sign, so the products go through the unsigned-by-signed
+    instructions (what llama.cpp's q8_0 dot does with vpsignb); a pair of them is at most
+    2 * 128 * 127, which 16 bits hold."""
+    return types.void(plane, p_off, xq, x_off, out, o_off), _bytes_plane_dot(signed=True)
+
+
+@intrinsic
+def dot_bytes_block(typingctx, plane, p_off, xq, x_off, out, o_off):
+    """plane[p_off:]: one 32-value block of TILE rows decoded to unsigned bytes (values up to
+    63) in row-quad order, (TILE // 8, 8 quads, 8 rows, 4 values): 32 bytes hold 4 neighbouring
+    values of 8 rows; xq[x_off:x_off+32] int8; writes out as the nibble kernels do.
+
+    The prompt batch decodes a 5- or 6-bit block once into this layout and reuses it for
+    every token: with a row's 4 values side by side, vpmaddwd by ones adds the two 16-bit
+    pair sums of one row into 32 bits (widening and adding in one instruction), where the
+    pair-interleaved tiles can only widen with two extensions and two adds; with VNNI,
+    vpdpbusd does the products, the widening and the add at once."""
+    return types.void(plane, p_off, xq, x_off, out, o_off), _bytes_plane_dot(signed=False)

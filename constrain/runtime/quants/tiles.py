@@ -48,10 +48,12 @@ from constrain.runtime.quants.bits import f16_to_f32, load_f16
 from constrain.runtime.quants.block_kernels import multiply_chunk
 from constrain.runtime.quants.kquant_kernels import k_scale_min, q3_k_scale
 from constrain.runtime.quants.simd import (
+    HAVE_VNNI,
     PROMPT_ROWS,
     TILE,
     dot_bytes_block,
     dot_i8_block,
+    dot_signed_bytes_block,
     dot_u4_block,
     dot_u4_block_rows,
     dot_u5_block,
@@ -323,15 +325,29 @@ def _decode_block_bytes(tiles, t, b, plane):
             for e in range(2):
                 byte = np.int32(tiles.quants[t, b, p, r, e])
                 for half in range(2):
-                    bit = (2 * p + half) * hb
-                    high = (np.int32(tiles.highs[t, b, bit // 8, r, e]) >> (bit % 8)) & mask
+                    high = 0
+                    if hb > 0:
+                        bit = (2 * p + half) * hb
+                        high = (np.int32(tiles.highs[t, b, bit // 8, r, e]) >> (bit % 8)) & mask
                     col = 16 * half + 2 * p + e
                     plane[group, col // 4, row, col % 4] = np.uint8(((byte >> (4 * half)) & 15) | (high << 4))
 
 
+@njit(inline="always", cache=True)
+def _decode_block_i8(tiles, t, b, plane):
+    """Block b of tile t (int8 values, two columns per pair) in the same row-quad layout,
+    as the int8 values' bytes."""
+    for r in range(TILE):
+        group, row = r // 8, r % 8
+        for p in range(16):
+            for e in range(2):
+                col = 2 * p + e
+                plane[group, col // 4, row, col % 4] = tiles.quants[t, b, p, r, e]
+
+
 @njit(inline="always", fastmath=True, cache=True)
 def _quant_tile_batch_bytes(kind, tiles, t, xq, dx, xsums, acc, sums):
-    """_quant_tile_prompt for 5- and 6-bit kinds: each block also decoded to bytes once for all rows."""
+    """_quant_tile_prompt for 5-, 6- and 8-bit kinds: each block also decoded to bytes once for all rows."""
     n, stride = xq.shape
     has_mins = tiles.mins.shape[1] > 0
     flat = xq.reshape(-1)
@@ -339,10 +355,16 @@ def _quant_tile_batch_bytes(kind, tiles, t, xq, dx, xsums, acc, sums):
     flat_plane = plane.reshape(-1)
     sb = np.empty((4, TILE), np.float32)
     for b in range(tiles.quants.shape[1]):
-        _decode_block_bytes(tiles, t, b, plane)
+        if kind == T_I8:
+            _decode_block_i8(tiles, t, b, plane)
+        else:
+            _decode_block_bytes(tiles, t, b, plane)
         _block_scales(kind, tiles, t, b, sb)
         for i in range(n):
-            dot_bytes_block(flat_plane, 0, flat, i * stride + b * 32, sums, 0)
+            if kind == T_I8:
+                dot_signed_bytes_block(flat_plane, 0, flat, i * stride + b * 32, sums, 0)
+            else:
+                dot_bytes_block(flat_plane, 0, flat, i * stride + b * 32, sums, 0)
             _scale_rows(kind, has_mins, sb, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, 0, acc[i])
 
 
@@ -619,13 +641,16 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1,
             acc = np.zeros((n, TILE), np.float32)
             sums = np.empty(2 * TILE, np.float32)
             if k == T_U4:
-                _quant_tile_prompt(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
+                if HAVE_VNNI:  # vpdpbusd on bytes beats unpacking nibbles for two rows at a time
+                    _quant_tile_batch_bytes(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
+                else:
+                    _quant_tile_prompt(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
             elif k == T_U5:
                 _quant_tile_batch_bytes(T_U5, role.u5, s, xq, dx, xsums, acc, sums)
             elif k == T_U6_G16:
                 _quant_tile_batch_bytes(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc, sums)
             elif k == T_I8:
-                _quant_tile_prompt(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
+                _quant_tile_batch_bytes(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
             else:
                 _quant_tile_prompt(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
             for t in range(n):
