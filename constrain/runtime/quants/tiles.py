@@ -347,7 +347,9 @@ def _decode_block_i8(tiles, t, b, plane):
 
 @njit(inline="always", fastmath=True, cache=True)
 def _quant_tile_batch_bytes(kind, tiles, t, xq, dx, xsums, acc, sums):
-    """_quant_tile_prompt for 5-, 6- and 8-bit kinds: each block also decoded to bytes once for all rows."""
+    """_quant_tile_prompt through byte planes: each block decoded to bytes once for all rows
+    (5-, 6- and 8-bit kinds; with VNNI the 4-bit ones too, as vpdpbusd then takes a row's four
+    values in one step)."""
     n, stride = xq.shape
     has_mins = tiles.mins.shape[1] > 0
     flat = xq.reshape(-1)
@@ -651,6 +653,8 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1,
                 _quant_tile_batch_bytes(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc, sums)
             elif k == T_I8:
                 _quant_tile_batch_bytes(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
+            elif HAVE_VNNI:
+                _quant_tile_batch_bytes(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
             else:
                 _quant_tile_prompt(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
             for t in range(n):
