@@ -37,9 +37,15 @@ def test_extract_person():
     out = run_example("extract_person.py")
     assert out.startswith("Person(")
     person = json.loads(out[out.index("{"):])
-    # the 135M model's birth year is a near-tie (1802/1809/1815 with small changes in arithmetic
-    # or spelling); the name and the city are not
-    assert person["name"] == "Ada Lovelace" and person["city"] == "London"
+    assert set(person) == {"name", "birth_year", "city", "occupation", "age_at_death"}
+    assert 1000 <= person["birth_year"] <= 2100 and 0 <= person["age_at_death"] <= 130
+    assert 0 < len(person["city"]) <= 40 and 0 < len(person["occupation"]) <= 60
+    # The name is copied from the text. The other fields are near-ties for the 135M model that
+    # change with the CPU: float32 sums in the kernels round in another order with AVX-512
+    # than with AVX2 (the city came out "London" on an AMD EPYC and "Luxembourg" on an Intel
+    # Xeon, where the greedy tokens of llama.cpp's reference prompts still match:
+    # tests/runtime/test_default_model.py).
+    assert person["name"] == "Ada Lovelace"
 
 
 @pytest.mark.slow
