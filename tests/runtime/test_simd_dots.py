@@ -10,17 +10,31 @@ import numpy as np
 import pytest
 from numba import njit
 
+from constrain.runtime.quants import simd
 from constrain.runtime.quants.simd import TILE, dot_bytes_block, dot_signed_bytes_block
 
+# Each CPU path of the intrinsics: the one this CPU takes, and the ones a CPU with fewer
+# features would take (chosen when the caller is compiled, so switching the flags and
+# compiling a new caller selects them here too).
+PATHS = {"vnni": (True, True), "avx2": (True, False), "portable": (False, False)}
 
-@njit  # not cached: a cached copy would keep an edited intrinsic's old code
-def _unsigned(plane, xq, out):
-    dot_bytes_block(plane, 0, xq, 0, out, 0)
 
+def _kernels(monkeypatch, path):
+    avx2, vnni = PATHS[path]
+    if vnni and not simd.HAVE_VNNI or avx2 and not simd.HAVE_AVX2:
+        pytest.skip(f"this CPU has no {path} instructions")
+    monkeypatch.setattr(simd, "HAVE_AVX2", avx2)
+    monkeypatch.setattr(simd, "HAVE_VNNI", vnni)
 
-@njit  # not cached: a cached copy would keep an edited intrinsic's old code
-def _signed(plane, xq, out):
-    dot_signed_bytes_block(plane, 0, xq, 0, out, 0)
+    @njit  # never cached: compiled afresh under the flags above
+    def unsigned(plane, xq, out):
+        dot_bytes_block(plane, 0, xq, 0, out, 0)
+
+    @njit
+    def signed(plane, xq, out):
+        dot_signed_bytes_block(plane, 0, xq, 0, out, 0)
+
+    return unsigned, signed
 
 
 def _reference(weights: np.ndarray, xq: np.ndarray) -> np.ndarray:
@@ -44,13 +58,15 @@ def _cases(rng, low, high):
     yield np.full(shape, low), np.full(32, 127)
 
 
+@pytest.mark.parametrize("path", list(PATHS))
 @pytest.mark.parametrize("signed", [False, True])
-def test_dot_of_a_byte_plane_is_exact(signed):
+def test_dot_of_a_byte_plane_is_exact(monkeypatch, signed, path):
+    unsigned_kernel, signed_kernel = _kernels(monkeypatch, path)
     rng = np.random.default_rng(0)
     low, high = (-128, 127) if signed else (0, 63)
     for weights, xq in _cases(rng, low, high):
         plane = weights.astype(np.int8 if signed else np.uint8).reshape(-1)
         x = xq.astype(np.int8)
         out = np.zeros(2 * TILE, np.float32)
-        (_signed if signed else _unsigned)(plane.view(np.uint8), x, out)
+        (signed_kernel if signed else unsigned_kernel)(plane.view(np.uint8), x, out)
         np.testing.assert_array_equal(out.astype(np.int64), _reference(weights, xq))
