@@ -20,6 +20,8 @@ import heapq
 
 from constrain.grammars.lexemes.term_kinds import ALT, AND, CAT, NOT, REP, TermBudgetError
 
+MAX_SIMPLIFY_ROUNDS = 64  # unions re-simplified after a conjunction changed (stopping early only simplifies less)
+
 
 def negation_normal_form(store, t: int) -> int:
     """A term with the language of `t` whose complements apply only to AND/NOT-free terms.
@@ -56,7 +58,9 @@ def _conjunction(store, children: list[int]) -> int:
     """AND(children), with unions simplified by what the other conjuncts already assert."""
     t = store.intersection(children)
     kind, arg = store.kind, store.arg
-    while kind[t] == AND:
+    for _ in range(MAX_SIMPLIFY_ROUNDS):  # each round drops something; a bound keeps that obvious
+        if kind[t] != AND:
+            break
         facts = set(arg[t])
         kept, changed = [], False
         for c in arg[t]:
