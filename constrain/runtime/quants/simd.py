@@ -17,7 +17,9 @@ Overflow: a 16-bit lane takes pairs of products q * x with q <= 15 and |x| <= 12
 8 pairs per block (8 * 2 * 15 * 127 = 30480), so it never saturates: values wider than a
 nibble (5-bit U5, 6-bit U6_G16) are multiplied as a low nibble and a high field of their
 own, added in 32 bits as low + (high << 4). Int8 weights (I8) go through 16-bit products
-(vpmaddwd), widened to 32 bits at once.
+(vpmaddwd), widened to 32 bits at once, for one token; prompt batches decode blocks into
+byte planes with a row's four values side by side (dot_bytes_block, dot_signed_bytes_block),
+where VNNI's vpdpbusd takes them in one step.
 """
 
 from __future__ import annotations
