@@ -17,9 +17,8 @@ Overflow: a 16-bit lane takes pairs of products q * x with q <= 15 and |x| <= 12
 8 pairs per block (8 * 2 * 15 * 127 = 30480), so it never saturates: values wider than a
 nibble (5-bit U5, 6-bit U6_G16) are multiplied as a low nibble and a high field of their
 own, added in 32 bits as low + (high << 4). Int8 weights (I8) go through 16-bit products
-(vpmaddwd), widened to 32 bits at once, for one token; prompt batches decode blocks into
-byte planes with a row's four values side by side (dot_bytes_block, dot_signed_bytes_block),
-where VNNI's vpdpbusd takes them in one step.
+(vpmaddwd), widened to 32 bits at once, for one token. Prompt batches take another route
+(byte_planes.py), built from the helpers here.
 """
 
 from __future__ import annotations
@@ -47,17 +46,17 @@ _V8_I32 = ir.VectorType(_I32, 8)
 _V16_F32 = ir.VectorType(_F32, 16)
 
 
-def _element_pointer(context, builder, array_type, array, offset, element):
+def element_pointer(context, builder, array_type, array, offset, element):
     data = context.make_array(array_type)(context, builder, array).data
     return builder.bitcast(builder.gep(data, [offset]), element.as_pointer())
 
 
-def _load(builder, base, offset, vector_type):
+def load_vector(builder, base, offset, vector_type):
     return builder.load(builder.bitcast(builder.gep(base, [ir.Constant(_I32, offset)]), vector_type.as_pointer()),
                         align=1)
 
 
-def _splat(builder, vector_type, value):
+def splat(builder, vector_type, value):
     n = vector_type.count
     one = builder.insert_element(ir.Constant(vector_type, ir.Undefined), value, ir.Constant(_I32, 0))
     zeros = ir.Constant(ir.VectorType(_I32, n), [0] * n)
@@ -65,13 +64,13 @@ def _splat(builder, vector_type, value):
 
 
 def _bytes(builder, value):
-    return _splat(builder, _V32_I8, ir.Constant(_I8, value))
+    return splat(builder, _V32_I8, ir.Constant(_I8, value))
 
 
 def _pair_bytes(builder, x, offset):
     """<32 x i8>: the int8 activations x[offset], x[offset+1] repeated."""
     pair = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, offset)]), _I16.as_pointer()), align=1)
-    return builder.bitcast(_splat(builder, _V16_I16, pair), _V32_I8)
+    return builder.bitcast(splat(builder, _V16_I16, pair), _V32_I8)
 
 
 def _even_odd(builder, v, n):
@@ -112,7 +111,7 @@ def _maddwd(builder, a, b):
                        builder.mul(builder.sext(ao, _V8_I32), builder.sext(bo, _V8_I32)))
 
 
-def _dot_quads_add(builder, acc, unsigned_bytes, signed_bytes):
+def dot_quads_add(builder, acc, unsigned_bytes, signed_bytes):
     """acc (<8 x i32>) + each lane's four adjacent products u8 * i8. With VNNI one vpdpbusd;
     else vpmaddubsw then vpmaddwd by ones, the same sums while a pair of products fits in 16
     bits (the callers' weights stay below 64 or 129: at most 2 * 128 * 127 = 32512)."""
@@ -143,11 +142,11 @@ def _unsigned_block_dot(high_bits: int, rows: int = 1):
     field_mask = (1 << high_bits) - 1
 
     def codegen_for(context, builder, a, args, x_offsets):
-        q = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
-        h = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
-        xs = [_element_pointer(context, builder, a[4], args[4], off, _I8) for off in x_offsets]
+        q = element_pointer(context, builder, a[0], args[0], args[1], _I8)
+        h = element_pointer(context, builder, a[2], args[2], args[3], _I8)
+        xs = [element_pointer(context, builder, a[4], args[4], off, _I8) for off in x_offsets]
         out_type, out, o_off = a[-2], args[-2], args[-1]
-        o = _element_pointer(context, builder, out_type, out, o_off, _F32)
+        o = element_pointer(context, builder, out_type, out, o_off, _F32)
         low = _bytes(builder, 15)
         zero = ir.Constant(_V16_I16, None)
         # Row groups outermost: the accumulators of one group stay in registers (all
@@ -157,14 +156,14 @@ def _unsigned_block_dot(high_bits: int, rows: int = 1):
             highs_dot = [[zero] * 2 for _ in xs]
             for p in range(8):
                 xb = [[_pair_bytes(builder, x, 16 * half + 2 * p) for half in range(2)] for x in xs]
-                v = _load(builder, q, p * TILE * 2 + 32 * g, _V32_I8)
+                v = load_vector(builder, q, p * TILE * 2 + 32 * g, _V32_I8)
                 values = [builder.and_(v, low), builder.and_(builder.lshr(v, _bytes(builder, 4)), low)]
                 fields = []
                 for half in range(2):
                     if not high_bits:
                         break
                     bit = (2 * p + half) * high_bits  # value index 2p+half of this column of the pair
-                    plane = _load(builder, h, (bit // 8) * TILE * 2 + 32 * g, _V32_I8)
+                    plane = load_vector(builder, h, (bit // 8) * TILE * 2 + 32 * g, _V32_I8)
                     shift = bit % 8
                     field = builder.lshr(plane, _bytes(builder, shift)) if shift else plane
                     if shift + high_bits < 8:
@@ -237,16 +236,16 @@ def dot_i8_block(typingctx, quants, q_off, xq, x_off, out, o_off):
 
     def codegen(context, builder, signature, args):
         a = signature.args
-        q = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
-        x = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
-        o = _element_pointer(context, builder, a[4], args[4], args[5], _F32)
+        q = element_pointer(context, builder, a[0], args[0], args[1], _I8)
+        x = element_pointer(context, builder, a[2], args[2], args[3], _I8)
+        o = element_pointer(context, builder, a[4], args[4], args[5], _F32)
         rows = [[[ir.Constant(_V8_I32, None)] * 2 for _ in range(2)] for _ in range(groups)]  # [g][half][part]
         for p in range(16):
             half = p // 8
             xb = _pair_words(builder, x, 2 * p)
             for g in range(groups):
                 for part in range(2):  # rows 16g..16g+7, 16g+8..16g+15
-                    w = builder.sext(_load(builder, q, p * TILE * 2 + 32 * g + 16 * part, _V16_I8), _V16_I16)
+                    w = builder.sext(load_vector(builder, q, p * TILE * 2 + 32 * g + 16 * part, _V16_I8), _V16_I16)
                     rows[g][half][part] = builder.add(rows[g][half][part], _maddwd(builder, w, xb))
         join = ir.Constant(ir.VectorType(_I32, 16), list(range(16)))
         for g in range(groups):
@@ -255,74 +254,3 @@ def dot_i8_block(typingctx, quants, q_off, xq, x_off, out, o_off):
         return context.get_dummy_value()
 
     return sig, codegen
-
-
-def _bytes_plane_dot(signed: bool):
-    """The codegen of dot_bytes_block (unsigned weights) and dot_signed_bytes_block."""
-
-    def codegen(context, builder, signature, args):
-        a = signature.args
-        w = _element_pointer(context, builder, a[0], args[0], args[1], _I8)
-        x = _element_pointer(context, builder, a[2], args[2], args[3], _I8)
-        o = _element_pointer(context, builder, a[4], args[4], args[5], _F32)
-        quads = []
-        for quad in range(8):
-            four = builder.load(builder.bitcast(builder.gep(x, [ir.Constant(_I32, 4 * quad)]), _I32.as_pointer()),
-                                align=1)
-            quads.append(builder.bitcast(_splat(builder, _V8_I32, four), _V32_I8))
-        for group in range(TILE // 8):
-            halves = [ir.Constant(_V8_I32, None)] * 2
-            for quad in range(8):
-                values = _load(builder, w, (group * 8 + quad) * 32, _V32_I8)
-                activations = quads[quad]
-                if signed:  # w * x = |w| * (x with w's sign): unsigned times signed, as the instructions take
-                    activations = _sign(builder, activations, values)
-                    values = _abs(builder, values)
-                halves[quad // 4] = _dot_quads_add(builder, halves[quad // 4], values, activations)
-            for half in range(2):
-                target = builder.gep(o, [ir.Constant(_I32, TILE * half + 8 * group)])
-                builder.store(builder.sitofp(halves[half], ir.VectorType(_F32, 8)),
-                              builder.bitcast(target, ir.VectorType(_F32, 8).as_pointer()), align=4)
-        return context.get_dummy_value()
-
-    return codegen
-
-
-def _abs(builder, v):
-    """|v| per byte; -128 stays 0x80, which the unsigned operand reads as 128."""
-    negative = builder.icmp_signed("<", v, ir.Constant(_V32_I8, None))
-    return builder.select(negative, builder.neg(v), v)
-
-
-def _sign(builder, x, w):
-    """x where w > 0, -x where w < 0, 0 where w == 0 (vpsignb)."""
-    if HAVE_AVX2:
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V32_I8, [_V32_I8, _V32_I8]),
-                                            "llvm.x86.avx2.psign.b")
-        return builder.call(fn, [x, w])
-    zero = ir.Constant(_V32_I8, None)
-    negated = builder.select(builder.icmp_signed("<", w, zero), builder.neg(x), x)
-    return builder.select(builder.icmp_signed("==", w, zero), zero, negated)
-
-
-@intrinsic
-def dot_signed_bytes_block(typingctx, plane, p_off, xq, x_off, out, o_off):
-    """dot_bytes_block for a plane of int8 weights (an I8 block in the same row-quad layout):
-    |w| against x carrying w's sign, so the products go through the unsigned-by-signed
-    instructions (what llama.cpp's q8_0 dot does with vpsignb); a pair of them is at most
-    2 * 128 * 127, which 16 bits hold."""
-    return types.void(plane, p_off, xq, x_off, out, o_off), _bytes_plane_dot(signed=True)
-
-
-@intrinsic
-def dot_bytes_block(typingctx, plane, p_off, xq, x_off, out, o_off):
-    """plane[p_off:]: one 32-value block of TILE rows decoded to unsigned bytes (values up to
-    63) in row-quad order, (TILE // 8, 8 quads, 8 rows, 4 values): 32 bytes hold 4 neighbouring
-    values of 8 rows; xq[x_off:x_off+32] int8; writes out as the nibble kernels do.
-
-    The prompt batch decodes a 5- or 6-bit block once into this layout and reuses it for
-    every token: with a row's 4 values side by side, vpmaddwd by ones adds the two 16-bit
-    pair sums of one row into 32 bits (widening and adding in one instruction), where the
-    pair-interleaved tiles can only widen with two extensions and two adds; with VNNI,
-    vpdpbusd does the products, the widening and the add at once."""
-    return types.void(plane, p_off, xq, x_off, out, o_off), _bytes_plane_dot(signed=False)

@@ -44,6 +44,7 @@ import numpy as np
 from gguf.constants import GGMLQuantizationType as GT
 from numba import njit, prange
 
+from constrain.runtime.quants import byte_planes as planes
 from constrain.runtime.quants.bits import f16_to_f32, load_f16
 from constrain.runtime.quants.block_kernels import multiply_chunk
 from constrain.runtime.quants.kquant_kernels import k_scale_min, q3_k_scale
@@ -51,9 +52,7 @@ from constrain.runtime.quants.simd import (
     HAVE_VNNI,
     PROMPT_ROWS,
     TILE,
-    dot_bytes_block,
     dot_i8_block,
-    dot_signed_bytes_block,
     dot_u4_block,
     dot_u4_block_rows,
     dot_u5_block,
@@ -313,61 +312,64 @@ def _quant_tile(kind, tiles, t, act, acc, sums):
         _scale_block(kind, tiles, t, b, act.dx[b], act.sums[2 * b], act.sums[2 * b + 1], sums, acc)
 
 
-@njit(inline="always", cache=True)
-def _decode_block_bytes(tiles, t, b, plane):
-    """Block b of tile t (a kind with high bits) as unsigned bytes in dot_bytes_block's
-    row-quad layout: plane (TILE // 8, 8, 8, 4)."""
-    hb = tiles.highs.shape[2] // 2
-    mask = (1 << hb) - 1
-    for r in range(TILE):
-        group, row = r // 8, r % 8
-        for p in range(8):
-            for e in range(2):
-                byte = np.int32(tiles.quants[t, b, p, r, e])
-                for half in range(2):
-                    high = 0
-                    if hb > 0:
-                        bit = (2 * p + half) * hb
-                        high = (np.int32(tiles.highs[t, b, bit // 8, r, e]) >> (bit % 8)) & mask
-                    col = 16 * half + 2 * p + e
-                    plane[group, col // 4, row, col % 4] = np.uint8(((byte >> (4 * half)) & 15) | (high << 4))
-
-
-@njit(inline="always", cache=True)
-def _decode_block_i8(tiles, t, b, plane):
-    """Block b of tile t (int8 values, two columns per pair) in the same row-quad layout,
-    as the int8 values' bytes."""
-    for r in range(TILE):
-        group, row = r // 8, r % 8
-        for p in range(16):
-            for e in range(2):
-                col = 2 * p + e
-                plane[group, col // 4, row, col % 4] = tiles.quants[t, b, p, r, e]
+@njit(inline="always", fastmath=True, cache=True)
+def _scaled_rows(kind, plane, xq, x_off, x_stride, sb, dx, xsums, s_off, s_stride, acc, a_off):
+    """byte_planes' fused step for SCALED_ROWS activation rows, by kind."""
+    if kind == T_I8:
+        planes.i8_rows(plane, 0, xq, x_off, x_stride, sb, dx, xsums, s_off, s_stride, acc, a_off)
+    elif kind == T_U4_G16:
+        planes.g16_mins_rows(plane, 0, xq, x_off, x_stride, sb, dx, xsums, s_off, s_stride, acc, a_off)
+    elif kind == T_U6_G16:
+        planes.g16_zero_rows(plane, 0, xq, x_off, x_stride, sb, dx, xsums, s_off, s_stride, acc, a_off)
+    else:
+        planes.g32_mins_rows(plane, 0, xq, x_off, x_stride, sb, dx, xsums, s_off, s_stride, acc, a_off)
 
 
 @njit(inline="always", fastmath=True, cache=True)
-def _quant_tile_batch_bytes(kind, tiles, t, xq, dx, xsums, acc, sums):
+def _scaled_row(kind, plane, xq, x_off, sb, dx, xsums, s_off, acc, a_off):
+    """byte_planes' fused step for one activation row, by kind."""
+    if kind == T_I8:
+        planes.i8(plane, 0, xq, x_off, 0, sb, dx, xsums, s_off, 0, acc, a_off)
+    elif kind == T_U4_G16:
+        planes.g16_mins(plane, 0, xq, x_off, 0, sb, dx, xsums, s_off, 0, acc, a_off)
+    elif kind == T_U6_G16:
+        planes.g16_zero(plane, 0, xq, x_off, 0, sb, dx, xsums, s_off, 0, acc, a_off)
+    else:
+        planes.g32_mins(plane, 0, xq, x_off, 0, sb, dx, xsums, s_off, 0, acc, a_off)
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _quant_tile_batch_bytes(kind, tiles, t, xq, dx, xsums, acc):
     """_quant_tile_prompt through byte planes: each block decoded to bytes once for all rows
     (5-, 6- and 8-bit kinds; with VNNI the 4-bit ones too, as vpdpbusd then takes a row's four
-    values in one step)."""
+    values in one step), then one fused step of products and scaling per SCALED_ROWS
+    activation rows."""
     n, stride = xq.shape
-    has_mins = tiles.mins.shape[1] > 0
-    flat = xq.reshape(-1)
+    nb = tiles.quants.shape[1]
+    flat, flat_dx, flat_sums, flat_acc = xq.reshape(-1), dx.reshape(-1), xsums.reshape(-1), acc.reshape(-1)
     plane = np.empty((TILE // 8, 8, 8, 4), np.uint8)
     flat_plane = plane.reshape(-1)
     sb = np.empty((4, TILE), np.float32)
-    for b in range(tiles.quants.shape[1]):
+    for b in range(nb):
+        q_base = (t * nb + b) * tiles.quants.shape[2] * TILE * 2
+        h_base = (t * nb + b) * tiles.highs.shape[2] * TILE * 2
         if kind == T_I8:
-            _decode_block_i8(tiles, t, b, plane)
+            planes.decode_i8(tiles.quants, q_base, tiles.highs, h_base, plane)
+        elif kind == T_U5:
+            planes.decode_u5(tiles.quants, q_base, tiles.highs, h_base, plane)
+        elif kind == T_U6_G16:
+            planes.decode_u6(tiles.quants, q_base, tiles.highs, h_base, plane)
         else:
-            _decode_block_bytes(tiles, t, b, plane)
+            planes.decode_u4(tiles.quants, q_base, tiles.highs, h_base, plane)
         _block_scales(kind, tiles, t, b, sb)
-        for i in range(n):
-            if kind == T_I8:
-                dot_signed_bytes_block(flat_plane, 0, flat, i * stride + b * 32, sums, 0)
-            else:
-                dot_bytes_block(flat_plane, 0, flat, i * stride + b * 32, sums, 0)
-            _scale_rows(kind, has_mins, sb, dx[i, b], xsums[i, 2 * b], xsums[i, 2 * b + 1], sums, 0, acc[i])
+        i = 0
+        while i + planes.SCALED_ROWS <= n:
+            _scaled_rows(kind, flat_plane, flat, i * stride + b * 32, stride, sb, flat_dx, flat_sums, i * nb + b, nb,
+                         flat_acc, i * TILE)
+            i += planes.SCALED_ROWS
+        for j in range(i, n):
+            _scaled_row(kind, flat_plane, flat, j * stride + b * 32, sb, flat_dx, flat_sums, j * nb + b, flat_acc,
+                        j * TILE)
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -644,17 +646,17 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1,
             sums = np.empty(2 * TILE, np.float32)
             if k == T_U4:
                 if HAVE_VNNI:  # vpdpbusd on bytes beats unpacking nibbles for two rows at a time
-                    _quant_tile_batch_bytes(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
+                    _quant_tile_batch_bytes(T_U4, role.u4, s, xq, dx, xsums, acc)
                 else:
                     _quant_tile_prompt(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
             elif k == T_U5:
-                _quant_tile_batch_bytes(T_U5, role.u5, s, xq, dx, xsums, acc, sums)
+                _quant_tile_batch_bytes(T_U5, role.u5, s, xq, dx, xsums, acc)
             elif k == T_U6_G16:
-                _quant_tile_batch_bytes(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc, sums)
+                _quant_tile_batch_bytes(T_U6_G16, role.u6_g16, s, xq, dx, xsums, acc)
             elif k == T_I8:
-                _quant_tile_batch_bytes(T_I8, role.i8, s, xq, dx, xsums, acc, sums)
+                _quant_tile_batch_bytes(T_I8, role.i8, s, xq, dx, xsums, acc)
             elif HAVE_VNNI:
-                _quant_tile_batch_bytes(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
+                _quant_tile_batch_bytes(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc)
             else:
                 _quant_tile_prompt(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
             for t in range(n):
