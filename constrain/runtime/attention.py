@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from constrain.runtime.ops import exp_f32
 from constrain.runtime.quants.bits import f16_to_f32, f32_to_f16
 
 KEY_BLOCK = 64
@@ -42,11 +43,11 @@ def attend(q, q0, keys, values, kv0, head_dim, n_keys, scale, scores, out, o0):
     best = np.float32(-np.inf)
     for p in range(n):
         best = max(best, scores[p])
+    for p in range(n):
+        scores[p] = exp_f32(scores[p] - best)
     total = np.float32(0.0)
     for p in range(n):
-        e = np.exp(scores[p] - best)
-        scores[p] = e
-        total += e
+        total += scores[p]
     inv_total = np.float32(1.0) / total
     for d in range(U(head_dim)):
         out[U(o0) + d] = np.float32(0.0)

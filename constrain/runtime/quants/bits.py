@@ -69,6 +69,12 @@ def f16_to_f32(bits):
 
 
 @njit(inline="always", cache=True)
+def bits_to_f32(bits):
+    """The float32 whose 32 bits are `bits` (an integer)."""
+    return _uint32_bits_to_float32(bits)
+
+
+@njit(inline="always", cache=True)
 def bf16_to_f32(bits):
     """bfloat16 (its 16 bits) to float32: the upper half of a float32."""
     return _uint32_bits_to_float32(np.uint32(bits) << np.uint32(16))

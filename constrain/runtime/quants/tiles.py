@@ -5,7 +5,8 @@ row, which vectorizes poorly (numba-kernels.md: 10x below memory bandwidth). Her
 matrix is cut into tiles of TILE rows (the last one padded with zero rows) and, within a
 tile, the bytes of two neighbouring columns of each row sit side by side for all TILE
 rows: one vector load then holds a column pair of 16 rows, and simd.py's integer dot
-products (vpmaddubsw) give 16 row sums at once.
+products (vpmaddubsw) give 16 row sums at once. Prompt batches rewrite each block once into
+a byte plane that serves all their rows (byte_planes.py).
 
 Every GGML type is unpacked into one of a few tile kinds (type_traits.py): unsigned
 4/5/6-bit values q with a float32 scale (and min) per group of 16 or 32 values, signed
