@@ -78,9 +78,11 @@ def rope_angles(position, pos_scale, inv_freq, cos, sin):
         sin[j] = np.float32(np.sin(angle))
 
 
-# fastmath without "arcp": with it, LLVM divides vectors through a reciprocal estimate and
-# scalars exactly, so a value's bits would depend on which lane (the array's alignment) took it.
-# Flags stay on the instructions when LLVM inlines, hence no numba-level inlining here.
+# SwiGLU's row is compiled on its own, not inlined into its callers' loops: inlined into the
+# batch's parallel loop, its vectorized exps and divisions gave a prompt's logits that changed
+# in the last bit between two identical evaluations. "arcp" is left out so that a division is
+# never a reciprocal estimate in one lane and exact in another (flags stay on the instructions
+# when LLVM inlines the call).
 EXACT_DIVISION_FASTMATH = {"nnan", "ninf", "nsz", "contract", "afn", "reassoc"}
 
 
