@@ -76,15 +76,14 @@ def store_rows(keys, values, layer, slots, positions, k, v):
 
 
 @njit(cache=True, fastmath=True, parallel=True)
-def attention_rows(q, keys, values, layer, slots, positions, n_head, n_kv_head, head_dim):
+def attention_rows(q, keys, values, layer, slots, positions, n_head, n_kv_head, head_dim, out):
     """Attention of new query rows q (n, n_head*head_dim), row i at position positions[i] of
-    sequence slots[i], over that sequence's keys 0..positions[i] (already stored): a prompt's
-    rows (one slot, consecutive positions: causal attention) and the next tokens of several
-    sequences (one row per slot) alike."""
+    sequence slots[i], over that sequence's keys 0..positions[i] (already stored), into out
+    (n, n_head*head_dim); returns out. A prompt's rows (one slot, consecutive positions:
+    causal attention) and the next tokens of several sequences (one row per slot) alike."""
     n_rows = q.shape[0]
     group = n_head // n_kv_head
     scale = np.float32(1.0 / np.sqrt(head_dim))
-    out = np.empty((n_rows, n_head * head_dim), dtype=np.float32)
     for work in prange(n_rows * n_head):
         t = work // n_head
         h = work % n_head

@@ -132,6 +132,7 @@ def decode_rows(xs, positions, slots, inv_freq, pos_scale, shape, weights, keys,
     proj = np.empty((n, weights.down.tile_kind.shape[1] * TILE), np.float32)
     gate_up = np.empty((n, weights.gate_up.tile_kind.shape[1] * TILE), np.float32)
     gated = np.empty((n, ffn_dim), np.float32)
+    attn = np.empty((n, q_dim), np.float32)
     act_dim, act_q = new_row_activations(n, dim), new_row_activations(n, q_dim)
     act_ffn = new_row_activations(n, ffn_dim)
     for layer in range(weights.attn_norm.shape[0]):
@@ -143,7 +144,7 @@ def decode_rows(xs, positions, slots, inv_freq, pos_scale, shape, weights, keys,
             rope_row(qkv[i], shape.k_at, n_kv_head, head_dim, cos[i], sin[i])
             store_position(keys[slots[i], layer], values[slots[i], layer], qkv[i, shape.k_at:shape.k_at + kv_dim],
                            qkv[i, shape.v_at:shape.v_at + kv_dim], positions[i])
-        attn = attention_rows(qkv[:, :q_dim], keys, values, layer, slots, positions, n_head, n_kv_head, head_dim)
+        attention_rows(qkv[:, :q_dim], keys, values, layer, slots, positions, n_head, n_kv_head, head_dim, attn)
         _rows_product(weights.attn_output, layer, attn, act_q, proj)
         for i in range(n):
             add_row(xs[i], proj[i, :dim])

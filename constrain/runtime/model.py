@@ -16,6 +16,7 @@ from constrain.runtime.threads import ThreadGovernor  # first: bounds the OpenMP
 
 # isort: split
 from constrain.runtime.attention import attention_rows, store_rows
+from constrain.runtime.batch_scratch import BatchScratch
 from constrain.runtime.decode_step import decode_layers, decode_rows
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
@@ -96,7 +97,7 @@ class LlamaModel:
             cache.n_tokens += 1
         if not need_logits:
             return [None] * len(requests)
-        logits = w.output.matvec_rows(rms_norm(x, w.output_norm, self.hp.rms_eps))
+        logits = w.output.matvec_rows(rms_norm(x, w.output_norm, self.hp.rms_eps, np.empty_like(x)))
         return [logits[i:i + 1] for i in range(len(requests))]
 
     def _forward_one(self, cache, tokens, logits_all: bool, need_logits: bool):
@@ -110,34 +111,37 @@ class LlamaModel:
         else:
             slots = np.full(n, cache.slot, np.int64)
             positions = np.arange(cache.n_tokens, cache.n_tokens + n, dtype=np.int64)
+            scratch = BatchScratch(n)
             for layer_index in range(hp.n_layer):
-                self._layer(x, layer_index, slots, positions)
+                self._layer(x, layer_index, slots, positions, scratch)
         cache.n_tokens += n
         if not need_logits:
             return None
-        rows = np.arange(n) if logits_all else np.array([n - 1])
-        return w.output.matmul(rms_norm(np.ascontiguousarray(x[rows]), w.output_norm, hp.rms_eps))
+        last = np.ascontiguousarray(x if logits_all else x[n - 1:])
+        return w.output.matmul(rms_norm(last, w.output_norm, hp.rms_eps, np.empty_like(last)))
 
-    def _product(self, role, layer_index, h):
-        out = np.empty((h.shape[0], role.tile_kind.shape[1] * TILE), np.float32)
-        role_matmul(role, layer_index, h, out)
+    @staticmethod
+    def _product(role, layer_index, h, scratch: BatchScratch, name: str):
+        out = scratch.take(name, role.tile_kind.shape[1] * TILE)
+        role_matmul(role, layer_index, h, *scratch.activations(h.shape[1]), out)
         return out
 
-    def _layer(self, x, layer_index, slots, positions):
+    def _layer(self, x, layer_index, slots, positions, scratch: BatchScratch):
         """One layer over new token rows x (n, dim), in place; row i is position positions[i]
         of the sequence in KV slot slots[i]."""
         hp, kv, s, stack = self.hp, self.slots, self.shape, self.weights.stacked
-        h = rms_norm(x, stack.attn_norm[layer_index], hp.rms_eps)
-        qkv = self._product(stack.qkv, layer_index, h)
+        h = rms_norm(x, stack.attn_norm[layer_index], hp.rms_eps, scratch.take("normed", hp.dim))
+        qkv = self._product(stack.qkv, layer_index, h, scratch, "qkv")
         angles_at = positions.astype(np.float64)
         apply_rope(qkv, 0, hp.n_head, hp.head_dim, angles_at, self.inv_freq, hp.rope_scale)
         apply_rope(qkv, s.k_at, hp.n_kv_head, hp.head_dim, angles_at, self.inv_freq, hp.rope_scale)
         store_rows(kv.keys, kv.values, layer_index, slots, positions, qkv[:, s.k_at:s.k_at + hp.kv_dim],
                    qkv[:, s.v_at:s.v_at + hp.kv_dim])
         attn = attention_rows(qkv[:, :hp.q_dim], kv.keys, kv.values, layer_index, slots, positions, hp.n_head,
-                              hp.n_kv_head, hp.head_dim)
-        add_inplace(x, self._product(stack.attn_output, layer_index, attn)[:, :hp.dim])
+                              hp.n_kv_head, hp.head_dim, scratch.take("attention", hp.q_dim))
+        add_inplace(x, self._product(stack.attn_output, layer_index, attn, scratch, "projected")[:, :hp.dim])
 
-        h = rms_norm(x, stack.ffn_norm[layer_index], hp.rms_eps)
-        gated = swiglu(self._product(stack.gate_up, layer_index, h), s.up_at, hp.ffn_dim)
-        add_inplace(x, self._product(stack.down, layer_index, gated)[:, :hp.dim])
+        h = rms_norm(x, stack.ffn_norm[layer_index], hp.rms_eps, scratch.take("normed", hp.dim))
+        gate_up = self._product(stack.gate_up, layer_index, h, scratch, "gate_up")
+        gated = swiglu(gate_up, s.up_at, hp.ffn_dim, scratch.take("gated", hp.ffn_dim))
+        add_inplace(x, self._product(stack.down, layer_index, gated, scratch, "projected")[:, :hp.dim])

@@ -104,9 +104,8 @@ def add_row(x, y):
 
 
 @njit(cache=True, fastmath=True)
-def rms_norm(x, weight, eps):
-    """Each row of x (n, width) normalized (rms_norm_row), as a new array."""
-    out = np.empty_like(x)
+def rms_norm(x, weight, eps, out):
+    """Each row of x (n, width) normalized (rms_norm_row) into out; returns out."""
     for i in range(x.shape[0]):
         rms_norm_row(x[i], weight, eps, out[i])
     return out
@@ -131,11 +130,9 @@ def apply_rope(x, offset, n_heads, head_dim, positions, inv_freq, pos_scale):
 
 
 @njit(cache=True, fastmath=True, parallel=True)
-def swiglu(gate_up, up_at, width):
-    """swiglu_row on each row of a fused gate/up product, as a new contiguous (n, width) array.
-    Rows split among the threads: exp_f32 gives every value the same bits whichever lane or
-    thread computes it (numba's np.exp did not, so this loop had been serial)."""
-    out = np.empty((gate_up.shape[0], width), np.float32)
+def swiglu(gate_up, up_at, width, out):
+    """swiglu_row on each row of a fused gate/up product into out (n, width); returns out.
+    Rows split among the threads: each row's values are the same whichever thread takes it."""
     for i in prange(gate_up.shape[0]):
         swiglu_row(gate_up[i], up_at, width, out[i])
     return out

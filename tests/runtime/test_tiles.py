@@ -99,7 +99,7 @@ def test_tiles_match_dequantized_values(ggml_type, rows, blocks, n, seed):
 
     xb = rng.standard_normal((n, cols)).astype(np.float32)
     out = np.empty((n, role.tile_kind.shape[1] * TILE), np.float32)
-    tiles.role_matmul(role, 0, xb, out)
+    tiles.role_matmul(role, 0, xb, *tiles.new_row_activations(n, cols), out)
     seen = xb.astype(np.float64) if TYPE_TRAITS[ggml_type].is_float else np.stack([quantized_input(v) for v in xb])
     ties = np.zeros_like(seen) if TYPE_TRAITS[ggml_type].is_float else np.stack([tie_steps(v) for v in xb])
     check_close(out[:, :rows], seen @ ref.T, np.abs(seen) @ np.abs(ref).T, ties @ np.abs(ref).T)

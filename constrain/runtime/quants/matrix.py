@@ -116,7 +116,7 @@ class QuantMatrix:
             if n == 1:
                 tiles.matvec(self._tiles, 0, x[0], self._act, target[0])
             else:
-                tiles.role_matmul(self._tiles, 0, x, target)
+                tiles.role_matmul(self._tiles, 0, x, *tiles.new_row_activations(n, self.cols), target)
             if target is not out2d:
                 out2d[:] = target[:, :self.rows]
         elif n == 1:

@@ -689,15 +689,11 @@ def _quantize_rows(x, xq, dx, xsums):
 
 
 @njit(cache=True)
-def role_matmul(role, layer, x, out):
+def role_matmul(role, layer, x, xq, dx, xsums, out):
     """out (n, n_out_tiles * TILE) = x (n, cols) times the fused rows of `layer`, transposed:
-    the quantized tiles take each row of x quantized to int8 (as one token's product does),
-    every block of weights serving all rows while it is in cache."""
-    n, cols = x.shape
-    nb = (cols + 31) // 32
-    xq = np.zeros((n, nb * 32), np.int8)
-    dx = np.empty((n, nb), np.float32)
-    xsums = np.empty((n, 2 * nb), np.float32)
+    the quantized tiles take each row of x quantized to int8 (as one token's product does)
+    into xq/dx/xsums (new_row_activations' shapes), every block of weights serving all rows
+    while it is in cache."""
     _quantize_rows(x, xq, dx, xsums)
     _matmul_parallel(role.tile_kind, role.tile_slot,
                      role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs, role.u4.subs,
