@@ -97,37 +97,42 @@ def _cases(rng, bits, rows):
             yield np.full((TILE, 32), w), np.full((rows, 32), x)
 
 
-@pytest.mark.parametrize("path", list(PATHS))
-@pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("rows", [1, byte_planes.SCALED_ROWS])
+def _every_path_kind_and_row_count(test):
+    for name, values in (("rows", [1, byte_planes.SCALED_ROWS]), ("kind", list(KINDS)), ("path", list(PATHS))):
+        test = pytest.mark.parametrize(name, values)(test)
+    return test
+
+
+def _multiply(run, bits, values, xq, sb, dx, acc):
+    """acc += the block of `values` times the activation rows xq, through the kernels."""
+    quants, highs = _encode(values, bits)
+    xsums = np.stack([xq[:, :16].sum(1), xq[:, 16:].sum(1)], 1).astype(np.float32)
+    run(quants.reshape(-1), highs.reshape(-1), xq.astype(np.int8), sb, dx, xsums, acc)
+
+
+@_every_path_kind_and_row_count
 def test_unit_scales_give_the_exact_integer_sums(monkeypatch, path, kind, rows):
     bits, _, _, _, group, mins, zero = KINDS[kind]
     run = _runner(monkeypatch, path, kind, rows)
     rng = np.random.default_rng(0)
     sb = np.zeros((4, TILE), np.float32)
     sb[:2] = 1.0
+    dx = np.ones(rows, np.float32)
     for values, xq in _cases(rng, bits, rows):
-        quants, highs = _encode(values, bits)
         acc = np.zeros((rows, TILE), np.float32)
-        dx = np.ones(rows, np.float32)
-        xsums = np.stack([xq[:, :16].sum(1), xq[:, 16:].sum(1)], 1).astype(np.float32)
-        run(quants.reshape(-1), highs.reshape(-1), xq.astype(np.int8), sb, dx, xsums, acc)
+        _multiply(run, bits, values, xq, sb, dx, acc)
         np.testing.assert_array_equal(acc, _expected(values, xq, sb, dx, group, mins, zero, np.zeros_like(acc)))
 
 
-@pytest.mark.parametrize("path", list(PATHS))
-@pytest.mark.parametrize("kind", list(KINDS))
-@pytest.mark.parametrize("rows", [1, byte_planes.SCALED_ROWS])
+@_every_path_kind_and_row_count
 def test_scales_mins_and_accumulation(monkeypatch, path, kind, rows):
     bits, _, _, _, group, mins, zero = KINDS[kind]
     run = _runner(monkeypatch, path, kind, rows)
     rng = np.random.default_rng(1)
     values, xq = next(_cases(rng, bits, rows))
-    quants, highs = _encode(values, bits)
     sb = rng.uniform(-0.05, 0.05, (4, TILE)).astype(np.float32)
     dx = rng.uniform(0.001, 0.02, rows).astype(np.float32)
-    xsums = np.stack([xq[:, :16].sum(1), xq[:, 16:].sum(1)], 1).astype(np.float32)
     acc = rng.standard_normal((rows, TILE)).astype(np.float32)
     expected = _expected(values, xq, sb, dx, group, mins, zero, acc)
-    run(quants.reshape(-1), highs.reshape(-1), xq.astype(np.int8), sb, dx, xsums, acc)
+    _multiply(run, bits, values, xq, sb, dx, acc)
     np.testing.assert_allclose(acc, expected, rtol=1e-5, atol=1e-4)
