@@ -385,30 +385,29 @@ def _quant_tile_batch(kind, tiles, t, xq, dx, xsums, acc, sums):
 
 
 @njit(inline="always", fastmath=True, cache=True)
-def _quant_tile_prompt(kind, tiles, t, xq, dx, xsums, acc, sums):
-    """_quant_tile_batch for prompt batches, which need not round as one token's product
-    does: each block's scales are worked out once for all rows, and nibble blocks are
-    unpacked once for PROMPT_ROWS rows at a time."""
+def _quant_tile_prompt(kind, tiles, t, xq, dx, xsums, acc):
+    """_quant_tile_batch for prompt batches of nibble tiles (U4, U4_G16) on CPUs without VNNI,
+    where unpacking nibbles beat byte planes: each block's scales are worked out once for all
+    rows, and its nibbles unpacked once for PROMPT_ROWS rows at a time."""
     n, stride = xq.shape
     has_mins = tiles.mins.shape[1] > 0
     sb = np.empty((4, TILE), np.float32)
     row_sums = np.empty(PROMPT_ROWS * 2 * TILE, np.float32)
-    paired = kind == T_U4 or kind == T_U4_G16
+    sums = np.empty(2 * TILE, np.float32)
     nb = tiles.quants.shape[1]
     for b in range(nb):
         _block_scales(kind, tiles, t, b, sb)
+        q_base = (t * nb + b) * tiles.quants.shape[2] * TILE * 2
+        h_base = (t * nb + b) * tiles.highs.shape[2] * TILE * 2
         i = 0
-        if paired:
-            q_base = (t * nb + b) * tiles.quants.shape[2] * TILE * 2
-            h_base = (t * nb + b) * tiles.highs.shape[2] * TILE * 2
-            while i + PROMPT_ROWS <= n:
-                dot_u4_block_rows(tiles.quants, q_base, tiles.highs, h_base, xq, i * stride + b * 32, stride,
-                                  row_sums, 0)
-                for k in range(PROMPT_ROWS):
-                    j = i + k
-                    _scale_rows(kind, has_mins, sb, dx[j, b], xsums[j, 2 * b], xsums[j, 2 * b + 1], row_sums,
-                                2 * TILE * k, acc[j])
-                i += PROMPT_ROWS
+        while i + PROMPT_ROWS <= n:
+            dot_u4_block_rows(tiles.quants, q_base, tiles.highs, h_base, xq, i * stride + b * 32, stride,
+                              row_sums, 0)
+            for k in range(PROMPT_ROWS):
+                j = i + k
+                _scale_rows(kind, has_mins, sb, dx[j, b], xsums[j, 2 * b], xsums[j, 2 * b + 1], row_sums,
+                            2 * TILE * k, acc[j])
+            i += PROMPT_ROWS
         for j in range(i, n):
             _dot_block(kind, tiles, t, b, xq, j * stride + b * 32, sums)
             _scale_rows(kind, has_mins, sb, dx[j, b], xsums[j, 2 * b], xsums[j, 2 * b + 1], sums, 0, acc[j])
@@ -644,12 +643,11 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1,
         s = slot[layer, i]
         if k != T_F16 and k != T_F32:
             acc = np.zeros((n, TILE), np.float32)
-            sums = np.empty(2 * TILE, np.float32)
             if k == T_U4:
                 if HAVE_VNNI:  # vpdpbusd on bytes beats unpacking nibbles for two rows at a time
                     _quant_tile_batch_bytes(T_U4, role.u4, s, xq, dx, xsums, acc)
                 else:
-                    _quant_tile_prompt(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
+                    _quant_tile_prompt(T_U4, role.u4, s, xq, dx, xsums, acc)
             elif k == T_U5:
                 _quant_tile_batch_bytes(T_U5, role.u5, s, xq, dx, xsums, acc)
             elif k == T_U6_G16:
@@ -659,7 +657,7 @@ def _matmul_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1,
             elif HAVE_VNNI:
                 _quant_tile_batch_bytes(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc)
             else:
-                _quant_tile_prompt(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc, sums)
+                _quant_tile_prompt(T_U4_G16, role.u4_g16, s, xq, dx, xsums, acc)
             for t in range(n):
                 for r in range(TILE):
                     out[t, i * TILE + r] = acc[t, r]
