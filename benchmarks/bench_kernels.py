@@ -75,8 +75,8 @@ def forms(ggml_type, rows, cols, rng):
         kernel = baseline_row_tiles.KERNELS[int(ggml_type)][0]
         out_forms["float tiles"] = lambda: kernel(*old, x, out)
     role = tiles.frozen(tiles.build_role([[matrix]]))
-    act = tiles.new_activations(cols)
-    out_forms["int tiles"] = lambda: tiles.matvec(role, 0, x, act, out)
+    padded = np.empty((1, tiles.padded_rows(rows)), np.float32)
+    out_forms["int tiles"] = lambda: tiles.matvec_rows(role, 0, x[None], padded)
     return matrix, out_forms
 
 

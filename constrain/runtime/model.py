@@ -3,8 +3,8 @@
 Read top to bottom it is the architecture: embed, then per layer RMSNorm -> attention
 with RoPE and a KV cache -> residual, RMSNorm -> SwiGLU feed-forward -> residual; a final
 RMSNorm and the output matrix. A prompt goes through as one batch, so every weight matrix
-is streamed once per batch, not once per token; a single token (and each token of a batch
-smaller than SMALL_BATCH) goes through all layers in one numba call (decode_step.py).
+is streamed once per batch, not once per token; a single token (or a batch smaller than
+SMALL_BATCH) goes through all layers in one numba call (decode_step.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from constrain.runtime.threads import ThreadGovernor  # first: bounds the OpenMP
 # isort: split
 from constrain.runtime.attention import attention_rows, store_rows
 from constrain.runtime.batch_scratch import BatchScratch
-from constrain.runtime.decode_step import decode_layers, decode_rows
+from constrain.runtime.decode_step import decode_rows
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
 from constrain.runtime.kv_cache import KVCache, KVSlots
@@ -26,8 +26,8 @@ from constrain.runtime.quants.tiles import TILE, role_matmul
 from constrain.runtime.stacked_layers import LayerShape
 from constrain.runtime.weights import LlamaWeights
 
-# Below this many tokens a batch goes through the one-token decode step token by token (one
-# numba call for all layers). From about three tokens on the batch path is faster: its
+# Below this many tokens a batch goes through the decode step (one numba call for all
+# layers, products on int8 activations without byte planes). From about three tokens on the batch path is faster: its
 # products run on int8 activations too, and each block of weights serves every token while
 # it is in cache (SmolLM2-135M Q4_1, 2 threads, after 150 tokens: 2 tokens 36 against 37 ms,
 # 4 tokens 48 against 83 ms; benchmarks/bench_small_batches.py).
@@ -104,13 +104,12 @@ class LlamaModel:
         hp, w = self.hp, self.weights
         n = len(tokens)
         x = w.token_embd.get_rows(tokens)
+        slots = np.full(n, cache.slot, np.int64)
+        positions = np.arange(cache.n_tokens, cache.n_tokens + n, dtype=np.int64)
         if n < SMALL_BATCH:
-            for i in range(n):
-                decode_layers(x[i], cache.n_tokens + i, self.inv_freq, hp.rope_scale, self.shape, w.stacked,
-                              cache.keys, cache.values)
+            decode_rows(x, positions, slots, self.inv_freq, hp.rope_scale, self.shape, w.stacked, self.slots.keys,
+                        self.slots.values)
         else:
-            slots = np.full(n, cache.slot, np.int64)
-            positions = np.arange(cache.n_tokens, cache.n_tokens + n, dtype=np.int64)
             scratch = BatchScratch(n)
             for layer_index in range(hp.n_layer):
                 self._layer(x, layer_index, slots, positions, scratch)

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-FORMAT = 2  # bump whenever the tile layout (quants/tiles.py) changes
+FORMAT = 3  # bump whenever the tile layout (quants/tiles.py) changes
 MAGIC = b"CONSTRAIN-TILES\n"
 ALIGN = 64
 STALE_TEMP_SECONDS = 3600

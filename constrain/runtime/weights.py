@@ -88,18 +88,22 @@ class LlamaWeights:
         groups = {role: [[getattr(layer, name) for name in names] for layer in self.layers]
                   for role, names in ROLES.items()}
         groups["output"] = [[self.output]]
-        planned = {role: tiles.empty_role(layers, allocate=_shape_only) for role, layers in groups.items()}
-        expected = {name: (a.shape, a.dtype) for name, a in _tile_arrays(planned).items()}
+        # one scale type for the whole model: every role then has the same numba type
+        half = all(tiles.half_scales_fit(layers) for layers in groups.values())
+        choices = (True, False) if half else (False,)
         path = None
         if cache_dir is not False and os.environ.get("CONSTRAIN_TILE_CACHE", "1") != "0":
             path = tile_cache.cache_path(model_path, cache_dir or tile_cache.cache_directory())
-        arrays = _load_cache(path, expected)
+        for half in choices:
+            planned = {role: tiles.empty_role(layers, _shape_only, half) for role, layers in groups.items()}
+            expected = {name: (a.shape, a.dtype) for name, a in _tile_arrays(planned).items()}
+            arrays = _load_cache(path, expected)
+            if arrays is not None:
+                break
         if arrays is None:
-            roles = {role: tiles.empty_role(layers) for role, layers in groups.items()}
-            for role, layers in groups.items():
-                tiles.fill_role(roles[role], layers, release=lambda matrix: _release_file_pages(matrix.data))
-            arrays = _tile_arrays(roles)
+            arrays = _tile_arrays(_repack(groups, choices))
             if path is not None:
+                expected = {name: (a.shape, a.dtype) for name, a in arrays.items()}
                 try:
                     tile_cache.write(path, arrays)
                     arrays = tile_cache.load(path, expected)  # the mapped file: shared, not anonymous
@@ -112,6 +116,17 @@ class LlamaWeights:
             ffn_norm=np.stack([layer.ffn_norm for layer in self.layers]),
             **roles,
         )
+
+
+def _repack(groups: dict, choices: tuple[bool, ...]) -> dict[str, tiles.TiledRole]:
+    """Every role repacked, with float16 scales if the first choice says so and every
+    scale fits, else float32 ones."""
+    for half in choices:
+        roles = {role: tiles.empty_role(layers, half_scales=half) for role, layers in groups.items()}
+        if all(tiles.fill_role(roles[role], layers, release=lambda matrix: _release_file_pages(matrix.data))
+               for role, layers in groups.items()):
+            return roles
+    raise AssertionError("float32 scales hold every value")
 
 
 def _shape_only(shape, dtype):

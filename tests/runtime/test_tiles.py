@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from constrain.runtime.quants import tiles
-from constrain.runtime.quants.tiles import TILE, build_role, new_activations
+from constrain.runtime.quants.tiles import TILE, build_role
 from constrain.runtime.quants.type_traits import TYPE_TRAITS
 
 ALL_TYPES = tuple(TYPE_TRAITS)
@@ -70,9 +70,9 @@ def tie_steps(x):
 
 
 def matvec(role, x, layer=0):
-    out = np.empty(role.tile_kind.shape[1] * TILE, np.float32)
-    tiles.matvec(role, layer, x, new_activations(x.shape[0]), out)
-    return out
+    out = np.empty((1, role.tile_kind.shape[1] * TILE), np.float32)
+    tiles.matvec_rows(role, layer, x[None], out)
+    return out[0]
 
 
 def check_close(got, want, bound_terms, rounding_ties=0.0):
@@ -132,3 +132,48 @@ def test_a_role_fuses_matrices_of_different_types_per_layer():
             part = got[start:start + ref.shape[0]]
             check_close(part, ref @ seen, np.abs(ref) @ np.abs(seen))
             start += -(-ref.shape[0] // TILE) * TILE
+
+
+def _huge_q4_0(rows, cols, rng):
+    """A Q4_0 matrix whose scales are large float16s: its min, -8 d, overflows float16."""
+    matrix, _ = random_matrix(T.Q4_0, rows, cols, rng)
+    blocks = matrix.data.copy().reshape(-1, 18)
+    blocks[:, :2] = np.full(len(blocks), 9000.0, np.float16).view(np.uint8).reshape(-1, 2)
+    raw = np.frombuffer(blocks.tobytes(), np.uint8)
+    ref = dequantize(raw.reshape(rows, -1), T.Q4_0).reshape(rows, cols).astype(np.float64)
+    return Matrix(T.Q4_0, raw, rows, cols), ref
+
+
+@pytest.mark.parametrize("case, scale_type", [
+    ("file scales", np.uint16),  # K-quants' two levels and legacy scales: the file's float16s
+    ("K-quant and legacy rows in one kind", np.float32),  # group scales d * sub are no float16
+    ("legacy min beyond float16", np.float32),  # Q4_0's -8 d overflows
+])
+def test_scales_are_float16_where_every_value_is_one(case, scale_type):
+    rng = np.random.default_rng(11)
+    cols = 256
+    if case == "file scales":
+        pairs = [random_matrix(t, TILE, cols, rng) for t in (T.Q4_K, T.Q5_0, T.Q6_K, T.Q8_0, T.Q2_K)]
+    elif case == "K-quant and legacy rows in one kind":
+        pairs = [random_matrix(t, TILE, cols, rng) for t in (T.Q4_K, T.Q4_1)]
+    else:
+        pairs = [random_matrix(T.Q4_1, TILE, cols, rng), _huge_q4_0(TILE, cols, rng)]
+    role = build_role([[m for m, _ in pairs]])
+    assert {part.scales.dtype for part in role[2:7]} == {np.dtype(scale_type)}
+    assert tiles.half_scales_fit([[m for m, _ in pairs]]) == (case != "K-quant and legacy rows in one kind")
+    x = rng.standard_normal(cols).astype(np.float32)
+    got = matvec(role, x)
+    seen = quantized_input(x)
+    for k, (_, ref) in enumerate(pairs):
+        check_close(got[TILE * k:TILE * (k + 1)], ref @ seen, np.abs(ref) @ np.abs(seen), np.abs(ref) @ tie_steps(x))
+    xb = rng.standard_normal((3, cols)).astype(np.float32)
+    out = np.empty((3, len(pairs) * TILE), np.float32)
+    tiles.role_matmul(role, 0, xb, *tiles.new_row_activations(3, cols), out)
+    seen = np.stack([quantized_input(v) for v in xb])
+    ties = np.stack([tie_steps(v) for v in xb])
+    for k, (_, ref) in enumerate(pairs):
+        check_close(out[:, TILE * k:TILE * (k + 1)], seen @ ref.T, np.abs(seen) @ np.abs(ref).T, ties @ np.abs(ref).T)
+    ids = np.arange(0, TILE * len(pairs), 7)
+    rows_out = np.empty((len(ids), cols), np.float32)
+    tiles.get_rows(role, 0, cols, ids, rows_out)
+    assert np.allclose(rows_out, np.concatenate([ref for _, ref in pairs])[ids], rtol=1e-6, atol=1e-30)

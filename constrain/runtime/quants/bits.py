@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 
 @intrinsic
@@ -118,3 +118,31 @@ def field_f32(value, shift, mask):
     of the unpacking loops; the value is treated as an unsigned 32-bit integer.
     """
     return _field_to_float32(value, shift, mask)
+
+
+def stored_to_f32(value):
+    """A scale as the tiles store it (float16 bits in a uint16, or a float32) as float32."""
+    raise NotImplementedError("only callable from numba code")
+
+
+@overload(stored_to_f32, inline="always")
+def _stored_to_f32(value):
+    if isinstance(value, types.Integer):
+        return lambda value: _half_bits_to_float32(value)
+    if isinstance(value, types.Float):
+        return lambda value: np.float32(value)
+    return None
+
+
+def to_stored(value, like):
+    """float32 `value` as an element of array `like` stores it: float16 bits (round to
+    nearest) when like holds uint16, else unchanged. stored_to_f32 reverses it exactly
+    when the value is a float16."""
+    raise NotImplementedError("only callable from numba code")
+
+
+@overload(to_stored, inline="always")
+def _to_stored(value, like):
+    if isinstance(like.dtype, types.Integer):
+        return lambda value, like: _float32_to_half_bits(np.float32(value))
+    return lambda value, like: np.float32(value)

@@ -56,7 +56,6 @@ class QuantMatrix:
         self._float_view = None if view_dtype is None else data.view(view_dtype).reshape(self.rows, self.cols)
         self._rows_per_task = rows_per_parallel_task(self.rows)
         self._tiles = None  # a one-matrix tiles.TiledRole once tile_rows() made the tiled copy
-        self._act = None  # its input buffer for int8 activations
 
     def tile_rows(self) -> bool:
         """Make a tiled copy of the weights (quants/tiles.py) that matmul and get_rows use
@@ -64,14 +63,12 @@ class QuantMatrix:
         reader get them back from the file). Every supported type tiles; returns True."""
         if self._tiles is None:
             self._tiles = tiles.frozen(tiles.build_role([[self]]))
-            self._act = tiles.new_activations(self.cols)
         return True
 
     def use_tiles(self, role) -> None:
         """Use `role`, a one-matrix tiles.TiledRole of these weights (e.g. mapped from the
         tile cache), as tile_rows() would have made it."""
         self._tiles = role
-        self._act = tiles.new_activations(self.cols)
 
     @property
     def is_row_tiled(self) -> bool:
@@ -113,8 +110,8 @@ class QuantMatrix:
         if self._tiles is not None:
             padded = tiles.padded_rows(self.rows)
             target = out2d if padded == self.rows else np.empty((n, padded), np.float32)
-            if n == 1:
-                tiles.matvec(self._tiles, 0, x[0], self._act, target[0])
+            if n == 1:  # the decode step's product: a token's logits do not depend on its company
+                tiles.matvec_rows(self._tiles, 0, x, target)
             else:
                 tiles.role_matmul(self._tiles, 0, x, *tiles.new_row_activations(n, self.cols), target)
             if target is not out2d:

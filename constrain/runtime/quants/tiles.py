@@ -18,16 +18,20 @@ Every GGML type is unpacked into one of a few tile kinds (type_traits.py): unsig
   highs   uint8 (n_tiles, nb, 2*hb, TILE, 2)  the hb bits above the nibble: for the 16 values
           v = 2p+half of column e of a pair (half 1 = the high-nibble value), bits
           v*hb .. v*hb+hb-1 of the plane's bytes (little-endian), so 2*hb bytes per (r, e)
-  scales  float32 (n_tiles, groups, TILE), mins the same (or no groups for kinds without)
+  scales  (n_tiles, groups, TILE), mins the same (or no groups for kinds without)
   subs    int8 (n_tiles, 0, 1, TILE): unused, the scales above are the groups' own
+Scales and mins are stored as float16 bits (uint16) - the file's own values, so a token
+step reads no more scale bytes than llama.cpp does - or as float32 where a value is no
+float16 (a K-quant's group scale in a kind it shares with legacy types; an overflowing
+-8 d): see half_scales_fit and fill_role.
 Tiles whose rows all come from K-quants keep the file's two-level scales instead, as
 integers times a float per 256-value super-block (what llama.cpp reads): then
-  scales  float32 (n_tiles, cols // 256, TILE): the super-block scale d (mins: -dmin)
+  scales  (n_tiles, cols // 256, TILE): the super-block scale d (mins: -dmin)
   subs    int8 (n_tiles, groups, 1 or 2, TILE): each group's integer scale (and min)
 and a group's scale is scales[super] * subs[group, 0]. Products of a float16 and a 6- or
 8-bit integer are exact in float32, so both layouts give the same values; the two-level
-one reads 4.75 bits per Q4_K value instead of 6 (Q6_K 6.6 instead of 8), which is what
-a memory-bound token step pays for.
+one reads 4.625 bits per Q4_K value (Q6_K 6.56, as the file) instead of 6 (Q6_K 8), which
+is what a memory-bound token step pays for.
 Float kinds keep values (n_tiles, cols, TILE) float32 or float16 bits.
 
 A TiledRole holds the matrices that read the same input in one layer (Q, K and V; gate
@@ -46,7 +50,7 @@ from gguf.constants import GGMLQuantizationType as GT
 from numba import njit, prange
 
 from constrain.runtime.quants import byte_planes as planes
-from constrain.runtime.quants.bits import f16_to_f32, load_f16
+from constrain.runtime.quants.bits import f16_to_f32, load_f16, stored_to_f32, to_stored
 from constrain.runtime.quants.block_kernels import multiply_chunk
 from constrain.runtime.quants.kquant_kernels import k_scale_min, q3_k_scale
 from constrain.runtime.quants.simd import (
@@ -80,8 +84,8 @@ U = np.uint64  # unsigned indices: no negative-index wraparound to block vectori
 class QuantTiles(NamedTuple):
     """The tiles of one quantized kind (module doc); n_tiles may be 0."""
 
-    scales: np.ndarray  # float32 (n_tiles, groups_per_row or super_blocks_per_row, TILE)
-    mins: np.ndarray  # float32, as scales, or (n_tiles, 0, TILE) without mins
+    scales: np.ndarray  # uint16 float16 bits or float32 (n_tiles, groups_per_row or super_blocks_per_row, TILE)
+    mins: np.ndarray  # as scales, or (n_tiles, 0, TILE) without mins
     quants: np.ndarray  # uint8 (n_tiles, blocks_per_row, 8 or 16, TILE, 2)
     highs: np.ndarray  # uint8 (n_tiles, blocks_per_row, 2 * high_bits, TILE, 2)
     subs: np.ndarray  # int8 (n_tiles, groups_per_row, 1 or 2, TILE), or (n_tiles, 0, 1, TILE): module doc
@@ -106,35 +110,16 @@ class TiledRole(NamedTuple):
     f32: FloatTiles
 
 
-class Activations(NamedTuple):
-    """An input vector quantized per 32-value block as llama.cpp's q8_0: x ~ dx[b] * xq."""
-
-    xq: np.ndarray  # int8 (cols,)
-    dx: np.ndarray  # float32 (cols // 32,)
-    sums: np.ndarray  # float32 (cols // 16,): sum of xq over each 16 values
-
-
 def padded_rows(rows: int) -> int:
     return -(-rows // TILE) * TILE
-
-
-@njit(cache=True)
-def new_activations(cols):
-    """Buffers for an input of `cols` values (callable from Python and from numba code)."""
-    nb = (cols + 31) // 32
-    return Activations(np.zeros(nb * 32, np.int8), np.zeros(nb, np.float32), np.zeros(2 * nb, np.float32))
 
 
 # ---------------------------------------------------------------------------- kernels
 
 @njit(inline="always", fastmath=True, cache=True)
-def quantize_activations(x, act):
-    """act <- x (cols,) quantized per 32-value block; a trailing partial block is zero-padded."""
-    _quantize_into(x, act.xq, act.dx, act.sums)
-
-
-@njit(inline="always", fastmath=True, cache=True)
 def _quantize_into(x, xq, dx, sums):
+    """x (cols,) quantized per 32-value block as llama.cpp's q8_0, x ~ dx[b] * xq, with
+    sums[2b + half] the sum of xq over each 16 values; a trailing partial block is zero-padded."""
     cols = x.shape[0]
     for b in range(-(-cols // 32)):
         amax = np.float32(0.0)
@@ -166,16 +151,16 @@ def _block_scales(kind, tiles, t, b, sb):
         if tiles.subs.shape[1] > 0:
             sup = g // (tiles.subs.shape[1] // tiles.scales.shape[1])
             for r in range(TILE):
-                sb[half, r] = tiles.scales[t, sup, r] * np.float32(tiles.subs[t, g, 0, r])
+                sb[half, r] = stored_to_f32(tiles.scales[t, sup, r]) * np.float32(tiles.subs[t, g, 0, r])
             if has_mins:
                 for r in range(TILE):
-                    sb[2 + half, r] = tiles.mins[t, sup, r] * np.float32(tiles.subs[t, g, 1, r])
+                    sb[2 + half, r] = stored_to_f32(tiles.mins[t, sup, r]) * np.float32(tiles.subs[t, g, 1, r])
         else:
             for r in range(TILE):
-                sb[half, r] = tiles.scales[t, g, r]
+                sb[half, r] = stored_to_f32(tiles.scales[t, g, r])
             if has_mins:
                 for r in range(TILE):
-                    sb[2 + half, r] = tiles.mins[t, g, r]
+                    sb[2 + half, r] = stored_to_f32(tiles.mins[t, g, r])
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -220,20 +205,20 @@ def _scale_groups32(tiles, t, b, d, lo_sum, hi_sum, sums, acc):
             big_min = tiles.mins[t, sup]
             small_min = tiles.subs[t, b, 1]
             for r in range(TILE):
-                acc[r] += ((big[r] * np.float32(small[r])) * dot_scale * (sums[r] + sums[TILE + r])
-                           + (big_min[r] * np.float32(small_min[r])) * xs)
+                acc[r] += ((stored_to_f32(big[r]) * np.float32(small[r])) * dot_scale * (sums[r] + sums[TILE + r])
+                           + (stored_to_f32(big_min[r]) * np.float32(small_min[r])) * xs)
         else:
             for r in range(TILE):
-                acc[r] += (big[r] * np.float32(small[r])) * dot_scale * (sums[r] + sums[TILE + r])
+                acc[r] += (stored_to_f32(big[r]) * np.float32(small[r])) * dot_scale * (sums[r] + sums[TILE + r])
         return
     sc = tiles.scales[t, b]
     if has_mins:
         mn = tiles.mins[t, b]
         for r in range(TILE):
-            acc[r] += sc[r] * dot_scale * (sums[r] + sums[TILE + r]) + mn[r] * xs
+            acc[r] += stored_to_f32(sc[r]) * dot_scale * (sums[r] + sums[TILE + r]) + stored_to_f32(mn[r]) * xs
     else:
         for r in range(TILE):
-            acc[r] += sc[r] * dot_scale * (sums[r] + sums[TILE + r])
+            acc[r] += stored_to_f32(sc[r]) * dot_scale * (sums[r] + sums[TILE + r])
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -254,14 +239,16 @@ def _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, zero, sums, acc):
             small_min0 = tiles.subs[t, 2 * b, 1]
             small_min1 = tiles.subs[t, 2 * b + 1, 1]
             for r in range(TILE):
-                acc[r] += (d * ((big[r] * np.float32(small0[r])) * (sums[r] - lo_off)
-                                + (big[r] * np.float32(small1[r])) * (sums[TILE + r] - hi_off))
-                           + (big_min[r] * np.float32(small_min0[r])) * xs0
-                           + (big_min[r] * np.float32(small_min1[r])) * xs1)
+                scale, low = stored_to_f32(big[r]), stored_to_f32(big_min[r])
+                acc[r] += (d * ((scale * np.float32(small0[r])) * (sums[r] - lo_off)
+                                + (scale * np.float32(small1[r])) * (sums[TILE + r] - hi_off))
+                           + (low * np.float32(small_min0[r])) * xs0
+                           + (low * np.float32(small_min1[r])) * xs1)
         else:
             for r in range(TILE):
-                acc[r] += d * ((big[r] * np.float32(small0[r])) * (sums[r] - lo_off)
-                               + (big[r] * np.float32(small1[r])) * (sums[TILE + r] - hi_off))
+                scale = stored_to_f32(big[r])
+                acc[r] += d * ((scale * np.float32(small0[r])) * (sums[r] - lo_off)
+                               + (scale * np.float32(small1[r])) * (sums[TILE + r] - hi_off))
         return
     s0 = tiles.scales[t, 2 * b]
     s1 = tiles.scales[t, 2 * b + 1]
@@ -269,10 +256,12 @@ def _scale_groups16(tiles, t, b, d, lo_sum, hi_sum, zero, sums, acc):
         m0 = tiles.mins[t, 2 * b]
         m1 = tiles.mins[t, 2 * b + 1]
         for r in range(TILE):
-            acc[r] += d * (s0[r] * (sums[r] - lo_off) + s1[r] * (sums[TILE + r] - hi_off)) + m0[r] * xs0 + m1[r] * xs1
+            acc[r] += (d * (stored_to_f32(s0[r]) * (sums[r] - lo_off)
+                            + stored_to_f32(s1[r]) * (sums[TILE + r] - hi_off))
+                       + stored_to_f32(m0[r]) * xs0 + stored_to_f32(m1[r]) * xs1)
     else:
         for r in range(TILE):
-            acc[r] += d * (s0[r] * (sums[r] - lo_off) + s1[r] * (sums[TILE + r] - hi_off))
+            acc[r] += d * (stored_to_f32(s0[r]) * (sums[r] - lo_off) + stored_to_f32(s1[r]) * (sums[TILE + r] - hi_off))
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -301,16 +290,6 @@ def _dot_block(kind, tiles, t, b, xq, x_off, sums):
         dot_u6_block(tiles.quants, q_base, tiles.highs, h_base, xq, x_off, sums, 0)
     else:
         dot_u4_block(tiles.quants, q_base, tiles.highs, h_base, xq, x_off, sums, 0)
-
-
-@njit(inline="always", fastmath=True, cache=True)
-def _quant_tile(kind, tiles, t, act, acc, sums):
-    """acc (TILE,) <- tile t of `tiles` (a quantized kind) times the quantized input."""
-    for r in range(TILE):
-        acc[r] = np.float32(0.0)
-    for b in range(tiles.quants.shape[1]):
-        _dot_block(kind, tiles, t, b, act.xq, b * 32, sums)
-        _scale_block(kind, tiles, t, b, act.dx[b], act.sums[2 * b], act.sums[2 * b + 1], sums, acc)
 
 
 @njit(inline="always", fastmath=True, cache=True)
@@ -428,26 +407,6 @@ def _float_tile(values, t, x, acc, half):
                 acc[r] += row[r] * xc
 
 
-@njit(inline="always", fastmath=True, cache=True)
-def _product_tile(role, layer, i, x, act, acc, sums):
-    kind = role.tile_kind[layer, i]
-    s = role.tile_slot[layer, i]
-    if kind == T_U4:
-        _quant_tile(T_U4, role.u4, s, act, acc, sums)
-    elif kind == T_U5:
-        _quant_tile(T_U5, role.u5, s, act, acc, sums)
-    elif kind == T_U6_G16:
-        _quant_tile(T_U6_G16, role.u6_g16, s, act, acc, sums)
-    elif kind == T_I8:
-        _quant_tile(T_I8, role.i8, s, act, acc, sums)
-    elif kind == T_U4_G16:
-        _quant_tile(T_U4_G16, role.u4_g16, s, act, acc, sums)
-    elif kind == T_F16:
-        _float_tile(role.f16.values, s, x, acc, True)
-    else:
-        _float_tile(role.f32.values, s, x, acc, False)
-
-
 # numba's parallel loops cannot capture tuples of arrays, so the parallel kernels take the
 # role's arrays one by one and rebuild the named bundles inside the loop body.
 
@@ -457,39 +416,6 @@ def _role(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4
     return TiledRole(kind, slot, QuantTiles(a0, a1, a2, a3, a4), QuantTiles(b0, b1, b2, b3, b4),
                      QuantTiles(c0, c1, c2, c3, c4), QuantTiles(d0, d1, d2, d3, d4), QuantTiles(e0, e1, e2, e3, e4),
                      FloatTiles(f16), FloatTiles(f32))
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _matvec_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
-                     e0, e1, e2, e3, e4, f16, f32, layer, x, xq, dx, xsums, out):
-    for i in prange(kind.shape[1]):
-        role = _role(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4, d0, d1, d2, d3, d4,
-                     e0, e1, e2, e3, e4, f16, f32)
-        acc = np.empty(TILE, np.float32)
-        sums = np.empty(2 * TILE, np.float32)
-        _product_tile(role, layer, i, x, Activations(xq, dx, xsums), acc, sums)
-        for r in range(TILE):
-            out[i * TILE + r] = acc[r]
-
-
-@njit(inline="always", cache=True)
-def role_matvec(role, layer, x, act, out):
-    """out (n_out_tiles * TILE,) = the fused product of `layer` with x (cols,); act must
-    hold x quantized (quantize_activations)."""
-    _matvec_parallel(role.tile_kind, role.tile_slot,
-                     role.u4.scales, role.u4.mins, role.u4.quants, role.u4.highs, role.u4.subs,
-                     role.u4_g16.scales, role.u4_g16.mins, role.u4_g16.quants, role.u4_g16.highs, role.u4_g16.subs,
-                     role.u5.scales, role.u5.mins, role.u5.quants, role.u5.highs, role.u5.subs,
-                     role.u6_g16.scales, role.u6_g16.mins, role.u6_g16.quants, role.u6_g16.highs, role.u6_g16.subs,
-                     role.i8.scales, role.i8.mins, role.i8.quants, role.i8.highs, role.i8.subs,
-                     role.f16.values, role.f32.values, layer, x, act.xq, act.dx, act.sums, out)
-
-
-@njit(cache=True)
-def matvec(role, layer, x, act, out):
-    """quantize x, then role_matvec: the whole product from Python in one call."""
-    quantize_activations(x, act)
-    role_matvec(role, layer, x, act, out)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -503,8 +429,8 @@ def _matvec_rows_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0
         s = slot[layer, i]
         acc = np.zeros((n, TILE), np.float32)
         sums = np.empty(2 * TILE, np.float32)
-        # per row the same block-by-block accumulation as _quant_tile and _float_tile (no
-        # byte-decoded planes, no row pairs): a row's result does not depend on its company
+        # per row its own block-by-block accumulation (no byte-decoded planes, no row pairs):
+        # a row's result does not depend on its company
         if k == T_U4:
             _quant_tile_batch(T_U4, role.u4, s, xq, dx, xsums, acc, sums)
         elif k == T_U5:
@@ -529,7 +455,7 @@ def _matvec_rows_parallel(kind, slot, a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0
 @njit(inline="always", cache=True)
 def role_matvec_rows(role, layer, x, xq, dx, xsums, out):
     """out (n, n_out_tiles * TILE) = the product of `layer` with each row of x (n, cols),
-    every row computed exactly as role_matvec computes it alone, each block of weights
+    every row computed exactly as it would be alone, each block of weights
     serving all rows while it is in cache; xq/dx/xsums hold x's rows quantized
     (quantize_rows)."""
     _matvec_rows_parallel(role.tile_kind, role.tile_slot,
@@ -550,7 +476,7 @@ def new_row_activations(n, cols):
 
 @njit(inline="always", fastmath=True, cache=True)
 def quantize_rows(x, xq, dx, xsums):
-    """Each row of x quantized as quantize_activations quantizes one vector."""
+    """Each row of x (n, cols) quantized per 32-value block (_quantize_into)."""
     for i in range(x.shape[0]):
         _quantize_into(x[i], xq[i], dx[i], xsums[i])
 
@@ -575,11 +501,13 @@ def _decode_quant_block(kind, tiles, t, b, r, out, c0):
         g = 2 * b + half if kind == T_U4_G16 or kind == T_U6_G16 else b
         if tiles.subs.shape[1] > 0:
             sup = g // (tiles.subs.shape[1] // tiles.scales.shape[1])
-            d = tiles.scales[t, sup, r] * np.float32(tiles.subs[t, g, 0, r])
-            m = tiles.mins[t, sup, r] * np.float32(tiles.subs[t, g, 1, r]) if has_mins else np.float32(0.0)
+            d = stored_to_f32(tiles.scales[t, sup, r]) * np.float32(tiles.subs[t, g, 0, r])
+            m = np.float32(0.0)
+            if has_mins:
+                m = stored_to_f32(tiles.mins[t, sup, r]) * np.float32(tiles.subs[t, g, 1, r])
         else:
-            d = tiles.scales[t, g, r]
-            m = tiles.mins[t, g, r] if has_mins else np.float32(0.0)
+            d = stored_to_f32(tiles.scales[t, g, r])
+            m = stored_to_f32(tiles.mins[t, g, r]) if has_mins else np.float32(0.0)
         for j in range(16):
             col = 16 * half + j
             if kind == T_I8:
@@ -808,9 +736,19 @@ def _unpack_block(code, w, ro, b, q, sm, sub, sup):
                 sm[2 * g + 1] = 0.0
 
 
+@njit(inline="always", cache=True)
+def _put_scale(array, t, g, r, value):
+    """array[t, g, r] <- value as the array stores it; False when that is not exact (a
+    float16 slot given a value that is no float16)."""
+    stored = to_stored(value, array)
+    array[t, g, r] = stored
+    return stored_to_f32(stored) == value or value != value  # a NaN stays a NaN
+
+
 @njit(cache=True)
 def _repack_quant(code, w, rows, cols, row_bytes, g16, scales, mins, quants, highs, subs):
-    """GGUF rows -> tiles (module doc) in preallocated, zeroed arrays for ceil(rows/TILE) tiles."""
+    """GGUF rows -> tiles (module doc) in preallocated, zeroed arrays for ceil(rows/TILE)
+    tiles. Returns False if some scale or min did not fit the arrays' scale type exactly."""
     nb = cols // 32
     hb = highs.shape[2] // 2
     has_mins = mins.shape[1] > 0
@@ -819,6 +757,7 @@ def _repack_quant(code, w, rows, cols, row_bytes, g16, scales, mins, quants, hig
     sm = np.empty(4, np.float32)
     sub = np.zeros(4, np.int32)
     sup = np.zeros(2, np.float32)
+    exact = True
     for row in range(rows):
         t, r = row // TILE, row % TILE
         for b in range(nb):
@@ -828,21 +767,17 @@ def _repack_quant(code, w, rows, cols, row_bytes, g16, scales, mins, quants, hig
                 span = subs.shape[1] // scales.shape[1]
                 for k in range(per_group):
                     g = per_group * b + k
-                    scales[t, g // span, r] = sup[0]
+                    exact &= _put_scale(scales, t, g // span, r, sup[0])
                     subs[t, g, 0, r] = np.int8(sub[2 * k])
                     if has_mins:
-                        mins[t, g // span, r] = sup[1]
+                        exact &= _put_scale(mins, t, g // span, r, sup[1])
                         subs[t, g, 1, r] = np.int8(sub[2 * k + 1])
-            elif g16:
-                scales[t, 2 * b, r] = sm[0]
-                scales[t, 2 * b + 1, r] = sm[2]
-                if has_mins:
-                    mins[t, 2 * b, r] = sm[1]
-                    mins[t, 2 * b + 1, r] = sm[3]
             else:
-                scales[t, b, r] = sm[0]
-                if has_mins:
-                    mins[t, b, r] = sm[1]
+                per_group = 2 if g16 else 1
+                for k in range(per_group):
+                    exact &= _put_scale(scales, t, per_group * b + k, r, sm[2 * k])
+                    if has_mins:
+                        exact &= _put_scale(mins, t, per_group * b + k, r, sm[2 * k + 1])
             if quants.shape[2] == 16:  # int8 values
                 for c in range(32):
                     quants[t, b, c // 2, r, c % 2] = np.uint8(q[c] & 255)
@@ -856,6 +791,7 @@ def _repack_quant(code, w, rows, cols, row_bytes, g16, scales, mins, quants, hig
                             bit = (2 * p + half) * hb
                             v = hi if half else lo
                             highs[t, b, bit // 8, r, e] |= np.uint8((v >> 4) << (bit % 8))
+    return exact
 
 
 
@@ -865,14 +801,15 @@ def tile_kind_of(ggml_type) -> TileKind:
     return TYPE_TRAITS[ggml_type].tile_kind
 
 
-def _quant_tiles(kind: TileKind, n_tiles: int, cols: int, allocate, two_level: bool) -> QuantTiles:
+def _quant_tiles(kind: TileKind, n_tiles: int, cols: int, allocate, two_level: bool, half: bool) -> QuantTiles:
     traits = KIND_TRAITS[kind]
     nb = cols // 32
     groups = nb * (32 // traits.group)
     n_scales = cols // SUPER_BLOCK if two_level else groups
+    scale_type = np.uint16 if half else np.float32
     return QuantTiles(
-        scales=allocate((n_tiles, n_scales, TILE), np.float32),
-        mins=allocate((n_tiles, n_scales if traits.has_mins else 0, TILE), np.float32),
+        scales=allocate((n_tiles, n_scales, TILE), scale_type),
+        mins=allocate((n_tiles, n_scales if traits.has_mins else 0, TILE), scale_type),
         quants=allocate((n_tiles, nb, 16 if kind == T_I8 else 8, TILE, 2), np.uint8),
         highs=allocate((n_tiles, nb, 2 * max(traits.high_bits, 0), TILE, 2), np.uint8),
         subs=allocate((n_tiles, groups if two_level else 0, 2 if traits.has_mins else 1, TILE), np.int8),
@@ -887,9 +824,10 @@ def _slice(tiles, start: int, stop: int):
     return type(tiles)(*(a[start:stop] for a in tiles))
 
 
-def repack_matrix(matrix, tiles) -> None:
+def repack_matrix(matrix, tiles) -> bool:
     """Write `matrix` (ggml_type, data: raw GGUF bytes, rows, cols) into `tiles`, zeroed
-    arrays of exactly ceil(rows / TILE) tiles of its kind."""
+    arrays of exactly ceil(rows / TILE) tiles of its kind. False if a scale did not fit
+    float16 tiles exactly (build again with float32 scales)."""
     code = int(matrix.ggml_type)
     traits = TYPE_TRAITS[matrix.ggml_type]
     if isinstance(tiles, FloatTiles):
@@ -906,9 +844,9 @@ def repack_matrix(matrix, tiles) -> None:
         target[:full] = values[:full * TILE].reshape(full, TILE, cols).transpose(0, 2, 1)
         if rows % TILE:
             target[full, :, :rows % TILE] = values[full * TILE:].T
-        return
+        return True
     g16 = KIND_TRAITS[traits.tile_kind].group == 16
-    _repack_quant(code, matrix.data, matrix.rows, matrix.cols, traits.row_bytes(matrix.cols), g16, *tiles)
+    return _repack_quant(code, matrix.data, matrix.rows, matrix.cols, traits.row_bytes(matrix.cols), g16, *tiles)
 
 
 def plan_role(layers):
@@ -937,37 +875,57 @@ def plan_role(layers):
     return tile_kind, tile_slot, counts, two_level
 
 
-def empty_role(layers, allocate=np.zeros) -> TiledRole:
-    """The TiledRole of `layers` with zeroed tiles from `allocate(shape, dtype)`."""
+def half_scales_fit(layers) -> bool:
+    """Whether float16 scales can hold `layers` exactly: they hold the file's own float16
+    scales (and two-level super-scales), not the products a K-quant's rows get where a
+    kind keeps one scale per group because legacy rows share it. (A legacy min such as
+    Q4_0's -8 d can still overflow float16: fill_role reports that.)"""
+    _, _, _, two_level = plan_role(layers)
+    return not any(TYPE_TRAITS[m.ggml_type].two_level_scales and tile_kind_of(m.ggml_type) not in two_level
+                   for group in layers for m in group)
+
+
+def empty_role(layers, allocate=np.zeros, half_scales: bool = True) -> TiledRole:
+    """The TiledRole of `layers` with zeroed tiles from `allocate(shape, dtype)`, scales
+    and mins as float16 bits (half_scales) or float32."""
     cols = layers[0][0].cols
     tile_kind, tile_slot, counts, two_level = plan_role(layers)
-    stacks = {kind: (_quant_tiles(kind, counts[kind], cols, allocate, kind in two_level) if kind in QUANT_KINDS
+    stacks = {kind: (_quant_tiles(kind, counts[kind], cols, allocate, kind in two_level, half_scales)
+                     if kind in QUANT_KINDS
                      else _float_tiles(kind, counts[kind], cols, allocate))
               for kind in TileKind}
     return TiledRole(tile_kind, tile_slot, stacks[T_U4], stacks[T_U4_G16], stacks[T_U5], stacks[T_U6_G16],
                      stacks[T_I8], stacks[T_F16], stacks[T_F32])
 
 
-def fill_role(role: TiledRole, layers, release=None) -> None:
-    """Repack every matrix of `layers` into the tiles the role's map gives it."""
+def fill_role(role: TiledRole, layers, release=None) -> bool:
+    """Repack every matrix of `layers` into the tiles the role's map gives it. False (and
+    the role only partly filled) when a scale did not fit the role's float16 scales."""
     stacks = dict(zip(TileKind, role[2:]))
     for layer, group in enumerate(layers):
         i = 0
         for m in group:
             n = padded_rows(m.rows) // TILE
             start = int(role.tile_slot[layer, i])
-            repack_matrix(m, _slice(stacks[tile_kind_of(m.ggml_type)], start, start + n))
+            if not repack_matrix(m, _slice(stacks[tile_kind_of(m.ggml_type)], start, start + n)):
+                return False
             if release is not None:
                 release(m)
             i += n
+    return True
 
 
 def build_role(layers, allocate=np.zeros, release=None) -> TiledRole:
     """The TiledRole of `layers`: per layer, a list of matrices (ggml_type, data, rows, cols)
     of one column count whose rows are fused in that order. Every layer must have the same
     row counts; types may differ anywhere. `allocate(shape, dtype)` must return zeroed
-    arrays; `release(matrix)` is called once a matrix is repacked (its file pages may go)."""
-    role = empty_role(layers, allocate)
+    arrays; `release(matrix)` is called once a matrix is repacked (its file pages may go).
+    Scales are float16 bits where half_scales_fit and every value fits, else float32."""
+    if half_scales_fit(layers):
+        role = empty_role(layers, allocate, half_scales=True)
+        if fill_role(role, layers, release):
+            return role
+    role = empty_role(layers, allocate, half_scales=False)
     fill_role(role, layers, release)
     return role
 
