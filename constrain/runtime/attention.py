@@ -10,7 +10,8 @@ Values stay (n_ctx, kv_dim): the weighted sum is SIMD across dimensions already.
 
 Both are stored as IEEE half floats (their uint16 bits), as llama.cpp stores them: half
 the memory of float32, which is most of a long context's footprint, and the conversion
-is one vector instruction (F16C) inside the loops.
+is one vector instruction (F16C) inside the loops. The two reductions run in generated
+vector loops (attention_simd.py) with their sums in registers.
 """
 
 from __future__ import annotations
@@ -18,44 +19,74 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from constrain.runtime import attention_simd as simd
+from constrain.runtime.attention_simd import KEY_BLOCK
 from constrain.runtime.ops import exp_f32
 from constrain.runtime.quants.bits import f16_to_f32, f32_to_f16
 
-KEY_BLOCK = 64
 U = np.uint64  # unsigned indices: no negative-index wraparound to block vectorizing
 
 
 @njit(inline="always", cache=True)
-def attend(q, q0, keys, values, kv0, head_dim, n_keys, scale, scores, out, o0):
-    """out[o0:o0+head_dim] = softmax(scale * q.K) V for the head at q[q0:q0+head_dim]
-    over positions 0..n_keys-1 of one layer's keys (blocked) and values (n_ctx, kv_dim)."""
+def _block_scores(heads, keys, k_off, q, q0, head_dim, scale, scores, s_off, stride):
+    if heads == 2:
+        simd.scores_2(keys, k_off, q, q0, head_dim, scale, scores, s_off, stride)
+    elif head_dim % 2 == 0:
+        simd.scores_1(keys, k_off, q, q0, head_dim, scale, scores, s_off, stride)
+    else:
+        simd.scores_1_odd(keys, k_off, q, q0, head_dim, scale, scores, s_off, stride)
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def _weighted_values(heads, values, kv0, head_dim, weights, stride, n, out, o0):
+    """out[o0 + h * head_dim + j] = sum over p < n of weights[h * stride + p] * values[p, kv0 + j]."""
+    kv_dim = values.shape[1]
+    if head_dim == 64 and heads == 2:
+        simd.values_64_2(values, kv0, kv_dim, weights, 0, stride, n, out, o0)
+    elif head_dim == 64:
+        simd.values_64_1(values, kv0, kv_dim, weights, 0, stride, n, out, o0)
+    elif head_dim == 128 and heads == 2:
+        simd.values_128_2(values, kv0, kv_dim, weights, 0, stride, n, out, o0)
+    elif head_dim == 128:
+        simd.values_128_1(values, kv0, kv_dim, weights, 0, stride, n, out, o0)
+    else:
+        for h in range(heads):
+            for d in range(U(head_dim)):
+                out[U(o0 + h * head_dim) + d] = np.float32(0.0)
+            for p in range(U(n)):
+                w = weights[U(h * stride) + p]
+                row = values[p]
+                for d in range(U(head_dim)):
+                    out[U(o0 + h * head_dim) + d] += w * f16_to_f32(row[U(kv0) + d])
+
+
+@njit(inline="always", fastmath=True, cache=True)
+def attend(q, q0, heads, keys, values, kv0, head_dim, n_keys, scale, scores, out, o0):
+    """out[o0 + h*head_dim : ...] = softmax(scale * q_h.K) V for `heads` (1 or 2) query
+    heads at q[q0 + h*head_dim : ...] that share one key/value head, over positions
+    0..n_keys-1 of one layer's keys (blocked) and values (n_ctx, kv_dim). scores: scratch
+    of at least heads * n_keys rounded up to KEY_BLOCK."""
+    n_blocks = (n_keys + KEY_BLOCK - 1) // KEY_BLOCK
+    stride = n_blocks * KEY_BLOCK
+    kv_dim = keys.shape[1]
+    for blk in range(n_blocks):
+        _block_scores(heads, keys, (blk * kv_dim + kv0) * KEY_BLOCK, q, q0, head_dim, scale, scores,
+                      blk * KEY_BLOCK, stride)
     n = U(n_keys)
-    for p in range(n):
-        scores[p] = np.float32(0.0)
-    for blk in range(U((n_keys + KEY_BLOCK - 1) // KEY_BLOCK)):
-        p0 = blk * U(KEY_BLOCK)
-        width = min(U(KEY_BLOCK), n - p0)
-        for d in range(U(head_dim)):
-            qd = q[U(q0) + d] * scale
-            row = keys[blk, U(kv0) + d]
-            for p in range(width):
-                scores[p0 + p] += qd * f16_to_f32(row[p])
-    best = np.float32(-np.inf)
-    for p in range(n):
-        best = max(best, scores[p])
-    for p in range(n):
-        scores[p] = exp_f32(scores[p] - best)
-    total = np.float32(0.0)
-    for p in range(n):
-        total += scores[p]
-    inv_total = np.float32(1.0) / total
-    for d in range(U(head_dim)):
-        out[U(o0) + d] = np.float32(0.0)
-    for p in range(n):
-        w = scores[p] * inv_total
-        row = values[p]
-        for d in range(U(head_dim)):
-            out[U(o0) + d] += w * f16_to_f32(row[U(kv0) + d])
+    for h in range(heads):
+        base = U(h * stride)
+        best = np.float32(-np.inf)
+        for p in range(n):
+            best = max(best, scores[base + p])
+        for p in range(n):
+            scores[base + p] = exp_f32(scores[base + p] - best)
+        total = np.float32(0.0)
+        for p in range(n):
+            total += scores[base + p]
+        inv_total = np.float32(1.0) / total
+        for p in range(n):
+            scores[base + p] *= inv_total
+    _weighted_values(heads, values, kv0, head_dim, scores, stride, n_keys, out, o0)
 
 
 @njit(inline="always", cache=True)
@@ -80,15 +111,24 @@ def attention_rows(q, keys, values, layer, slots, positions, n_head, n_kv_head, 
     """Attention of new query rows q (n, n_head*head_dim), row i at position positions[i] of
     sequence slots[i], over that sequence's keys 0..positions[i] (already stored), into out
     (n, n_head*head_dim); returns out. A prompt's rows (one slot, consecutive positions:
-    causal attention) and the next tokens of several sequences (one row per slot) alike."""
+    causal attention) and the next tokens of several sequences (one row per slot) alike.
+    The query heads of one key/value head go two at a time (each key vector converted once
+    for both)."""
     n_rows = q.shape[0]
     group = n_head // n_kv_head
+    pairs = (group + 1) // 2
     scale = np.float32(1.0 / np.sqrt(head_dim))
-    for work in prange(n_rows * n_head):
-        t = work // n_head
-        h = work % n_head
+    for work in prange(n_rows * n_kv_head * pairs):
+        # all rows of one head pair in a row, so its keys and values stay in cache; the rows
+        # from both ends in turn, as a causal prompt's late rows cost the most and each
+        # thread takes one contiguous share of the items
+        i = work % n_rows
+        t = i // 2 if i % 2 == 0 else n_rows - 1 - i // 2
+        kv = work // n_rows // pairs
+        first = kv * group + 2 * (work // n_rows % pairs)
+        heads = min(2, kv * group + group - first)
         n_keys = positions[t] + 1
-        scores = np.empty(n_keys, dtype=np.float32)
-        attend(q[t], h * head_dim, keys[slots[t], layer], values[slots[t], layer], (h // group) * head_dim, head_dim,
-               n_keys, scale, scores, out[t], h * head_dim)
+        scores = np.empty(2 * ((n_keys + KEY_BLOCK - 1) // KEY_BLOCK) * KEY_BLOCK, dtype=np.float32)
+        attend(q[t], first * head_dim, heads, keys[slots[t], layer], values[slots[t], layer], kv * head_dim,
+               head_dim, n_keys, scale, scores, out[t], first * head_dim)
     return out
