@@ -34,6 +34,11 @@ CONTENTION_MODELS = ("default", "tinyllama-q4_k_m")
 SMALL_CTX, LARGE_CTX = 512, 4096
 
 
+def main_ctx(prompt_tokens: int) -> int:
+    """n_ctx of the prompt-and-generation process: 512, or room for a longer prompt."""
+    return max(SMALL_CTX, -(-prompt_tokens // 256) * 256)
+
+
 def _int_list(text: str) -> tuple[int, ...]:
     if text.strip().lower() == "none":
         return ()
@@ -72,11 +77,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def workload_for(model: str, args: argparse.Namespace) -> Workload:
-    """The n_ctx 512 process: prompt and generation (and the JSON chat on real models)."""
+    """The n_ctx 512 process (more for longer prompts): prompt and generation (and the JSON
+    chat on real models)."""
     spec = SYNTHETIC_MODELS.get(model)
     scale = spec.token_scale if spec else 1.0
     return Workload(prompt_tokens=args.prompt_tokens, gen_tokens=max(4, round(args.gen_tokens * scale)),
-                    contexts=(), json_tokens=0 if spec else args.json_tokens, n_ctx_fixed=SMALL_CTX)
+                    contexts=(), json_tokens=0 if spec else args.json_tokens,
+                    n_ctx_fixed=main_ctx(args.prompt_tokens))
 
 
 def context_workload_for(model: str, args: argparse.Namespace) -> Workload | None:
@@ -145,7 +152,8 @@ def _header(args: argparse.Namespace, engines: list[str]) -> str:
     return (f"{_cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {', '.join(versions)}; "
             f"{args.threads} threads, medians of {args.rounds} fresh processes per model and engine (engines "
             f"alternating); prompt {args.prompt_tokens} tokens, {args.gen_tokens} generated tokens at n_ctx "
-            f"{SMALL_CTX}, {args.ctx_gen_tokens} at context {', '.join(map(str, args.contexts))} with n_ctx "
+            f"{main_ctx(args.prompt_tokens)}, {args.ctx_gen_tokens} at context "
+            f"{', '.join(map(str, args.contexts))} with n_ctx "
             f"{LARGE_CTX} (a quarter of the generated tokens on {BIG_MODEL}); load average at start {load:.1f}.")
 
 
@@ -247,14 +255,14 @@ def print_results(models, args, results: dict, first_loads: dict, engines: list[
         print(model_table(f"{label}: {os.path.basename(path)}", meds, shown))
         kv = {"constrain": (kv_cache_mib(path, main.prompt_tokens, 2),
                             f"float16, the {main.prompt_tokens} positions reached; later ones are never touched"),
-              "llama_cpp": (kv_cache_mib(path, SMALL_CTX, 2), f"float16, all {SMALL_CTX} positions of n_ctx")}
+              "llama_cpp": (kv_cache_mib(path, main.n_ctx, 2), f"float16, all {main.n_ctx} positions of n_ctx")}
         print()
         print(memory_note(os.path.getsize(path) / 2**20, kv, meds))
         summary.append((label, meds))
     if "llama_cpp" in engines:
         print("\nconstrain / llama.cpp (tokens/s: above 1 = constrain faster; RSS and load time: above 1 = "
               "constrain uses more)\n")
-        print(summary_table(summary, args.contexts))
+        print(summary_table(summary, args.contexts, main_ctx(args.prompt_tokens)))
     else:
         print("\n(llama-cpp-python is not installed or not selected: no side-by-side figures)")
 

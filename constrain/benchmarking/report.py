@@ -88,11 +88,13 @@ def memory_note(file_mib: float, kv: dict[str, tuple[float, str]], meds: dict[st
     return "- " + "\n- ".join(lines)
 
 
-def summary_table(rows: list[tuple[str, dict[str, dict[str, float]]]], contexts: tuple[int, ...]) -> str:
-    """One line per model: constrain / llama.cpp ratios of the acceptance figures."""
+def summary_table(rows: list[tuple[str, dict[str, dict[str, float]]]], contexts: tuple[int, ...],
+                  main_ctx: int = 512) -> str:
+    """One line per model: constrain / llama.cpp ratios of the acceptance figures (main_ctx:
+    n_ctx of the prompt-and-generation process)."""
     ctx = max(contexts, default=None)
     head = ["model", "prompt", "generation"] + ([f"gen. at context {ctx}"] if ctx else []) + \
-        ["peak RSS n_ctx 512", "peak RSS n_ctx 4096", "load (tile cache present)"]
+        [f"peak RSS n_ctx {main_ctx}", "peak RSS n_ctx 4096", "load (tile cache present)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, meds in rows:
         c, l = meds.get("constrain", {}), meds.get("llama_cpp", {})

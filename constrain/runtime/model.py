@@ -27,8 +27,8 @@ from constrain.runtime.stacked_layers import LayerShape
 from constrain.runtime.weights import LlamaWeights
 
 # Below this many tokens a batch goes through the decode step (one numba call for all
-# layers, products on int8 activations without byte planes). From about three tokens on the batch path is faster: its
-# products run on int8 activations too, and each block of weights serves every token while
+# layers). From about three tokens on the batch path is faster: its products run on int8
+# activations too, through byte planes, and each block of weights serves every token while
 # it is in cache (SmolLM2-135M Q4_1, 2 threads, after 150 tokens: 2 tokens 36 against 37 ms,
 # 4 tokens 48 against 83 ms; benchmarks/bench_small_batches.py).
 SMALL_BATCH = 3
