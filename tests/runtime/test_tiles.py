@@ -177,3 +177,18 @@ def test_scales_are_float16_where_every_value_is_one(case, scale_type):
     rows_out = np.empty((len(ids), cols), np.float32)
     tiles.get_rows(role, 0, cols, ids, rows_out)
     assert np.allclose(rows_out, np.concatenate([ref for _, ref in pairs])[ids], rtol=1e-6, atol=1e-30)
+
+
+def test_a_batch_longer_than_one_pass_matches_dequantized_values():
+    """role_matmul takes rows in passes of PASS_BYTES of activations: three passes here."""
+    rng = np.random.default_rng(5)
+    cols = 8192
+    n = 2 * (tiles.PASS_BYTES // cols) + 7
+    matrix, ref = random_matrix(T.Q4_K, TILE, cols, rng)
+    role = build_role([[matrix]])
+    xb = rng.standard_normal((n, cols)).astype(np.float32)
+    out = np.empty((n, TILE), np.float32)
+    tiles.role_matmul(role, 0, xb, *tiles.new_row_activations(n, cols), out)
+    seen = np.stack([quantized_input(v) for v in xb])
+    ties = np.stack([tie_steps(v) for v in xb])
+    check_close(out, seen @ ref.T, np.abs(seen) @ np.abs(ref).T, ties @ np.abs(ref).T)
