@@ -149,12 +149,13 @@ def _header(args: argparse.Namespace, engines: list[str]) -> str:
 
     versions.append(f"numba {numba.__version__}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    at_contexts = (f", {args.ctx_gen_tokens} at context {', '.join(map(str, args.contexts))} with n_ctx {LARGE_CTX}"
+                   if args.contexts else "")
     return (f"{_cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {', '.join(versions)}; "
             f"{args.threads} threads, medians of {args.rounds} fresh processes per model and engine (engines "
             f"alternating); prompt {args.prompt_tokens} tokens, {args.gen_tokens} generated tokens at n_ctx "
-            f"{main_ctx(args.prompt_tokens)}, {args.ctx_gen_tokens} at context "
-            f"{', '.join(map(str, args.contexts))} with n_ctx "
-            f"{LARGE_CTX} (a quarter of the generated tokens on {BIG_MODEL}); load average at start {load:.1f}.")
+            f"{main_ctx(args.prompt_tokens)}{at_contexts} (a quarter of the generated tokens on {BIG_MODEL}); "
+            f"load average at start {load:.1f}.")
 
 
 def run(args: argparse.Namespace) -> int:
