@@ -70,6 +70,21 @@ def _fma(builder, acc, a, b):
     return builder.fadd(acc, builder.fmul(a, b, flags=_FAST), flags=_FAST)
 
 
+def _pointers(context, builder, signature, args, wanted):
+    """Typed pointers to array args[i] at element offset args[j], for (i, j, element) in wanted."""
+    return [element_pointer(context, builder, signature.args[i], args[i], args[j], element) for i, j, element in wanted]
+
+
+def _add_per_head(builder, accs, first, vectors, scalars):
+    """The accs from `first` on, plus vectors times each head's scalar: per head h,
+    accs[first + h * len(vectors) + i] += vectors[i] * scalars[h]."""
+    new = []
+    for h, scalar in enumerate(scalars):
+        spread = splat(builder, _V_F32, scalar)
+        new += [_fma(builder, accs[first + h * len(vectors) + i], v, spread) for i, v in enumerate(vectors)]
+    return new
+
+
 def _check(*arrays_and_ints):
     return all(isinstance(t, types.Array) or isinstance(t, types.Integer) or isinstance(t, types.Float)
                for t in arrays_and_ints)
@@ -88,12 +103,8 @@ def _scores(heads: int, chains: int):
             return None
 
         def codegen(context, builder, signature, args):
-            a = signature.args
-            kp = element_pointer(context, builder, a[0], args[0], args[1], _I16)
-            qp = element_pointer(context, builder, a[2], args[2], args[3], _F32)
-            sp = element_pointer(context, builder, a[6], args[6], args[7], _F32)
+            kp, qp, sp = _pointers(context, builder, signature, args, ((0, 1, _I16), (2, 3, _F32), (6, 7, _F32)))
             dims = args[4]
-
             per_head = KEY_BLOCK // LANES
 
             def step(pair, accs):
@@ -102,11 +113,9 @@ def _scores(heads: int, chains: int):
                     d = builder.add(builder.mul(pair, _i64(chains)), _i64(half))
                     row = builder.mul(d, _i64(KEY_BLOCK))
                     keys_d = [_load_halves(builder, kp, builder.add(row, _i64(LANES * i))) for i in range(per_head)]
-                    for h in range(heads):
-                        qd = builder.load(builder.gep(qp, [builder.add(builder.mul(_i64(h), dims), d)]))
-                        qv = splat(builder, _V_F32, qd)
-                        at = (half * heads + h) * per_head
-                        new += [_fma(builder, accs[at + i], k, qv) for i, k in enumerate(keys_d)]
+                    q_d = [builder.load(builder.gep(qp, [builder.add(builder.mul(_i64(h), dims), d)]))
+                           for h in range(heads)]
+                    new += _add_per_head(builder, accs, half * heads * per_head, keys_d, q_d)
                 return new
 
             steps = builder.udiv(dims, _i64(chains))
@@ -137,21 +146,15 @@ def _values(heads: int, head_dim: int):
             return None
 
         def codegen(context, builder, signature, args):
-            a = signature.args
-            vp = element_pointer(context, builder, a[0], args[0], args[1], _I16)
-            wp = element_pointer(context, builder, a[3], args[3], args[4], _F32)
-            op = element_pointer(context, builder, a[7], args[7], args[8], _F32)
+            vp, wp, op = _pointers(context, builder, signature, args, ((0, 1, _I16), (3, 4, _F32), (7, 8, _F32)))
             per_head = head_dim // LANES
 
             def step(p, accs):
                 row = builder.mul(p, args[2])
                 vals = [_load_halves(builder, vp, builder.add(row, _i64(LANES * i))) for i in range(per_head)]
-                new = []
-                for h in range(heads):
-                    w = builder.load(builder.gep(wp, [builder.add(builder.mul(_i64(h), args[5]), p)]))
-                    wv = splat(builder, _V_F32, w)
-                    new += [_fma(builder, accs[h * per_head + i], v, wv) for i, v in enumerate(vals)]
-                return new
+                w_p = [builder.load(builder.gep(wp, [builder.add(builder.mul(_i64(h), args[5]), p)]))
+                       for h in range(heads)]
+                return _add_per_head(builder, accs, 0, vals, w_p)
 
             sums = _counted_loop(builder, args[6], heads * per_head, step)
             for h in range(heads):
