@@ -65,7 +65,8 @@ def attend(q, q0, heads, keys, values, kv0, head_dim, n_keys, scale, scores, out
     """out[o0 + h*head_dim : ...] = softmax(scale * q_h.K) V for `heads` (1 or 2) query
     heads at q[q0 + h*head_dim : ...] that share one key/value head, over positions
     0..n_keys-1 of one layer's keys (blocked) and values (n_ctx, kv_dim). scores: scratch
-    of at least heads * n_keys rounded up to KEY_BLOCK."""
+    of at least heads times n_keys rounded up to whole KEY_BLOCKs (a head's scores start
+    at a block boundary)."""
     n_blocks = (n_keys + KEY_BLOCK - 1) // KEY_BLOCK
     stride = n_blocks * KEY_BLOCK
     kv_dim = keys.shape[1]
