@@ -4,7 +4,7 @@ against n one-token evals, on the default model after a 150-token context.
     python benchmarks/bench_small_batches.py [--threads 2]
 
 Prints the best of 3 for each n and the ratio; batches under model.SMALL_BATCH tokens go through
-the one-token decode step token by token, larger ones through the batch path.
+the decode step in one call, larger ones through the batch path.
 """
 
 from __future__ import annotations
