@@ -35,8 +35,14 @@ only by id, nor `lenient`, which warns at each compile):
   records; a file that does not match, is truncated or holds a byte other than 0/1 is removed and
   ignored. Written to a temporary file and moved into place with os.replace, so concurrent writers
   never leave a torn file. At most MAX_VERDICT_FILES files and MAX_VERDICT_BYTES bytes, the least
-  recently read or written removed first. The in-memory cache stays the only owner of compiled
-  engines: nothing on disk is an engine.
+  recently read or written removed first.
+- `<key>.positions`: which of the schema's positions accept some value, as its compile and first
+  mask found them, by position name (json_schema/position_names.py: a name means the same
+  subschema in every process). A later process reads them instead of compiling every property's
+  schema to learn whether its key may be offered. Same format and bounds as `.verdicts`, with a
+  fingerprint of the whole schema compiler.
+
+The in-memory cache stays the only owner of compiled engines: nothing on disk is an engine.
 """
 
 from __future__ import annotations
@@ -276,22 +282,17 @@ def _disk_dir() -> Path:
     return cache_dir() / "grammars"
 
 
-def _mark_path(key: str) -> Path:
-    digest = hashlib.sha256(f"{COMPILER_VERSION}:{key}".encode()).hexdigest()[:40]
-    return _disk_dir() / f"{digest}.ok"
-
-
 def known_good(key: str) -> bool:
     """A previous process compiled this grammar without a refusal."""
     try:
-        return _mark_path(key).is_file()
+        return _record_path(key, ".ok").is_file()
     except OSError:
         return False
 
 
 def mark_good(key: str) -> None:
     """Remember that this grammar compiles (an unwritable cache only costs the check next time)."""
-    path = _mark_path(key)
+    path = _record_path(key, ".ok")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
@@ -357,9 +358,74 @@ def _verdict_meaning() -> bytes:
     return _meaning
 
 
-def _verdict_path(key: str) -> Path:
+def _position_meaning() -> bytes:
+    """What a position's name and verdict depend on: the whole schema compiler (its sources by
+    size and modification time, read once per process) besides the term algebra."""
+    global _position_meaning_digest
+    if _position_meaning_digest is None:
+        h = hashlib.sha256(_verdict_meaning())
+        for package in ("json_schema", "lexemes"):
+            for source in sorted((Path(__file__).parent / package).glob("*.py")):
+                try:
+                    info = source.stat()
+                except OSError:
+                    continue
+                h.update(f"{source.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+        _position_meaning_digest = h.digest()
+    return _position_meaning_digest
+
+
+_position_meaning_digest: bytes | None = None
+
+
+def _record_path(key: str, suffix: str) -> Path:
     digest = hashlib.sha256(f"{COMPILER_VERSION}:{key}".encode()).hexdigest()[:40]
-    return _disk_dir() / f"{digest}.verdicts"
+    return _disk_dir() / f"{digest}{suffix}"
+
+
+def _read_records(path: Path, meaning: bytes) -> dict[bytes, bool] | None:
+    """The (digest, verdict) records of a verdict file; None if there is none, and for a damaged,
+    truncated or foreign one, which is removed."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(VERDICT_MAGIC) + 32
+    body = memoryview(data)[head:]
+    if (not data.startswith(VERDICT_MAGIC) or data[len(VERDICT_MAGIC):head] != meaning
+            or len(body) % VERDICT_RECORD or not body):
+        _remove(path)
+        return None
+    records = {}
+    for i in range(0, len(body), VERDICT_RECORD):
+        verdict = body[i + 16]
+        if verdict > 1:
+            _remove(path)
+            return None
+        records[bytes(body[i:i + 16])] = verdict == 1
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return records
+
+
+def _write_records(key: str, path: Path, meaning: bytes, records: dict[bytes, bool]) -> None:
+    """Atomically (a temporary file moved into place), so a concurrent writer or reader never sees
+    half a file; an unwritable cache costs only the work next time."""
+    body = b"".join(digest + bytes((verdict,)) for digest, verdict in records.items())
+    if not body:
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(VERDICT_MAGIC + meaning + body)
+        os.replace(tmp, path)
+        if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 64 == 0:  # now and then
+            prune_folder(path.parent, f"*{path.suffix}", MAX_VERDICT_FILES, MAX_VERDICT_BYTES)
+            remove_stale_temporaries(path.parent)
+    except OSError:
+        _remove(tmp)
 
 
 def load_verdicts(key: str, store) -> bool:
@@ -368,56 +434,34 @@ def load_verdicts(key: str, store) -> bool:
     book = store.verdicts
     if book is None:
         return False
-    path = _verdict_path(key)
-    try:
-        data = path.read_bytes()
-    except OSError:
+    records = _read_records(_record_path(key, ".verdicts"), _verdict_meaning())
+    if records is None:
         return False
-    head = len(VERDICT_MAGIC) + 32
-    body = memoryview(data)[head:]
-    if (not data.startswith(VERDICT_MAGIC) or data[len(VERDICT_MAGIC):head] != _verdict_meaning()
-            or len(body) % VERDICT_RECORD or not body):
-        _remove(path)
-        return False
-    records = {}
-    for i in range(0, len(body), VERDICT_RECORD):
-        verdict = body[i + 16]
-        if verdict > 1:
-            _remove(path)
-            return False
-        records[bytes(body[i:i + 16])] = verdict == 1
     book.learn(records)
-    try:
-        os.utime(path)  # recently used: pruned last
-    except OSError:
-        pass
     return True
 
 
 def save_verdicts(key: str, store, terms: list[int]) -> None:
-    """Write the verdicts of `terms` (those decided) atomically, so a concurrent writer or reader
-    never sees half a file; an unwritable cache costs only the searches next time."""
-    decided = [(t, store.known_live(t)) for t in terms]
-    body = b"".join(store.digest(t) + bytes((verdict,)) for t, verdict in decided if verdict is not None)
-    if not body:
-        return
-    path = _verdict_path(key)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(VERDICT_MAGIC + _verdict_meaning() + body)
-        os.replace(tmp, path)
-        if int(hashlib.sha256(key.encode()).hexdigest()[:4], 16) % 64 == 0:  # now and then
-            prune_folder(path.parent, "*.verdicts", MAX_VERDICT_FILES, MAX_VERDICT_BYTES)
-            remove_stale_temporaries(path.parent)
-    except OSError:
-        _remove(tmp)
+    """Write the verdicts of `terms` (those decided)."""
+    decided = ((store.digest(t), store.known_live(t)) for t in terms)
+    records = {digest: verdict for digest, verdict in decided if verdict is not None}
+    _write_records(key, _record_path(key, ".verdicts"), _verdict_meaning(), records)
+
+
+def load_position_verdicts(key: str) -> dict[bytes, bool]:
+    """Which positions of this schema accept some value, by position name
+    (json_schema/position_names.py), as a previous process found them; empty if none saved."""
+    return _read_records(_record_path(key, ".positions"), _position_meaning()) or {}
+
+
+def save_position_verdicts(key: str, verdicts: dict[bytes, bool]) -> None:
+    _write_records(key, _record_path(key, ".positions"), _position_meaning(), verdicts)
 
 
 def remove_stale_temporaries(folder: Path, age: float = 3600.0) -> None:
     """Temporary files a process left when it died between writing and renaming."""
     now = time.time()
-    for tmp in folder.glob("*.verdicts.*.tmp"):
+    for tmp in [*folder.glob("*.verdicts.*.tmp"), *folder.glob("*.positions.*.tmp")]:
         try:
             if now - tmp.stat().st_mtime > age:
                 tmp.unlink()

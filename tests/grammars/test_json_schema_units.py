@@ -427,3 +427,24 @@ def test_pydantic_models():
 
 def test_errors_are_json_schema_errors():
     assert issubclass(SchemaTooLargeError, JsonSchemaError) and issubclass(JsonSchemaError, GrammarError)
+
+
+# -- the document index: crawled only when the document declares identifiers or anchors -----------
+CRAWL_CASES = [  # (schema, an instance it accepts, one it refuses)
+    ({"$ref": "#item", "$defs": {"i": {"$anchor": "item", "type": "integer"}}}, 3, "x"),
+    ({"$ref": "inner.json", "$defs": {"i": {"$id": "inner.json", "type": "string"}}}, "x", 3),
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "$ref": "#/definitions/d",
+      "definitions": {"d": {"id": "#d", "type": "boolean"}}}, True, 1),
+    ({"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}, {"id": 1}, {"id": "1"}),
+]
+
+
+@pytest.mark.parametrize("schema, good, bad", CRAWL_CASES)
+def test_references_resolve_with_or_without_the_crawl(schema, good, bad):
+    from constrain.grammars.json_schema.node_compiler import may_declare_identifiers
+
+    text = json.dumps(schema, sort_keys=True, separators=COMPACT)
+    assert may_declare_identifiers(text) == any(k in json.dumps(schema) for k in ('"$anchor"', '"$id"', '"id": "'))
+    grammar = json_schema(schema, strict=False)
+    assert grammar.accepts(json.dumps(good, separators=COMPACT))
+    assert not grammar.accepts(json.dumps(bad, separators=COMPACT))

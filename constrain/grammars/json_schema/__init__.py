@@ -18,7 +18,14 @@ from __future__ import annotations
 import json
 import weakref
 
-from constrain.grammars.compiled_cache import known_good, load_verdicts, mark_good, save_verdicts
+from constrain.grammars.compiled_cache import (
+    known_good,
+    load_position_verdicts,
+    load_verdicts,
+    mark_good,
+    save_position_verdicts,
+    save_verdicts,
+)
 from constrain.grammars.json_schema.errors import (
     InvalidSchemaError,
     JsonSchemaError,
@@ -68,6 +75,7 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
     key = content_hash("json-schema", options, text)
     persisted = registry is None and not lenient  # a registry is known by id(); lenient warns once per compile
     windows = []
+    parsers = []
 
     def build():
         store = shared_store()
@@ -75,12 +83,14 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
             loaded = load_verdicts(key, store)
             windows.append((store.verdicts.open(), loaded, store))
         compiler = SchemaCompiler(root, store=store, whitespace=whitespace or None, strict=strict, lenient=lenient,
-                                  registry=registry)
+                                  registry=registry, text=text)
         try:
             seen_before = registry is None and known_good(key)
             if not seen_before:  # find every refusal now rather than mid-generation
                 compiler.compile_reachable()
-            parser = JsonParser(compiler)
+            remembered = load_position_verdicts(key) if persisted and seen_before else {}
+            parser = JsonParser(compiler, remembered)
+            parsers.append((parser, remembered))
             if not seen_before and registry is None and not lenient:
                 mark_good(key)
             return parser
@@ -95,17 +105,27 @@ def json_schema(schema, *, whitespace: int | None = None, strict: bool = True, l
         for window, _, _ in windows:
             window.close()
         raise
-    if windows:  # compiled here, not found in the cache: what its verdicts took goes to disk
-        window, loaded, store = windows[0]
+    if persisted and parsers:  # compiled here, not found in the cache: what it learned goes to disk
+        parser, remembered = parsers[0]
+        window, loaded, store = windows[0] if windows else (None, True, None)
 
         def save() -> None:
-            window.close()
-            if not loaded or window.searched():
+            # a cache that cannot be written costs the work next time, nothing more
+            if window is not None:
+                window.close()
+                if not loaded or window.searched():
+                    try:
+                        save_verdicts(key, store, window.terms())
+                    except Exception:
+                        pass
+            decided = parser.empty.decided()
+            if any(name not in remembered for name in decided):
                 try:
-                    save_verdicts(key, store, window.terms())
-                except Exception:  # a cache that cannot be written costs the searches next time, nothing more
+                    save_position_verdicts(key, {**remembered, **decided})
+                except Exception:
                     pass
 
         grammar.engine.after_first_mask = save
-        weakref.finalize(grammar.engine, window.close)  # no matcher ever asked: stop logging with it
+        if window is not None:
+            weakref.finalize(grammar.engine, window.close)  # no matcher ever asked: stop logging with it
     return grammar

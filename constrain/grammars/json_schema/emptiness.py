@@ -31,6 +31,23 @@ class Emptiness:
         self._changed = False
         self._object_memo: dict[tuple, bool] = {}
         self._array_memo: dict[tuple, bool] = {}
+        self._remembered: dict[bytes, bool] = {}
+
+    def remember(self, verdicts: dict[bytes, bool]) -> None:
+        """Verdicts of positions by name, as a previous process decided them (compiled_cache.py)."""
+        self._remembered = verdicts
+
+    def decided(self) -> dict[bytes, bool]:
+        """The verdicts decided so far, by position name; none if the names clashed."""
+        names = self.comp.names
+        if names.conflict:
+            return {}
+        out = {}
+        for nid, verdict in self._known.items():
+            name = names.name(nid)
+            if name is not None:
+                out[name] = verdict
+        return out
 
     # -- nodes -------------------------------------------------------------------------------
     def nonempty(self, nid: int) -> bool:
@@ -41,6 +58,12 @@ class Emptiness:
         known = self._known.get(nid)
         if known is not None:
             return known
+        if self._remembered:
+            name = self.comp.names.name(nid)
+            known = None if name is None else self._remembered.get(name)
+            if known is not None:  # a least fixpoint's verdict: final inside any round of this one
+                self._known[nid] = known
+                return known
         if self._guess is not None:  # inside a fixpoint evaluation
             if nid in self._visiting:
                 return self._guess.get(nid, False)

@@ -83,11 +83,15 @@ def _bits(mask: int):
 
 
 class JsonParser:
-    def __init__(self, comp: SchemaCompiler):
+    def __init__(self, comp: SchemaCompiler, remembered: dict[bytes, bool] | None = None):
+        """`remembered`: which positions accept some value, by position name, from a previous
+        process (Emptiness.remember)."""
         self.comp = comp
         self.store = comp.store
         self.terms = comp.terms
         self.empty = Emptiness(self)
+        if remembered:
+            self.empty.remember(remembered)
         self._configs: list[tuple[int, Frame]] = []
         self._config_ids: dict[tuple, int] = {}
         self._lexemes: dict[int, int] = {}

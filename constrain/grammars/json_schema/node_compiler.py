@@ -34,6 +34,7 @@ from constrain.grammars.json_schema.json_terms import JsonTerms
 from constrain.grammars.json_schema.keywords import ANNOTATIONS, JSON_TYPES, REFERENCES
 from constrain.grammars.json_schema.literals import canonical_key
 from constrain.grammars.json_schema.object_shapes import object_shape
+from constrain.grammars.json_schema.position_names import PositionNames
 from constrain.grammars.json_schema.rewrites import unevaluated_as_all_of
 from constrain.grammars.json_schema.scalar_terms import (
     format_accepts,
@@ -62,6 +63,17 @@ _ARRAY_ONLY = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "c
                "maxContains")
 _STRING_ONLY = ("minLength", "maxLength", "pattern", "format")
 _NUMBER_ONLY = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+
+
+# how every keyword that names a resource or an anchor starts in compact JSON (separators ",", ":")
+_IDENTIFIER_KEYS = ('"$id":"', '"id":"', '"$anchor":"', '"$dynamicAnchor":"', '"$recursiveAnchor":')
+
+
+def may_declare_identifiers(text: str) -> bool:
+    """Whether a schema's compact JSON text may declare an identifier or anchor (`$id`, draft-04's
+    `id`, `$anchor`, `$dynamicAnchor`, `$recursiveAnchor`). A false positive (a property named
+    "id" with a string default) only costs the crawl."""
+    return any(key in text for key in _IDENTIFIER_KEYS)
 
 
 def pointer_token(key) -> str:
@@ -102,7 +114,10 @@ CHECKED_NOT_ENFORCED = frozenset({"idn-hostname"})
 
 class SchemaCompiler:
     def __init__(self, root, *, store: TermStore, whitespace: int | None, strict: bool, lenient: bool,
-                 registry=None):
+                 registry=None, text: str | None = None):
+        """`text`: the schema as compact JSON, if the caller has it: a document that declares no
+        identifier or anchor (may_declare_identifiers) is not crawled for them."""
+        crawl = registry is not None or text is None or may_declare_identifiers(text)
         self.terms = JsonTerms.of(store, whitespace)
         self.store = store
         self.strict = strict
@@ -118,7 +133,8 @@ class SchemaCompiler:
         except (AttributeError, TypeError, ValueError) as exc:  # a subschema that is not a schema
             raise InvalidSchemaError(f"the schema's structure is invalid: {exc}") from None
         try:
-            self.registry = registry.crawl()
+            # without identifiers, referencing's index would hold only the root, which is in already
+            self.registry = registry.crawl() if crawl else registry
         except (AttributeError, TypeError):
             # referencing's own rules for a subschema that switches draft with `$schema` can fail on
             # its contents (draft-04 rules on boolean subschemas); references that need the index
@@ -129,6 +145,8 @@ class SchemaCompiler:
         self._validators: dict[str, object] = {}
         self._local: dict[tuple, tuple] = {}   # (id(schema), dialect) -> (schema, its 2020-12 keywords)
         self._native: dict[int, dict] = {}     # id -> schemas the compiler wrote, already in 2020-12
+        self._native_tags: dict[int, object] = {}  # id -> the recipe of a schema the compiler wrote
+        self.names = PositionNames()
         self.nodes: list[Node | None] = []
         self._sources: list = []
         self._ids: dict = {}
@@ -143,6 +161,8 @@ class SchemaCompiler:
         self._add_node(("any",), None, Node("(any value)", t.any_string, t.any_number, t.any_literal,
                                             (ANY_OBJECT,), (ANY_ARRAY,)))
         self._add_node(("nothing",), None, Node("(no value)"))
+        self.names.add_unnamed()
+        self.names.add_unnamed()
         self.root_id = self.node_id(root, self.root_ctx)
 
     def size_token(self) -> tuple:
@@ -169,6 +189,8 @@ class SchemaCompiler:
         nid = self._ids.get(key)
         if nid is None:
             nid = self._add_node(key, ("schema", schema, ctx))
+            tag = self._native_tags.get(id(schema)) if self.is_native(schema) else None
+            self.names.add_position(nid, tag, ctx.path, key[1:], schema)
         return nid
 
     def derived_id(self, key: tuple, build) -> int:
@@ -176,6 +198,7 @@ class SchemaCompiler:
         nid = self._ids.get(key)
         if nid is None:
             nid = self._add_node(key, ("derived", build))
+            self.names.add_derived(nid, key)
         return nid
 
     def node(self, nid: int) -> Node:
@@ -320,12 +343,15 @@ class SchemaCompiler:
                 self.unsupported("format", ctx, f"format {local['format']!r} is checked by validators and "
                                                 "constrain has no regular expression for it")
                 del local["format"]
-            cached = self._local[key] = (schema, self.native(local))
+            cached = self._local[key] = (schema, self.native(local, "translated"))
         return cached[1], ctx
 
-    def native(self, schema: dict) -> dict:
-        """Mark a schema the compiler wrote (in 2020-12 terms) so that it is not translated again."""
+    def native(self, schema: dict, tag) -> dict:
+        """Mark a schema the compiler wrote (in 2020-12 terms) so that it is not translated again.
+        `tag` names the recipe (with what it depends on beyond the position): a position name
+        (position_names.py) tells it from the document's schema at the same path."""
         self._native[id(schema)] = schema
+        self._native_tags[id(schema)] = tag
         return schema
 
     def is_native(self, schema) -> bool:
@@ -432,7 +458,7 @@ class SchemaCompiler:
         if "dependentSchemas" in eff:
             parts += self._dependent_schemas(eff["dependentSchemas"], ctx)
         if rest:
-            parts.append(self.node_id(self.native(rest), ctx.partial()) if set(rest) - ANNOTATIONS else ANY)
+            parts.append(self.node_id(self.native(rest, "rest"), ctx.partial()) if set(rest) - ANNOTATIONS else ANY)
         node = self.node(self.intersect_ids(parts))
         if ctx.strict and self.strict and node.objects:
             node = algebra.close_objects(self, node)
@@ -454,10 +480,10 @@ class SchemaCompiler:
             sub_id = self.node_id(sub, ctx.partial("dependentSchemas", key))
             if sub_id == ANY:
                 continue
-            absent = self.node_id(self.native({"not": self.native({"type": "object"})}),
-                                  ctx.partial("dependentSchemas", key))
-            without = self.node_id(self.native({"properties": {key: False}}), ctx.partial("dependentSchemas", key))
-            present = self.node_id(self.native({"required": [key]}), ctx.partial("dependentSchemas", key))
+            place = ctx.partial("dependentSchemas", key)
+            absent = self.node_id(self.native({"not": self.native({"type": "object"}, "object")}, "absent"), place)
+            without = self.node_id(self.native({"properties": {key: False}}, "without"), place)
+            present = self.node_id(self.native({"required": [key]}, "present"), place)
             out.append(self.union_ids([absent, without, self.intersect_ids([present, sub_id])], ctx.path))
         return out
 
@@ -592,13 +618,17 @@ class SchemaCompiler:
     def node_id_for_value(self, value, ctx: Ctx) -> int:
         """A node accepting exactly one object or array value (members in any order)."""
         if isinstance(value, dict):
-            schema = {"type": "object", "properties": {k: self.native({"const": v}) for k, v in value.items()},
+            schema = {"type": "object", "properties": {k: self._const(v) for k, v in value.items()},
                       "required": list(value), "additionalProperties": False}
         else:
-            schema = {"type": "array", "prefixItems": [self.native({"const": v}) for v in value], "items": False,
+            schema = {"type": "array", "prefixItems": [self._const(v) for v in value], "items": False,
                       "minItems": len(value)}
         key = ("value", canonical_key(value))
-        return self.derived_id(key, lambda: self._compile(self.native(schema), replace(ctx, strict=False)))
+        return self.derived_id(key, lambda: self._compile(self.native(schema, key), replace(ctx, strict=False)))
+
+    def _const(self, value) -> dict:
+        # the tag holds the value: two object members of one enum put theirs at the same path
+        return self.native({"const": value}, ("const", canonical_key(value)))
 
 
 def _schema_list(eff: dict, keyword: str, ctx: Ctx) -> list:

@@ -27,7 +27,7 @@ def unevaluated_as_all_of(compiler, schema: dict, eff: dict, keyword: str, ctx) 
         branch = {"properties": {name: True for name in names}, "additionalProperties": eff.pop(keyword)}
     else:
         branch = {"prefixItems": [True] * evaluated, "items": eff.pop(keyword)}
-    compiler.native(branch)  # already 2020-12: not translated again under the schema's draft
+    compiler.native(branch, "unevaluated")  # already 2020-12: not translated again under the schema's draft
     eff["allOf"] = list(eff.get("allOf", [])) + [branch]
     return True
 
