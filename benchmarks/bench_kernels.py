@@ -26,7 +26,7 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES
 from gguf import GGMLQuantizationType as T
 
-from constrain.runtime.quants import QuantMatrix, row_nbytes, tiles
+from constrain.runtime.quants import QuantMatrix, row_nbytes, tile_packing, tiles
 from constrain.runtime.quants.type_traits import TYPE_TRAITS
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -74,7 +74,7 @@ def forms(ggml_type, rows, cols, rng):
         old = baseline_row_tiles.repack(ggml_type, matrix.data, rows, cols)
         kernel = baseline_row_tiles.KERNELS[int(ggml_type)][0]
         out_forms["float tiles"] = lambda: kernel(*old, x, out)
-    role = tiles.frozen(tiles.build_role([[matrix]]))
+    role = tile_packing.frozen(tile_packing.build_role([[matrix]]))
     padded = np.empty((1, tiles.padded_rows(rows)), np.float32)
     out_forms["int tiles"] = lambda: tiles.matvec_rows(role, 0, x[None], padded)
     return matrix, out_forms

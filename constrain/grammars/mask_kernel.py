@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from constrain.grammars.walk_trie import mark_node_tokens
+
 
 @njit(cache=True)
 def walk_inside(roots, root_lex, root_shadow, max_depth, node_byte, node_depth, subtree_end, first_token,
@@ -46,12 +48,7 @@ def walk_inside(roots, root_lex, root_shadow, max_depth, node_byte, node_depth, 
             if shadow < 0 or not lex_ok[lex]:
                 i = subtree_end[i]
                 continue
-            t = first_token[i]  # unconditional: a padding bit when no token ends here
-            out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
-            if multi_token[i]:
-                for k in range(token_start[i] + 1, token_start[i + 1]):
-                    t = token_ids[k]
-                    out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+            mark_node_tokens(i, first_token, multi_token, token_start, token_ids, out_bits)
             if lex_acc[lex] and _some_child_byte(i, lex, lex_end_bytes, node_byte, subtree_end):
                 # the token could end here: the caller explores that choice below this node
                 boundary_out[n_boundary, 0] = node_orig[i]

@@ -98,6 +98,19 @@ def _build_slice(trie: VocabularyTrie, first: np.ndarray, allowed: np.ndarray) -
     return Slice(inside_bits, _walk_trie(node_byte, node_depth, subtree_end, token_start, token_ids, old, n_words))
 
 
+@njit(inline="always", cache=True)
+def mark_node_tokens(i, first_token, multi_token, token_start, token_ids, out_bits):
+    """Set the bits of the tokens that end at walk-trie node i in the mask `out_bits`. The first
+    is set whether or not a token ends there: nodes where none does carry a padding id past the
+    vocabulary, so the hot loop needs no test."""
+    t = first_token[i]
+    out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+    if multi_token[i]:
+        for k in range(token_start[i] + 1, token_start[i + 1]):
+            t = token_ids[k]
+            out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+
+
 @njit(cache=True)
 def _slice_marks(node_byte, node_depth, token_start, token_ids, first, allowed, max_depth, n_words):
     """keep[i]: node i's subtree holds a token outside the slice; and the packed bits of the

@@ -20,7 +20,7 @@ from constrain.errors import ModelFormatError, UnsupportedModelError
 from constrain.runtime import tile_cache
 from constrain.runtime.gguf_file import GGUFFile
 from constrain.runtime.hparams import LlamaHParams
-from constrain.runtime.quants import QuantMatrix, check_supported, tiles
+from constrain.runtime.quants import QuantMatrix, check_supported, tile_packing, tiles
 from constrain.runtime.stacked_layers import ROLES, LayerStack
 
 
@@ -89,13 +89,13 @@ class LlamaWeights:
                   for role, names in ROLES.items()}
         groups["output"] = [[self.output]]
         # one scale type for the whole model: every role then has the same numba type
-        half = all(tiles.half_scales_fit(layers) for layers in groups.values())
+        half = all(tile_packing.half_scales_fit(layers) for layers in groups.values())
         choices = (True, False) if half else (False,)
         path = None
         if cache_dir is not False and os.environ.get("CONSTRAIN_TILE_CACHE", "1") != "0":
             path = tile_cache.cache_path(model_path, cache_dir or tile_cache.cache_directory())
         for half in choices:
-            planned = {role: tiles.empty_role(layers, _shape_only, half) for role, layers in groups.items()}
+            planned = {role: tile_packing.empty_role(layers, _shape_only, half) for role, layers in groups.items()}
             expected = {name: (a.shape, a.dtype) for name, a in _tile_arrays(planned).items()}
             arrays = _load_cache(path, expected)
             if arrays is not None:
@@ -109,7 +109,7 @@ class LlamaWeights:
                     arrays = tile_cache.load(path, expected)  # the mapped file: shared, not anonymous
                 except (OSError, tile_cache.CacheMismatch):
                     pass
-        roles = {role: tiles.frozen(_role_from(planned[role], role, arrays)) for role in groups}
+        roles = {role: tile_packing.frozen(_role_from(planned[role], role, arrays)) for role in groups}
         self.output.use_tiles(roles.pop("output"))
         self.stacked = LayerStack(
             attn_norm=np.stack([layer.attn_norm for layer in self.layers]),
@@ -122,8 +122,8 @@ def _repack(groups: dict, choices: tuple[bool, ...]) -> dict[str, tiles.TiledRol
     """Every role repacked, with float16 scales if the first choice says so and every
     scale fits, else float32 ones."""
     for half in choices:
-        roles = {role: tiles.empty_role(layers, half_scales=half) for role, layers in groups.items()}
-        if all(tiles.fill_role(roles[role], layers, release=lambda matrix: _release_file_pages(matrix.data))
+        roles = {role: tile_packing.empty_role(layers, half_scales=half) for role, layers in groups.items()}
+        if all(tile_packing.fill_role(roles[role], layers, release=lambda matrix: _release_file_pages(matrix.data))
                for role, layers in groups.items()):
             return roles
     raise AssertionError("float32 scales hold every value")

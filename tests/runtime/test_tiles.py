@@ -12,8 +12,9 @@ from gguf.quants import dequantize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constrain.runtime.quants import tiles
-from constrain.runtime.quants.tiles import TILE, build_role
+from constrain.runtime.quants import tile_packing, tiles
+from constrain.runtime.quants.tile_packing import build_role
+from constrain.runtime.quants.tiles import TILE
 from constrain.runtime.quants.type_traits import TYPE_TRAITS
 
 ALL_TYPES = tuple(TYPE_TRAITS)
@@ -160,7 +161,7 @@ def test_scales_are_float16_where_every_value_is_one(case, scale_type):
         pairs = [random_matrix(T.Q4_1, TILE, cols, rng), _huge_q4_0(TILE, cols, rng)]
     role = build_role([[m for m, _ in pairs]])
     assert {part.scales.dtype for part in role[2:7]} == {np.dtype(scale_type)}
-    assert tiles.half_scales_fit([[m for m, _ in pairs]]) == (case != "K-quant and legacy rows in one kind")
+    assert tile_packing.half_scales_fit([[m for m, _ in pairs]]) == (case != "K-quant and legacy rows in one kind")
     x = rng.standard_normal(cols).astype(np.float32)
     got = matvec(role, x)
     seen = quantized_input(x)

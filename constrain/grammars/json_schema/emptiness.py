@@ -10,15 +10,9 @@ iterating from "everything empty" until nothing changes (the least fixpoint), so
 from __future__ import annotations
 
 from constrain.grammars.json_schema.node_compiler import ANY, NOTHING
+from constrain.grammars.json_schema.shapes import key_indices
 
 ABSENT = -1
-
-
-def _bits(mask: int):
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
 
 
 class Emptiness:
@@ -113,7 +107,7 @@ class Emptiness:
         """`mask` plus every key that dependentRequired makes necessary."""
         while True:
             grown = mask
-            for i in _bits(mask):
+            for i in key_indices(mask):
                 if i < len(shape.dependent):
                     grown |= shape.dependent[i]
             if grown == mask:
@@ -134,7 +128,7 @@ class Emptiness:
     def _object_can_finish(self, sid: int, seen: int, count: int) -> bool:
         shape = self.comp.objects[sid]
         mandatory = self._closure(shape, seen | shape.required)
-        for i in _bits(mandatory & ~seen):
+        for i in key_indices(mandatory & ~seen):
             if not self.usable(shape.key_values[i]):
                 return False
         n = count + bin(mandatory & ~seen).count("1")
@@ -156,7 +150,7 @@ class Emptiness:
             if mandatory >> i & 1 or not self.usable(shape.key_values[i]):
                 continue
             added = self._closure(shape, mandatory | (1 << i)) & ~mandatory
-            if all(self.usable(shape.key_values[j]) for j in _bits(added)):
+            if all(self.usable(shape.key_values[j]) for j in key_indices(added)):
                 extra.append(bin(added).count("1"))
         total = 0
         for size in sorted(extra):

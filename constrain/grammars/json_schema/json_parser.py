@@ -18,6 +18,7 @@ from constrain.grammars.json_schema.emptiness import Emptiness
 from constrain.grammars.json_schema.literals import canonical_key
 from constrain.grammars.json_schema.node_compiler import NOTHING, SchemaCompiler
 from constrain.grammars.json_schema.scalar_terms import scalar_literal_term
+from constrain.grammars.json_schema.shapes import key_indices
 from constrain.grammars.lexemes.terms import FilterTag
 
 OPEN, AFTER_VALUE, AFTER_COMMA = 0, 1, 2
@@ -73,13 +74,6 @@ def key_bit(i: int) -> int:
 
 def other_bit(j: int) -> int:
     return 2 + 2 * j
-
-
-def _bits(mask: int):
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
 
 
 class JsonParser:
@@ -199,7 +193,7 @@ class JsonParser:
             if keys or other:
                 out |= 1 << COMMA_BIT
             return out
-        for i in _bits(keys):
+        for i in key_indices(keys):
             out |= 1 << key_bit(i)
         if other:
             for j, _ in self._admissible_others(sid):
@@ -212,7 +206,7 @@ class JsonParser:
         if shape.max_properties is None and not any(shape.dependent) and shape.min_others == 0:
             return usable & ~seen  # nothing a key adds can make the object impossible to close
         out = 0
-        for i in _bits(usable & ~seen):
+        for i in key_indices(usable & ~seen):
             if self.empty.key_addable(sid, i, seen, count):
                 out |= 1 << i
         return out

@@ -15,6 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def key_indices(mask: int):
+    """The indices of a key mask's set bits (keys seen, required, ...), lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
 @dataclass
 class Node:
     path: str

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from constrain.grammars.walk_trie import mark_node_tokens
+
 
 @njit(cache=True)
 def walk_lazy(roots, root_state, node_byte, node_depth, subtree_end, first_token, multi_token, token_start,
@@ -40,12 +42,7 @@ def walk_lazy(roots, root_state, node_byte, node_depth, subtree_end, first_token
             if s < 0 or not _reachable(s, reach, reach_other, allowed, n_words):
                 i = subtree_end[i]
                 continue
-            t = first_token[i]  # unconditional: a padding bit when no token ends here
-            out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
-            if multi_token[i]:
-                for k in range(token_start[i] + 1, token_start[i + 1]):
-                    t = token_ids[k]
-                    out_bits[t >> 5] |= np.uint32(1) << np.uint32(t & 31)
+            mark_node_tokens(i, first_token, multi_token, token_start, token_ids, out_bits)
             end = subtree_end[i]
             if end > i + 1:  # the node has children
                 if accepting[s]:

@@ -84,8 +84,9 @@ def k_scale_min(w, off, j):
 
 
 @njit(inline="always", cache=True)
-def accumulate_q4_k(w, off, x, xo, acc, a):
-    # d @0, dmin @2, scales[12] @4, qs[128] @16
+def _accumulate_k_nibbles(w, off, x, xo, acc, a, qs_at, high_at):
+    # d @0, dmin @2, scales[12] @4, qs[128] @qs_at; Q5_K adds bit s of qh[32] @high_at as 16
+    # (high_at < 0: none, Q4_K)
     d = load_f16(w, off)
     dmin = load_f16(w, off + U(2))
     for group in range(4):
@@ -95,27 +96,21 @@ def accumulate_q4_k(w, off, x, xo, acc, a):
             dl = d * np.float32(sc)
             ml = dmin * np.float32(mn)
             for l in range(32):
-                q = field_f32(w[off + U(16 + group * 32 + l)], 4 * nibble, 15)
+                q = field_f32(w[off + U(qs_at + group * 32 + l)], 4 * nibble, 15)
+                if high_at >= 0:
+                    q += np.float32(16.0) * field_f32(w[off + U(high_at + l)], s, 1)
                 xl = x[xo + U(s * 32 + l)]
                 acc[a + U(s * 32 + l)] += dl * (q * xl) - ml * xl  # see legacy accumulate_q4_1
 
 
 @njit(inline="always", cache=True)
+def accumulate_q4_k(w, off, x, xo, acc, a):
+    _accumulate_k_nibbles(w, off, x, xo, acc, a, 16, -1)
+
+
+@njit(inline="always", cache=True)
 def accumulate_q5_k(w, off, x, xo, acc, a):
-    # d @0, dmin @2, scales[12] @4, qh[32] @16, qs[128] @48
-    d = load_f16(w, off)
-    dmin = load_f16(w, off + U(2))
-    for group in range(4):
-        for nibble in range(2):
-            s = 2 * group + nibble
-            sc, mn = k_scale_min(w, off + U(4), s)
-            dl = d * np.float32(sc)
-            ml = dmin * np.float32(mn)
-            for l in range(32):
-                low = field_f32(w[off + U(48 + group * 32 + l)], 4 * nibble, 15)
-                high = field_f32(w[off + U(16 + l)], s, 1)
-                xl = x[xo + U(s * 32 + l)]
-                acc[a + U(s * 32 + l)] += dl * ((low + np.float32(16.0) * high) * xl) - ml * xl
+    _accumulate_k_nibbles(w, off, x, xo, acc, a, 48, 16)
 
 
 @njit(inline="always", cache=True)

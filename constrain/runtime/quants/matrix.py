@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from constrain.errors import ModelFormatError
-from constrain.runtime.quants import block_kernels, float_kernels, tiles
+from constrain.runtime.quants import block_kernels, float_kernels, tile_packing, tiles
 from constrain.runtime.quants.formats import check_supported, row_nbytes, type_name
 from constrain.runtime.quants.scheduling import rows_per_parallel_task
 
@@ -58,11 +58,11 @@ class QuantMatrix:
         self._tiles = None  # a one-matrix tiles.TiledRole once tile_rows() made the tiled copy
 
     def tile_rows(self) -> bool:
-        """Make a tiled copy of the weights (quants/tiles.py) that matmul and get_rows use
+        """Make a tiled copy of the weights (quants/tiles.py, tile_packing.py) that matmul and get_rows use
         from then on, so the caller may release `data`'s pages (dequantize() and any other
         reader get them back from the file). Every supported type tiles; returns True."""
         if self._tiles is None:
-            self._tiles = tiles.frozen(tiles.build_role([[self]]))
+            self._tiles = tile_packing.frozen(tile_packing.build_role([[self]]))
         return True
 
     def use_tiles(self, role) -> None:
