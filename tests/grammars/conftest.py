@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from constrain.grammars.compiled_cache import ENGINES
 from tests.grammars.grammar_zoo import SPM_CORPUS
+from tests.grammars.process_state import fresh_process
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +95,12 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"{len(corpus.COMPILED)} of {total} schemas compiled; refused:")
     for name, refusal in sorted(corpus.REFUSALS.items()):
         terminalreporter.write_line(f"  {name}: {refusal[:300]}")
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """A fresh CONSTRAIN_CACHE_DIR and process state; yields the folder of grammar files."""
+    monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(tmp_path))
+    fresh_process(monkeypatch)
+    yield tmp_path / "grammars"
+    ENGINES.clear()

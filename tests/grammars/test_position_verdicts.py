@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 
 from constrain.grammars import compiled_cache, json_schema
-from constrain.grammars.compiled_cache import ENGINES
 from constrain.grammars.json_schema.json_parser import JsonParser
 from constrain.grammars.json_schema.node_compiler import SchemaCompiler
 from constrain.grammars.json_schema.position_names import PositionNames
-from constrain.grammars.lexemes import shared
 from constrain.grammars.lexemes.terms import TermStore
 from constrain.grammars.vocabulary import TokenVocabulary
+from tests.grammars.process_state import fresh_process
 
 NEVER = {"allOf": [{"type": "string"}, {"type": "integer"}]}
 
@@ -72,19 +71,6 @@ INSTANCES = {
 def _vocab() -> TokenVocabulary:
     pieces = [bytes([b]) for b in range(32, 127)] + [b'{"', b'":', b'"', b'"a', b'"b', b'"c', b"<eos>"]
     return TokenVocabulary(tuple(pieces), frozenset(), frozenset({len(pieces) - 1}))
-
-
-def _fresh_process(monkeypatch) -> None:
-    monkeypatch.setattr(shared, "_current", None)
-    ENGINES.clear()
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(tmp_path))
-    _fresh_process(monkeypatch)
-    yield tmp_path / "grammars"
-    ENGINES.clear()
 
 
 def _masks_along(schema, vocab: TokenVocabulary, instances) -> list[np.ndarray]:
@@ -169,11 +155,11 @@ def test_a_later_process_reads_the_verdicts_and_gets_the_same_masks(name, cache_
     vocab = _vocab()
     first = _masks_along(SCHEMAS[name], vocab, INSTANCES[name])
     assert list(cache_dir.glob("*.positions")), "the first mask saved its verdicts"
-    _fresh_process(monkeypatch)
+    fresh_process(monkeypatch)
     grammar = json_schema(SCHEMAS[name])
     assert grammar.engine.parser.empty._remembered  # read back
     later = _masks_along(SCHEMAS[name], vocab, INSTANCES[name])
-    _fresh_process(monkeypatch)
+    fresh_process(monkeypatch)
     monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(cache_dir.parent / "elsewhere"))
     uncached = _masks_along(SCHEMAS[name], vocab, INSTANCES[name])
     assert len(first) == len(later) == len(uncached)
@@ -196,11 +182,11 @@ def test_the_saved_verdicts_decide_the_mask(cache_dir, monkeypatch):
     for i in range(head + 16, len(data), compiled_cache.VERDICT_RECORD):
         data[i] = 1
     path.write_bytes(bytes(data))
-    _fresh_process(monkeypatch)
+    fresh_process(monkeypatch)
     flipped = json_schema(schema).matcher(vocab)
     flipped.advance(vocab.token_bytes.index(b"{"))
     assert flipped.is_allowed(key_a)
-    _fresh_process(monkeypatch)
+    fresh_process(monkeypatch)
     monkeypatch.setattr(compiled_cache, "_position_meaning_digest", b"\x02" * 32)  # another compiler's files
     fresh = json_schema(schema).matcher(vocab)
     fresh.advance(vocab.token_bytes.index(b"{"))

@@ -19,6 +19,7 @@ from constrain.grammars.lexemes import shared
 from constrain.grammars.lexemes import terms as T
 from constrain.grammars.lexemes.verdicts import VerdictBook
 from constrain.grammars.vocabulary import TokenVocabulary
+from tests.grammars.process_state import fresh_process
 
 # each needs at least one emptiness search (an intersection with a complement)
 SCHEMAS = {
@@ -39,12 +40,6 @@ INSTANCES = {
 def _vocab() -> TokenVocabulary:
     pieces = [bytes([b]) for b in range(32, 127)] + [b'{"', b'":', b'"', b"ab", b"cd", b"xx", b"12", b"<eos>"]
     return TokenVocabulary(tuple(pieces), frozenset(), frozenset({len(pieces) - 1}))
-
-
-def _fresh_process(monkeypatch) -> None:
-    """What a new process starts from: an empty term store and an empty grammar cache."""
-    monkeypatch.setattr(shared, "_current", None)
-    ENGINES.clear()
 
 
 def _masks_along(name: str, vocab: TokenVocabulary) -> list[np.ndarray]:
@@ -75,27 +70,19 @@ def _count_searches(monkeypatch) -> list[int]:
     return count
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(tmp_path))
-    _fresh_process(monkeypatch)
-    yield tmp_path / "grammars"
-    ENGINES.clear()
-
-
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_a_later_process_reads_the_verdicts_and_gets_the_same_masks(name, cache_dir, monkeypatch):
     vocab = _vocab()
     first = _masks_along(name, vocab)
     assert list(cache_dir.glob("*.verdicts")), "the first compile saved its searches"
-    _fresh_process(monkeypatch)
+    fresh_process(monkeypatch)
     searches = _count_searches(monkeypatch)
     grammar = json_schema(SCHEMAS[name])
     grammar.matcher(vocab).mask_bits()
     assert searches[0] == 0  # compile and first mask: every verdict came from disk
     assert grammar.engine.store.verdicts.known
     later = _masks_along(name, vocab)
-    _fresh_process(monkeypatch)
+    fresh_process(monkeypatch)
     monkeypatch.setenv("CONSTRAIN_CACHE_DIR", str(cache_dir.parent / "elsewhere"))  # no saved verdicts
     uncached = _masks_along(name, vocab)
     assert len(first) == len(later) == len(uncached)
@@ -106,7 +93,7 @@ def test_a_later_process_reads_the_verdicts_and_gets_the_same_masks(name, cache_
 def _saved_file(cache_dir, monkeypatch):
     json_schema(SCHEMAS["substrings"]).matcher(_vocab()).mask_bits()
     (path,) = cache_dir.glob("*.verdicts")
-    _fresh_process(monkeypatch)
+    fresh_process(monkeypatch)
     return path
 
 
