@@ -79,16 +79,23 @@ def _even_odd(builder, v, n):
     return builder.shuffle_vector(v, v, even), builder.shuffle_vector(v, v, odd)
 
 
+def _products_paired(builder, a, b, out_type, intrinsic, a_unsigned):
+    """a * b lane by lane, each two adjacent products added, in out_type (half the lanes, twice
+    the width): AVX2's instruction, else the same sums from even and odd lanes widened (a's
+    lanes zero-extended when a_unsigned, b's always sign-extended)."""
+    if HAVE_AVX2:
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(out_type, [a.type, b.type]), intrinsic)
+        return builder.call(fn, [a, b])
+    widen_a = builder.zext if a_unsigned else builder.sext
+    ae, ao = _even_odd(builder, a, a.type.count)
+    be, bo = _even_odd(builder, b, b.type.count)
+    return builder.add(builder.mul(widen_a(ae, out_type), builder.sext(be, out_type)),
+                       builder.mul(widen_a(ao, out_type), builder.sext(bo, out_type)))
+
+
 def _maddubs(builder, unsigned_bytes, signed_bytes):
     """<32 x u8> * <32 x i8>, adjacent products added: <16 x i16> (vpmaddubsw)."""
-    if HAVE_AVX2:
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V16_I16, [_V32_I8, _V32_I8]),
-                                            "llvm.x86.avx2.pmadd.ub.sw")
-        return builder.call(fn, [unsigned_bytes, signed_bytes])
-    ue, uo = _even_odd(builder, unsigned_bytes, 32)
-    se, so = _even_odd(builder, signed_bytes, 32)
-    return builder.add(builder.mul(builder.zext(ue, _V16_I16), builder.sext(se, _V16_I16)),
-                       builder.mul(builder.zext(uo, _V16_I16), builder.sext(so, _V16_I16)))
+    return _products_paired(builder, unsigned_bytes, signed_bytes, _V16_I16, "llvm.x86.avx2.pmadd.ub.sw", True)
 
 
 def _pair_words(builder, x, offset):
@@ -101,14 +108,7 @@ def _pair_words(builder, x, offset):
 
 def _maddwd(builder, a, b):
     """<16 x i16> * <16 x i16>, adjacent products added: <8 x i32> (vpmaddwd)."""
-    if HAVE_AVX2:
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V8_I32, [_V16_I16, _V16_I16]),
-                                            "llvm.x86.avx2.pmadd.wd")
-        return builder.call(fn, [a, b])
-    ae, ao = _even_odd(builder, a, 16)
-    be, bo = _even_odd(builder, b, 16)
-    return builder.add(builder.mul(builder.sext(ae, _V8_I32), builder.sext(be, _V8_I32)),
-                       builder.mul(builder.sext(ao, _V8_I32), builder.sext(bo, _V8_I32)))
+    return _products_paired(builder, a, b, _V8_I32, "llvm.x86.avx2.pmadd.wd", False)
 
 
 def dot_quads_add(builder, acc, unsigned_bytes, signed_bytes):
