@@ -29,21 +29,35 @@ def schema_of(schema):
     if not isinstance(schema, (dict, bool)):
         raise InvalidSchemaError(f"a schema must be a dict, a bool, JSON text or a pydantic model class, "
                                  f"not {type(schema).__name__}")
-    _check_nesting(schema)
+    if isinstance(schema, dict):
+        _check_nesting(schema)
     return schema
 
 
 def _check_nesting(schema) -> None:
     """Refuse, naming where, a schema nested deeper than MAX_SCHEMA_NESTING (iteratively: no
-    recursion to exhaust here)."""
-    stack = [(schema, 0, "#")]
-    while stack:
-        node, depth, path = stack.pop()
-        if depth > MAX_SCHEMA_NESTING:
-            shown = path if len(path) <= 120 else path[:60] + "/.../" + path[-50:]
-            raise SchemaTooLargeError(f"schema nests more than {MAX_SCHEMA_NESTING} levels deep", path=shown)
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1, f"{path}/{k}") for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1, f"{path}/{i}") for i, v in enumerate(node))
+    recursion to exhaust here). Paths are spelled only for a schema that is refused: every
+    compile runs this check, and spelling one per value was most of its cost."""
+    if _deeper_than(schema, MAX_SCHEMA_NESTING):
+        stack = [(schema, 0, "#")]
+        while stack:
+            node, depth, path = stack.pop()
+            if depth > MAX_SCHEMA_NESTING:
+                shown = path if len(path) <= 120 else path[:60] + "/.../" + path[-50:]
+                raise SchemaTooLargeError(f"schema nests more than {MAX_SCHEMA_NESTING} levels deep", path=shown)
+            if isinstance(node, dict):
+                stack.extend((v, depth + 1, f"{path}/{k}") for k, v in node.items())
+            elif isinstance(node, list):
+                stack.extend((v, depth + 1, f"{path}/{i}") for i, v in enumerate(node))
 
+
+def _deeper_than(schema, limit: int) -> bool:
+    """Whether some value sits more than `limit` containers below the root (root at depth 0)."""
+    stack = [(schema, 0)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth >= limit and children:
+            return True
+        stack.extend([(v, depth + 1) for v in children if isinstance(v, (dict, list))])
+    return False
