@@ -144,8 +144,8 @@ class SchemaCompiler:
         self.root_ctx = Ctx(self.registry.resolver(base), "#", strict, dialect=self.dialect)
         self._validators: dict[str, object] = {}
         self._local: dict[tuple, tuple] = {}   # (id(schema), dialect) -> (schema, its 2020-12 keywords)
-        self._native: dict[int, dict] = {}     # id -> schemas the compiler wrote, already in 2020-12
-        self._native_tags: dict[int, object] = {}  # id -> the recipe of a schema the compiler wrote
+        # id -> (a schema the compiler wrote, already in 2020-12; the tag naming its recipe)
+        self._native: dict[int, tuple[dict, object]] = {}
         self.names = PositionNames()
         self.nodes: list[Node | None] = []
         self._sources: list = []
@@ -189,7 +189,7 @@ class SchemaCompiler:
         nid = self._ids.get(key)
         if nid is None:
             nid = self._add_node(key, ("schema", schema, ctx))
-            tag = self._native_tags.get(id(schema)) if self.is_native(schema) else None
+            tag = self._native[id(schema)][1] if self.is_native(schema) else None
             self.names.add_position(nid, tag, ctx.path, key[1:], schema)
         return nid
 
@@ -350,12 +350,12 @@ class SchemaCompiler:
         """Mark a schema the compiler wrote (in 2020-12 terms) so that it is not translated again.
         `tag` names the recipe (with what it depends on beyond the position): a position name
         (position_names.py) tells it from the document's schema at the same path."""
-        self._native[id(schema)] = schema
-        self._native_tags[id(schema)] = tag
+        self._native[id(schema)] = (schema, tag)
         return schema
 
     def is_native(self, schema) -> bool:
-        return self._native.get(id(schema)) is schema
+        written = self._native.get(id(schema))
+        return written is not None and written[0] is schema
 
     def resolve(self, ref, ctx: Ctx, keyword: str = "$ref"):
         if not isinstance(ref, str):
